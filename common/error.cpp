@@ -1,0 +1,40 @@
+#include "common/error.h"
+
+#include <exception>
+#include <iostream>
+
+namespace flatmin::common {
+
+std::string single_line(std::string msg) {
+  for (char& c : msg) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return msg;
+}
+
+namespace {
+
+void report(const std::string& prog, const char* kind, const std::string& msg) {
+  std::cout.flush();  // keep ordering sane when stdout and stderr share a terminal
+  std::cerr << prog << ": " << kind << ": " << single_line(msg) << '\n';
+  std::cerr.flush();
+}
+
+}  // namespace
+
+int run_main(const std::string& prog, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const InputError& e) {
+    report(prog, "error", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    report(prog, "fatal", e.what());
+    return 1;
+  } catch (...) {
+    report(prog, "fatal", "unknown exception");
+    return 1;
+  }
+}
+
+}  // namespace flatmin::common

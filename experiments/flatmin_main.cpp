@@ -1,0 +1,53 @@
+// flatmin: the LibTorch-side driver. Subcommands are thin: parse → config → library call → write.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/error.h"
+#include "experiments/commands/common_cli.h"
+#include "experiments/commands/optim_replay.h"
+#include "experiments/commands/reproduce.h"
+#include "optim/registry.h"
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  return flatmin::common::run_main("flatmin", [&]() -> int {
+    CLI::App app{"flatmin: reproduce and verify flat-minima optimizer papers (MIAdam, InvAdam/DualAdam, …)"};
+    app.require_subcommand(1);
+    int threads = 0;
+    app.add_option("--threads", threads, "intra-op threads (0 = all cores)")->capture_default_str();
+
+    auto* replay = app.add_subcommand("optim-replay", "run one optimizer on float64 parameters, write parameters per step");
+    std::string spec, out;
+    replay->add_option("--spec", spec, "replay spec JSON (docs/optim-replay.md)")->required();
+    replay->add_option("--out", out, "output CSV (step,p0_0,…); a .manifest.json is written beside it")->required();
+
+    auto* repro = app.add_subcommand("reproduce", "regenerate the paper checks and write a report (paper value | ours | verdict)");
+    flatmin::experiments::ReproduceArgs rargs;
+    repro->add_option("--profile", rargs.profile, "quick (CPU minutes) or full")
+        ->check(CLI::IsMember({"quick", "full"}))
+        ->capture_default_str();
+    repro->add_option("--out", rargs.out, "results directory")->capture_default_str();
+    repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();
+    repro->add_option("--only", rargs.only, "run only these targets (default: all)");
+
+    app.add_subcommand("list-optimizers", "print the registry's optimizer names");
+
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      throw flatmin::common::InputError(e.what());
+    }
+    flatmin::experiments::setup_threads(threads);
+    if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
+    if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
+    for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
+    return 0;
+  });
+}

@@ -1,0 +1,286 @@
+#include "optim/miadam.h"
+
+#include <array>
+#include <cmath>
+
+#include <ATen/Parallel.h>
+#include <torch/optim/serialize.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "optim/detail/options_check.h"
+#include "optim/rules/miadam_rule.h"
+#include "optim/rules/tensor_ops.h"
+
+namespace flatmin::optim {
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+void MIAdamOptions::validate() const {
+  using namespace detail;
+  check_lr("miadam", lr());
+  check_betas("miadam", betas());
+  check_nonneg("miadam", "eps", eps());
+  check_nonneg("miadam", "weight_decay", weight_decay());
+  FLATMIN_CHECK(std::isfinite(kappa()) && kappa() > 0.0 && kappa() <= 1.0,
+                "miadam: kappa = " << kappa() << " violates 0 < kappa <= 1 (Theorem 2)");
+  FLATMIN_CHECK(order() >= 1, "miadam: order = " << order() << " violates order >= 1");
+  FLATMIN_CHECK(switch_epoch() >= 0, "miadam: switch_epoch = " << switch_epoch() << " violates switch_epoch >= 0");
+  FLATMIN_CHECK(switch_step() >= -1,
+                "miadam: switch_step = " << switch_step() << " violates switch_step >= 0 (or -1 = use switch_epoch)");
+  FLATMIN_CHECK(alpha_power() == AlphaPower::kOfficial || alpha_power() == AlphaPower::kAlgorithm1,
+                "miadam: alpha_power has an unknown value");
+}
+
+void MIAdamOptions::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(kappa);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(order);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(switch_epoch);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(switch_step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps_inside_sqrt);
+  archive.write("alpha_power", c10::IValue(static_cast<int64_t>(alpha_power())));
+}
+
+void MIAdamOptions::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, kappa);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, order);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, switch_epoch);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, switch_step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, eps_inside_sqrt);
+  c10::IValue v;
+  archive.read("alpha_power", v);
+  alpha_power(static_cast<AlphaPower>(v.toInt()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+void MIAdamParamState::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
+  archive.write("bufs/size", c10::IValue(static_cast<int64_t>(bufs().size())));
+  for (size_t j = 0; j < bufs().size(); ++j) archive.write("bufs/" + std::to_string(j), bufs()[j]);
+}
+
+void MIAdamParamState::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
+  c10::IValue n;
+  archive.read("bufs/size", n);
+  std::vector<torch::Tensor> b(static_cast<size_t>(n.toInt()));
+  for (size_t j = 0; j < b.size(); ++j) archive.read("bufs/" + std::to_string(j), b[j]);
+  bufs(std::move(b));
+}
+
+void MIAdamParamState::adopt(const torch::Tensor& p) {
+  auto fix = [&](torch::Tensor t, const std::string& what) {
+    if (!t.defined()) return t;
+    t = t.to(p.device());
+    check_state_tensor(t, p, "miadam " + what);
+    return t;
+  };
+  FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: miadam state lacks moments");
+  exp_avg(fix(exp_avg(), "exp_avg"));
+  exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
+  max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
+  auto b = bufs();
+  for (size_t j = 0; j < b.size(); ++j) b[j] = fix(b[j], "buf " + std::to_string(j));
+  bufs(std::move(b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+namespace {
+
+constexpr int kMaxStaticOrder = 3;
+constexpr int kMaxFusedOrder = 16;  // higher orders take the tensor path
+
+/// Fused single pass over one contiguous CPU tensor: reads θ, g, m, v (+ v_max, + n buffers in the
+/// MI phase) once and writes them once; parallel over the intra-op thread pool. Element results do
+/// not depend on the split, so the output is bit-identical for any thread count.
+template <class T, int K, bool kAms, bool kMi>
+void fused_pass(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState& st, int order,
+                rules::MIAdamCoeffs<T> c) {
+  c.amsgrad = kAms;
+  c.mi_phase = kMi;
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* m = st.exp_avg().data_ptr<T>();
+  T* v = st.exp_avg_sq().data_ptr<T>();
+  T* vmax = kAms ? st.max_exp_avg_sq().data_ptr<T>() : nullptr;
+  std::array<T*, kMaxFusedOrder> buf{};
+  if (kMi) {
+    for (int j = 0; j < order; ++j) buf[j] = st.bufs()[j].data_ptr<T>();
+  }
+  at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+    const rules::MIAdamCoeffs<T> cc = c;
+    for (int64_t i = begin; i < end; ++i) {
+      T th = theta[i], mi = m[i], vi = v[i], vm = kAms ? vmax[i] : T(0);
+      std::array<T, K >= 0 ? (K > 0 ? K : 1) : kMaxFusedOrder> b{};
+      if (kMi) {
+        for (int j = 0; j < (K >= 0 ? K : order); ++j) b[j] = buf[j][i];
+      }
+      rules::miadam_update<K>(th, grad[i], mi, vi, &vm, b.data(), order, cc);
+      theta[i] = th;
+      m[i] = mi;
+      v[i] = vi;
+      if (kAms) vmax[i] = vm;
+      if (kMi) {
+        for (int j = 0; j < (K >= 0 ? K : order); ++j) buf[j][i] = b[j];
+      }
+    }
+  });
+}
+
+template <class T>
+void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState& st, int order,
+                    const rules::MIAdamCoeffs<T>& c) {
+  if (!c.mi_phase) {
+    c.amsgrad ? fused_pass<T, 0, true, false>(p, g, st, order, c) : fused_pass<T, 0, false, false>(p, g, st, order, c);
+    return;
+  }
+  auto go = [&](auto k_tag) {
+    constexpr int K = decltype(k_tag)::value;
+    c.amsgrad ? fused_pass<T, K, true, true>(p, g, st, order, c) : fused_pass<T, K, false, true>(p, g, st, order, c);
+  };
+  switch (order) {
+    case 1: go(std::integral_constant<int, 1>{}); break;
+    case 2: go(std::integral_constant<int, 2>{}); break;
+    case 3: go(std::integral_constant<int, 3>{}); break;
+    default: go(std::integral_constant<int, -1>{}); break;
+  }
+}
+
+template <class S>
+rules::MIAdamCoeffs<S> make_coeffs(const MIAdamOptions& o, int64_t t, bool mi) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  const double n = static_cast<double>(o.order());
+  // Alg. 1 l.11 (α_t ← α^n) vs official code lr^(K+1); after the switch α_t = α (l.14).
+  const double power = !mi ? 1.0 : (o.alpha_power() == AlphaPower::kOfficial ? n + 1.0 : n);
+  const double step_size = std::pow(o.lr(), power) / bc1;
+  rules::MIAdamCoeffs<S> c{};
+  c.beta1 = static_cast<S>(beta1);
+  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
+  c.beta2 = static_cast<S>(beta2);
+  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
+  c.weight_decay = static_cast<S>(o.weight_decay());
+  c.eps = static_cast<S>(o.eps());
+  c.kappa = static_cast<S>(o.kappa());
+  c.step_size = static_cast<S>(step_size);
+  c.sqrt_bc2 = static_cast<S>(std::sqrt(bc2));
+  c.bc2 = static_cast<S>(bc2);
+  c.has_weight_decay = o.weight_decay() != 0.0;
+  c.amsgrad = o.amsgrad();
+  c.eps_inside_sqrt = o.eps_inside_sqrt();
+  c.mi_phase = mi;
+  return c;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer
+
+MIAdam::MIAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, MIAdamOptions defaults)
+    : OptimizerBase(std::move(param_groups), std::make_unique<MIAdamOptions>(defaults)) {
+  defaults.validate();
+  for (auto& group : param_groups_) static_cast<const MIAdamOptions&>(group.options()).validate();
+}
+
+MIAdam::MIAdam(std::vector<torch::Tensor> params, MIAdamOptions defaults)
+    : MIAdam(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+             std::move(defaults)) {}
+
+bool MIAdam::in_mi_phase(const MIAdamOptions& o, int64_t t) const {
+  if (o.switch_step() >= 0) return t < o.switch_step();  // Alg. 1 l.6: t < ζ (steps)
+  return epoch_ < o.switch_epoch();                      // official: epoch < sub_epoch (1-based epochs)
+}
+
+torch::Tensor MIAdam::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups_) {
+    const auto& o = static_cast<const MIAdamOptions&>(group.options());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const auto& g = p.grad();
+      TORCH_CHECK(!g.is_sparse(), "MIAdam does not support sparse gradients");
+      auto& st = state_for<MIAdamParamState>(p, [&] {
+        MIAdamParamState s;
+        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        return s;
+      });
+      if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
+        st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      }
+      st.step(st.step() + 1);
+      const int64_t t = st.step();
+      const bool mi = in_mi_phase(o, t);
+      const int order = static_cast<int>(o.order());
+      if (mi && static_cast<int>(st.bufs().size()) != order) {
+        // Alg. 1 init: m̄_0 ← m_0 = 0. Created at the first MI step (a tensor whose order changed
+        // mid-run keeps the accumulators it has and gets zero ones for the new orders).
+        auto b = st.bufs();
+        b.resize(static_cast<size_t>(order));
+        for (auto& x : b) {
+          if (!x.defined()) x = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
+        }
+        st.bufs(std::move(b));
+      }
+      std::vector<torch::Tensor> bufs_view = mi ? st.bufs() : std::vector<torch::Tensor>{};
+      bool fused = order <= kMaxFusedOrder &&
+                   fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq(), st.max_exp_avg_sq()});
+      for (const auto& b : bufs_view) fused = fused && fused_eligible(p, g, {b});
+      if (fused && p.scalar_type() == torch::kFloat) {
+        fused_dispatch<float>(p, g, st, order, make_coeffs<float>(o, t, mi));
+      } else if (fused) {
+        fused_dispatch<double>(p, g, st, order, make_coeffs<double>(o, t, mi));
+      } else {
+        // Device-generic path: the same rule on whole tensors, then written back in place.
+        const auto c = make_coeffs<double>(o, t, mi);
+        torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq();
+        std::vector<torch::Tensor> b = bufs_view;
+        rules::miadam_update<-1>(theta, g, m, v, &vmax, b.data(), order, c);
+        p.detach().copy_(theta);
+        st.exp_avg().copy_(m);
+        st.exp_avg_sq().copy_(v);
+        if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
+        for (size_t j = 0; j < b.size(); ++j) st.bufs()[j].copy_(b[j]);
+      }
+    }
+  }
+  return loss;
+}
+
+void MIAdam::save(torch::serialize::OutputArchive& archive) const {
+  save_impl<MIAdamParamState, MIAdamOptions>(archive);
+}
+
+void MIAdam::load(torch::serialize::InputArchive& archive) {
+  load_impl<MIAdamParamState, MIAdamOptions>(archive);
+}
+
+}  // namespace flatmin::optim

@@ -1,0 +1,142 @@
+#pragma once
+/// \file
+/// Common base of flatmin's LibTorch optimizers: epoch bookkeeping (MIAdam's epoch switch),
+/// the choice between the fused CPU kernel and the device-generic tensor-op path, per-parameter
+/// state lookup, and a checkpoint format that restores options as well as state.
+///
+/// LibTorch's own `torch::optim::serialize` restores per-parameter state only (saved options are
+/// read and dropped), so κ, order, switch settings and lr would be lost on resume. flatmin saves
+/// every group's options and the optimizer-level counters, and restores them by position.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
+
+#include "optim/detail/state_key.h"
+
+namespace flatmin::optim {
+
+/// Which implementation `step()` uses for one parameter tensor.
+enum class KernelPath {
+  kAuto,    ///< fused single-pass CPU kernel when eligible (CPU, contiguous, float32/float64), else tensor ops
+  kTensor,  ///< always the tensor-op path (what runs on CUDA); used by tests to cross-check the fused kernel
+};
+/// Process-wide kernel path (default kAuto).
+void set_kernel_path(KernelPath path);
+KernelPath kernel_path();
+
+/// True when the fused CPU kernel can update `p` with gradient `g` and state tensors `state`.
+bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g,
+                    std::initializer_list<torch::Tensor> state);
+
+/// Base class: an Optimizer that knows the current (1-based) epoch and checkpoints its options.
+class OptimizerBase : public torch::optim::Optimizer {
+ public:
+  using torch::optim::Optimizer::Optimizer;
+
+  /// Tells the optimizer the current epoch (1-based, as the official training scripts count).
+  /// Optimizers without an epoch-dependent rule ignore it (but still save it).
+  void set_epoch(int64_t epoch);
+  int64_t epoch() const { return epoch_; }
+
+  /// Re-applies explicit per-group options after construction (guards against LibTorch versions
+  /// that replace a custom optimizer's per-group options by the defaults, spec §14.2).
+  void set_group_options(size_t group, std::unique_ptr<torch::optim::OptimizerOptions> options);
+
+ protected:
+  /// State of `p`, or nullptr.
+  template <class State>
+  State* find_state(const torch::Tensor& p) {
+    auto it = state_.find(detail::state_key(p));
+    return it == state_.end() ? nullptr : static_cast<State*>(it->second.get());
+  }
+  /// State of `p`, created by `make()` on first use.
+  template <class State, class Make>
+  State& state_for(const torch::Tensor& p, Make&& make) {
+    auto key = detail::state_key(p);
+    auto it = state_.find(key);
+    if (it == state_.end()) {
+      it = state_.emplace(key, std::make_unique<State>(make())).first;
+    }
+    return static_cast<State&>(*it->second);
+  }
+
+  /// Optimizer-level counters (beyond per-parameter state) for the checkpoint.
+  virtual void save_extra(torch::serialize::OutputArchive& archive) const;
+  virtual void load_extra(torch::serialize::InputArchive& archive);
+
+  /// Saves options of every group and state of every parameter, by position.
+  template <class State, class Options>
+  void save_impl(torch::serialize::OutputArchive& archive) const;
+  /// Restores what save_impl wrote; throws flatmin::common::InputError on a mismatched checkpoint.
+  template <class State, class Options>
+  void load_impl(torch::serialize::InputArchive& archive);
+
+  int64_t epoch_ = 1;
+
+ private:
+  void check_layout(torch::serialize::InputArchive& archive, const std::string& kind);
+  void write_layout(torch::serialize::OutputArchive& archive, const std::string& kind) const;
+  torch::serialize::InputArchive read_group(torch::serialize::InputArchive& archive, size_t i);
+};
+
+/// Sets the epoch on flatmin optimizers; a no-op for LibTorch's own optimizers.
+void set_epoch(torch::optim::Optimizer& optimizer, int64_t epoch);
+
+// ---------------------------------------------------------------------------------------------
+// Implementation of the templates.
+
+/// Checks a loaded per-parameter state tensor against its parameter.
+void check_state_tensor(const torch::Tensor& t, const torch::Tensor& p, const std::string& what);
+
+template <class State, class Options>
+void OptimizerBase::save_impl(torch::serialize::OutputArchive& archive) const {
+  write_layout(archive, Options::kName);
+  for (size_t i = 0; i < param_groups_.size(); ++i) {
+    const auto& group = param_groups_[i];
+    torch::serialize::OutputArchive g(archive.compilation_unit());
+    torch::serialize::OutputArchive o(archive.compilation_unit());
+    static_cast<const Options&>(group.options()).serialize(o);
+    g.write("options", o);
+    const auto& params = group.params();
+    for (size_t j = 0; j < params.size(); ++j) {
+      auto it = state_.find(detail::state_key(params[j]));
+      if (it == state_.end()) continue;
+      torch::serialize::OutputArchive s(archive.compilation_unit());
+      static_cast<const State&>(*it->second).serialize(s);
+      g.write("state/" + std::to_string(j), s);
+    }
+    archive.write("group/" + std::to_string(i), g);
+  }
+  save_extra(archive);
+}
+
+template <class State, class Options>
+void OptimizerBase::load_impl(torch::serialize::InputArchive& archive) {
+  check_layout(archive, Options::kName);
+  for (size_t i = 0; i < param_groups_.size(); ++i) {
+    auto g = read_group(archive, i);
+    torch::serialize::InputArchive o;
+    g.read("options", o);
+    Options options(0);
+    options.serialize(o);
+    options.validate();
+    param_groups_[i].set_options(std::make_unique<Options>(options));
+    const auto& params = param_groups_[i].params();
+    for (size_t j = 0; j < params.size(); ++j) {
+      state_.erase(detail::state_key(params[j]));
+      torch::serialize::InputArchive s;
+      if (!g.try_read("state/" + std::to_string(j), s)) continue;
+      State st;
+      st.serialize(s);
+      st.adopt(params[j]);
+      state_.emplace(detail::state_key(params[j]), std::make_unique<State>(std::move(st)));
+    }
+  }
+  load_extra(archive);
+}
+
+}  // namespace flatmin::optim

@@ -1,0 +1,24 @@
+#pragma once
+/// \file
+/// Element operations used by the update rules, for scalar element types. The rules are templates
+/// over the value type V: a scalar (float/double) in the fused CPU kernels, a torch::Tensor in the
+/// device-generic path (see tensor_ops.h). One rule text serves both, so every equation lives once.
+#include <algorithm>
+#include <cmath>
+
+namespace flatmin::optim::rules {
+
+template <class V>
+struct Ops;  // specialisations: float, double (here), torch::Tensor (tensor_ops.h)
+
+template <class T>
+struct ScalarOps {
+  static T sqrt(T x) { return std::sqrt(x); }
+  static T max(T a, T b) { return std::max(a, b); }  // torch.maximum: NaN handling not needed for max(v_max, v) with v ≥ 0
+};
+template <>
+struct Ops<float> : ScalarOps<float> {};
+template <>
+struct Ops<double> : ScalarOps<double> {};
+
+}  // namespace flatmin::optim::rules

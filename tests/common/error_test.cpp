@@ -1,0 +1,114 @@
+#include "common/error.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace flatmin::common {
+namespace {
+
+static_assert(std::is_base_of_v<std::runtime_error, InputError>, "InputError must be a runtime_error");
+
+TEST(FlatminCheck, PassingConditionDoesNotEvaluateMessage) {
+  int evaluated = 0;
+  auto side_effect = [&] {
+    ++evaluated;
+    return 1;
+  };
+  EXPECT_NO_THROW(FLATMIN_CHECK(1 + 1 == 2, "never " << side_effect()));
+  EXPECT_EQ(evaluated, 0);
+}
+
+TEST(FlatminCheck, FailingConditionThrowsInputErrorWithStreamedMessage) {
+  const double k = 1.5;
+  try {
+    FLATMIN_CHECK(k > 0 && k <= 1, "kappa = " << k << " violates 0 < kappa <= 1");
+    FAIL() << "FLATMIN_CHECK did not throw";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "kappa = 1.5 violates 0 < kappa <= 1");
+  }
+}
+
+TEST(FlatminCheck, WorksAsSingleStatementInIfElse) {
+  bool threw = false;
+  try {
+    if (true)
+      FLATMIN_CHECK(false, "x");
+    else
+      threw = false;
+  } catch (const InputError&) {
+    threw = true;
+  }
+  EXPECT_TRUE(threw);
+}
+
+struct RunResult {
+  int code;
+  std::string err;
+};
+
+RunResult run_captured(const std::function<int()>& body) {
+  ::testing::internal::CaptureStderr();
+  const int code = run_main("flatmin", body);
+  return {code, ::testing::internal::GetCapturedStderr()};
+}
+
+std::size_t count_lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(RunMain, ReturnsBodyResultAndPrintsNothing) {
+  const RunResult r0 = run_captured([] { return 0; });
+  EXPECT_EQ(r0.code, 0);
+  EXPECT_EQ(r0.err, "");
+  const RunResult r7 = run_captured([] { return 7; });
+  EXPECT_EQ(r7.code, 7);
+  EXPECT_EQ(r7.err, "");
+}
+
+TEST(RunMain, InputErrorGivesExitCode2AndOneErrorLine) {
+  const RunResult r = run_captured([]() -> int { throw InputError("unknown option --foo"); });
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flatmin: error: unknown option --foo\n");
+  EXPECT_EQ(count_lines(r.err), 1u);
+}
+
+TEST(RunMain, FlatminCheckFailureGivesExitCode2) {
+  const RunResult r = run_captured([]() -> int {
+    FLATMIN_CHECK(false, "steps = " << -3 << " must be positive");
+    return 0;
+  });
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flatmin: error: steps = -3 must be positive\n");
+}
+
+TEST(RunMain, RuntimeErrorGivesExitCode1AndOneFatalLine) {
+  const RunResult r = run_captured([]() -> int { throw std::runtime_error("CUDA out of memory"); });
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "flatmin: fatal: CUDA out of memory\n");
+  EXPECT_EQ(count_lines(r.err), 1u);
+}
+
+TEST(RunMain, LogicErrorIsFatal) {
+  const RunResult r = run_captured([]() -> int { throw std::logic_error("bug"); });
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "flatmin: fatal: bug\n");
+}
+
+TEST(RunMain, MultiLineMessageIsPrintedOnOneLine) {
+  const RunResult r = run_captured([]() -> int { throw InputError("first\nsecond\r\nthird\n"); });
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(count_lines(r.err), 1u);
+  EXPECT_EQ(r.err.rfind("flatmin: error: first second", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.back(), '\n');
+}
+
+TEST(RunMain, NonStdExceptionGivesExitCode1) {
+  const RunResult r = run_captured([]() -> int { throw 42; });
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "flatmin: fatal: unknown exception\n");
+}
+
+}  // namespace
+}  // namespace flatmin::common

@@ -1,0 +1,127 @@
+// End-to-end tests of the executables: exit codes, one-line errors, no partial output files.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using flatmin::common::testing_support::TempDir;
+namespace fs = std::filesystem;
+
+struct Run {
+  int code;
+  std::string err;
+};
+
+Run run(const std::string& args, const TempDir& dir) {
+  const auto err_file = dir / "stderr.txt";
+  const std::string cmd = std::string(FLATMIN_BIN_DIR) + "/" + args + " > " + (dir / "stdout.txt").string() + " 2> " +
+                          err_file.string();
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {WEXITSTATUS(status), ss.str()};
+}
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+const char* kSpec = R"({"optimizer": "miadam2",
+ "options": {"lr": 0.01, "betas": [0.9, 0.999], "kappa": 0.9, "switch_epoch": 3},
+ "params": [[1.0, -2.0, 0.5], [0.3, 0.2]],
+ "groups": [{"params": [0], "options": {}}, {"params": [1], "options": {"lr": 0.02}}],
+ "steps": 40, "steps_per_epoch": 5,
+ "quadratic": {"a": [[1.0, 2.0, 3.0], [0.5, 0.5]], "c": [[0, 0, 0], [1, 1]]}})";
+
+TEST(OptimReplayCli, WritesCsvAndManifest) {
+  TempDir dir;
+  write(dir / "s.json", kSpec);
+  const auto r = run("flatmin optim-replay --spec " + (dir / "s.json").string() + " --out " + (dir / "t.csv").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream csv(dir / "t.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "step,p0_0,p0_1,p0_2,p1_0,p1_1");
+  int rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, 41);
+  std::ifstream mf(dir / "t.manifest.json");
+  const auto manifest = nlohmann::json::parse(mf);
+  EXPECT_EQ(manifest["status"], "ok");
+  EXPECT_TRUE(manifest["libraries"].contains("libtorch"));
+  EXPECT_EQ(manifest["config"]["resolved_options"][1]["lr"], 0.02);
+}
+
+TEST(OptimReplayCli, BadInputGivesOneErrorLineExitTwoAndNoFile) {
+  TempDir dir;
+  std::string spec = kSpec;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"kappa\": 0.9", "kappa\": 1.5"},
+      {"\"steps\": 40", "\"steps\": 40, \"grads\": []"},
+      {"\"betas\": [0.9, 0.999]", "\"betas\": [0.9, 1.0]"},
+      {"\"lr\": 0.01,", "\"lr\": 0.01, \"order\": 0,"},
+      {"-2.0", "1e999"},
+  };
+  for (const auto& [from, to] : cases) {
+    std::string bad = spec;
+    bad.replace(bad.find(from), from.size(), to);
+    write(dir / "bad.json", bad);
+    const auto r = run("flatmin optim-replay --spec " + (dir / "bad.json").string() + " --out " + (dir / "o.csv").string(), dir);
+    EXPECT_EQ(r.code, 2) << to;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("flatmin: error: ", 0), 0u) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "o.csv")) << to;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << "leftover temp file " << e.path();
+    }
+  }
+  const auto missing = run("flatmin optim-replay --spec " + (dir / "none.json").string() + " --out " + (dir / "o.csv").string(), dir);
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("none.json"), std::string::npos);
+  const auto usage = run("flatmin optim-replay --spec x.json", dir);
+  EXPECT_EQ(usage.code, 2);
+  EXPECT_NE(usage.err.find("--out"), std::string::npos);
+}
+
+TEST(ReproduceCli, WritesReportWithVerdicts) {
+  TempDir dir;
+  const auto r = run("flatmin reproduce --only dualadam_warmup --out " + (dir / "res").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(dir / "res" / "report.json");
+  const auto report = nlohmann::json::parse(in);
+  EXPECT_EQ(report["checks"].get<int>(), 30);
+  for (const auto& row : report["rows"]) {
+    EXPECT_TRUE(row["verdict"] == "holds" || row["verdict"] == "differs");
+    EXPECT_TRUE(row["ours"].is_number());
+  }
+  EXPECT_TRUE(fs::exists(dir / "res" / "dualadam_warmup" / "manifest.json"));
+  EXPECT_TRUE(fs::exists(dir / "res" / "dualadam_warmup" / "table.csv"));
+  const auto bad = run("flatmin reproduce --device cuda:0 --out " + (dir / "res2").string(), dir);
+  EXPECT_EQ(bad.code, 2);  // no CUDA here: one clear line
+  EXPECT_FALSE(fs::exists(dir / "res2" / "report.json"));
+}
+
+TEST(TheoryCli, MIAdamGainAndBadInput) {
+  TempDir dir;
+  const auto ok = run("flatmin-theory miadam-gain --kappa 0.5 --order 2 --steps 3 --out " + (dir / "g.csv").string(), dir);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  std::ifstream csv(dir / "g.csv");
+  std::string header, l1, l2, l3;
+  std::getline(csv, header);
+  std::getline(csv, l1);
+  std::getline(csv, l2);
+  std::getline(csv, l3);
+  EXPECT_EQ(header, "step,buffer_gain,step_ratio");
+  EXPECT_EQ(l3.substr(0, 7), "3,2.75,");  // b_2 recursion with m ≡ 1, κ = 0.5: 1, 2, 2.75
+  const auto bad = run("flatmin-theory miadam-gain --kappa 1.5 --out " + (dir / "h.csv").string(), dir);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_FALSE(fs::exists(dir / "h.csv"));
+}
+
+}  // namespace
