@@ -32,6 +32,7 @@ struct ReportRow {
   std::string target, quantity;
   double reference, ours;
   bool holds;
+  std::string note;  ///< from the config's "notes" (keyed by quantity): known caveats of the reference
 };
 
 double sum(const std::vector<double>& x, size_t n) {
@@ -105,7 +106,7 @@ std::vector<ReportRow> dualadam_warmup(const json& cfg, const fs::path& dir, jso
       const double ratio = dual[t] / adam[t];
       csv.row({double(ts[i]), gs[j], dual[t], adam[t], ratio, ref[i][j]});
       std::ostringstream q;
-      q << "step ratio at t=" << ts[i] << ", |g|=" << gs[j];
+      q << "step ratio at t=" << ts[i] << ", g=" << gs[j];
       rows.push_back({"dualadam_warmup", q.str(), ref[i][j], ratio, agrees_to_digits(ratio, ref[i][j], sig)});
       summary["ratio"].push_back({{"t", ts[i]}, {"g", gs[j]}, {"ratio", ratio}});
     }
@@ -154,6 +155,10 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     } catch (const nlohmann::json::exception& e) {
       throw common::InputError(config_path.string() + ": target '" + name + "': " + e.what());
     }
+    const json notes = cfg.value("notes", json::object());
+    for (auto& r : rows) {
+      if (notes.contains(r.quantity)) r.note = notes[r.quantity].get<std::string>();
+    }
     int held = 0;
     for (const auto& r : rows) held += r.holds;
     summary["checks"] = rows.size();
@@ -164,7 +169,7 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     for (const auto& r : rows) {
       report_json.push_back({{"target", r.target}, {"quantity", r.quantity}, {"reference", r.reference},
                              {"ours", r.ours}, {"verdict", r.holds ? "holds" : "differs"},
-                             {"source", cfg.value("source", "")}});
+                             {"source", cfg.value("source", "")}, {"note", r.note}});
     }
     report.insert(report.end(), rows.begin(), rows.end());
   }
@@ -173,10 +178,10 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   for (const auto& r : report) held += r.holds;
   md << "# flatmin reproduce report (profile " << args.profile << ")\n\n"
      << held << " of " << report.size() << " checks hold.\n\n"
-     << "| target | quantity | paper/spec | ours | verdict |\n|---|---|---|---|---|\n";
+     << "| target | quantity | paper/spec | ours | verdict | note |\n|---|---|---|---|---|---|\n";
   for (const auto& r : report) {
     md << "| " << r.target << " | " << r.quantity << " | " << fmt(r.reference) << " | " << fmt(r.ours) << " | "
-       << (r.holds ? "holds" : "**differs**") << " |\n";
+       << (r.holds ? "holds" : "**differs**") << " | " << r.note << " |\n";
   }
   md << "\nSources and claims: experiments/configs/reproduce.json; per-target data and manifests in the target folders.\n";
   common::write_json_atomic(out / "report.json", {{"profile", args.profile}, {"checks", report.size()},

@@ -1,0 +1,25 @@
+"""Regenerates every figure from a results folder: /usr/bin/python3 paper_figures/make_figures.py results"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fig_dualadam_warmup  # noqa: E402
+import fig_miadam_step_ratio  # noqa: E402
+
+FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup}
+
+
+def main():
+    results = sys.argv[1] if len(sys.argv) > 1 else "results"
+    made = 0
+    for target, module in FIGURES.items():
+        if os.path.isdir(os.path.join(results, target)):
+            print(module.main(results))
+            made += 1
+    if made == 0:
+        sys.exit(f"make_figures: no target folders in {results} (run `build/bin/flatmin reproduce` first)")
+
+
+if __name__ == "__main__":
+    main()

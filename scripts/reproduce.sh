@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job: build, regenerate every paper check and figure, write the report.
+#   scripts/reproduce.sh [--profile quick|full] [--device cpu|cuda] [--out DIR]
+# Default: the CPU "quick" profile into results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=quick; device=cpu; out=results
+while (($#)); do
+  case "$1" in
+    --profile) profile="$2"; shift 2 ;;
+    --device) device="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (use --profile, --device, --out)" >&2; exit 2 ;;
+  esac
+done
+scripts/bootstrap.sh
+build/bin/flatmin reproduce --profile "$profile" --device "$device" --out "$out"
+/usr/bin/python3 paper_figures/make_figures.py "$out"
+echo "report: $out/report.md; figures: $out/figures/"
