@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "optim/detail/options_check.h"
+#include "optim/detail/registry_entry.h"
 #include "optim/rules/dualadam_rule.h"
 #include "optim/rules/tensor_ops.h"
 
@@ -207,6 +208,54 @@ void DualAdam::save(torch::serialize::OutputArchive& archive) const {
 
 void DualAdam::load(torch::serialize::InputArchive& archive) {
   load_impl<DualAdamParamState, DualAdamOptions>(archive);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry entry (JSON options)
+
+namespace {
+
+DualAdamOptions parse_dualadam(detail::OptionReader& r, bool inverse) {
+  DualAdamOptions o;
+  o.lr(r.number("lr", o.lr()));
+  o.betas(r.betas(o.betas()));
+  o.eps(r.number("eps", o.eps()));
+  o.switch_rate(r.number("switch_rate", o.switch_rate()));
+  o.weight_decay(r.number("weight_decay", o.weight_decay()));
+  o.weight_decouple(r.boolean("weight_decouple", o.weight_decouple()));
+  const auto sc = r.string("step_counter", "global");
+  FLATMIN_CHECK(sc == "global" || sc == "per_group",
+                "dualadam: step_counter = '" << sc << "' is not one of 'global', 'per_group'");
+  o.step_counter(sc == "global" ? StepCounter::kGlobal : StepCounter::kPerGroup);
+  if (inverse) {
+    FLATMIN_CHECK(!r.has("fixed_r"), "invadam: option 'fixed_r' is fixed to 1 (use 'dualadam' with 'fixed_r')");
+    o.fixed_r(1.0);
+  } else {
+    o.fixed_r(r.number("fixed_r", o.fixed_r()));
+  }
+  o.validate();
+  return o;
+}
+
+nlohmann::json dualadam_json(const DualAdamOptions& o) {
+  nlohmann::json j = {{"lr", o.lr()},
+            {"betas", detail::betas_json(o.betas())},
+            {"eps", o.eps()},
+            {"switch_rate", o.switch_rate()},
+            {"weight_decay", o.weight_decay()},
+            {"weight_decouple", o.weight_decouple()},
+            {"step_counter", o.step_counter() == StepCounter::kGlobal ? "global" : "per_group"}};
+  j["fixed_r"] = std::isnan(o.fixed_r()) ? nlohmann::json(nullptr) : nlohmann::json(o.fixed_r());
+  return j;
+}
+
+}  // namespace
+
+void register_dualadam(detail::RegistryTable& table) {
+  table["dualadam"] =
+      detail::entry<DualAdam, DualAdamOptions>([](auto& r) { return parse_dualadam(r, false); }, dualadam_json);
+  table["invadam"] =
+      detail::entry<DualAdam, DualAdamOptions>([](auto& r) { return parse_dualadam(r, true); }, dualadam_json);
 }
 
 }  // namespace flatmin::optim

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "optim/detail/options_check.h"
+#include "optim/detail/registry_entry.h"
 #include "optim/rules/miadam_rule.h"
 #include "optim/rules/tensor_ops.h"
 
@@ -281,6 +282,59 @@ void MIAdam::save(torch::serialize::OutputArchive& archive) const {
 
 void MIAdam::load(torch::serialize::InputArchive& archive) {
   load_impl<MIAdamParamState, MIAdamOptions>(archive);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry entry (JSON options)
+
+namespace {
+
+MIAdamOptions parse_miadam(detail::OptionReader& r, int64_t fixed_order) {
+  MIAdamOptions o;
+  o.lr(r.number("lr", o.lr()));
+  o.betas(r.betas(o.betas()));
+  o.eps(r.number("eps", o.eps()));
+  o.weight_decay(r.number("weight_decay", o.weight_decay()));
+  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
+  o.kappa(r.number("kappa", o.kappa()));
+  o.order(r.integer("order", fixed_order > 0 ? fixed_order : o.order()));
+  if (fixed_order > 0) {
+    FLATMIN_CHECK(o.order() == fixed_order, "miadam" << fixed_order << ": option 'order' = " << o.order()
+                                                     << " contradicts the name (use 'miadam' with 'order')");
+  }
+  o.switch_epoch(r.integer("switch_epoch", o.switch_epoch()));
+  o.switch_step(r.integer("switch_step", o.switch_step()));
+  const auto ap = r.string("alpha_power", "official");
+  FLATMIN_CHECK(ap == "official" || ap == "algorithm1",
+                "miadam: alpha_power = '" << ap << "' is not one of 'official' (lr^(n+1)), 'algorithm1' (lr^n)");
+  o.alpha_power(ap == "official" ? AlphaPower::kOfficial : AlphaPower::kAlgorithm1);
+  o.eps_inside_sqrt(r.boolean("eps_inside_sqrt", o.eps_inside_sqrt()));
+  o.validate();
+  return o;
+}
+
+nlohmann::json miadam_json(const MIAdamOptions& o) {
+  return {{"lr", o.lr()},
+          {"betas", detail::betas_json(o.betas())},
+          {"eps", o.eps()},
+          {"weight_decay", o.weight_decay()},
+          {"amsgrad", o.amsgrad()},
+          {"kappa", o.kappa()},
+          {"order", o.order()},
+          {"switch_epoch", o.switch_epoch()},
+          {"switch_step", o.switch_step()},
+          {"alpha_power", o.alpha_power() == AlphaPower::kOfficial ? "official" : "algorithm1"},
+          {"eps_inside_sqrt", o.eps_inside_sqrt()}};
+}
+
+}  // namespace
+
+void register_miadam(detail::RegistryTable& table) {
+  table["miadam"] = detail::entry<MIAdam, MIAdamOptions>([](auto& r) { return parse_miadam(r, 0); }, miadam_json);
+  for (int k = 1; k <= 3; ++k) {
+    table["miadam" + std::to_string(k)] =
+        detail::entry<MIAdam, MIAdamOptions>([k](auto& r) { return parse_miadam(r, k); }, miadam_json);
+  }
 }
 
 }  // namespace flatmin::optim

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "optim/detail/json_options.h"
+#include "optim/detail/registry_entry.h"
 #include "optim/detail/options_check.h"
 #include "optim/dualadam.h"
 #include "optim/miadam.h"
@@ -19,84 +20,12 @@ namespace flatmin::optim {
 namespace {
 
 using nlohmann::json;
-using OptionsPtr = std::unique_ptr<torch::optim::OptimizerOptions>;
+using detail::betas_json;
+using detail::Entry;
+using detail::entry;
+using detail::OptionsPtr;
 using Groups = std::vector<torch::optim::OptimizerParamGroup>;
 
-json betas_json(const std::tuple<double, double>& b) { return json::array({std::get<0>(b), std::get<1>(b)}); }
-
-// ---- flatmin optimizers -----------------------------------------------------------------------
-
-MIAdamOptions parse_miadam(detail::OptionReader& r, int64_t fixed_order) {
-  MIAdamOptions o;
-  o.lr(r.number("lr", o.lr()));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
-  o.kappa(r.number("kappa", o.kappa()));
-  o.order(r.integer("order", fixed_order > 0 ? fixed_order : o.order()));
-  if (fixed_order > 0) {
-    FLATMIN_CHECK(o.order() == fixed_order, "miadam" << fixed_order << ": option 'order' = " << o.order()
-                                                     << " contradicts the name (use 'miadam' with 'order')");
-  }
-  o.switch_epoch(r.integer("switch_epoch", o.switch_epoch()));
-  o.switch_step(r.integer("switch_step", o.switch_step()));
-  const auto ap = r.string("alpha_power", "official");
-  FLATMIN_CHECK(ap == "official" || ap == "algorithm1",
-                "miadam: alpha_power = '" << ap << "' is not one of 'official' (lr^(n+1)), 'algorithm1' (lr^n)");
-  o.alpha_power(ap == "official" ? AlphaPower::kOfficial : AlphaPower::kAlgorithm1);
-  o.eps_inside_sqrt(r.boolean("eps_inside_sqrt", o.eps_inside_sqrt()));
-  o.validate();
-  return o;
-}
-
-json miadam_json(const MIAdamOptions& o) {
-  return {{"lr", o.lr()},
-          {"betas", betas_json(o.betas())},
-          {"eps", o.eps()},
-          {"weight_decay", o.weight_decay()},
-          {"amsgrad", o.amsgrad()},
-          {"kappa", o.kappa()},
-          {"order", o.order()},
-          {"switch_epoch", o.switch_epoch()},
-          {"switch_step", o.switch_step()},
-          {"alpha_power", o.alpha_power() == AlphaPower::kOfficial ? "official" : "algorithm1"},
-          {"eps_inside_sqrt", o.eps_inside_sqrt()}};
-}
-
-DualAdamOptions parse_dualadam(detail::OptionReader& r, bool inverse) {
-  DualAdamOptions o;
-  o.lr(r.number("lr", o.lr()));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.switch_rate(r.number("switch_rate", o.switch_rate()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  o.weight_decouple(r.boolean("weight_decouple", o.weight_decouple()));
-  const auto sc = r.string("step_counter", "global");
-  FLATMIN_CHECK(sc == "global" || sc == "per_group",
-                "dualadam: step_counter = '" << sc << "' is not one of 'global', 'per_group'");
-  o.step_counter(sc == "global" ? StepCounter::kGlobal : StepCounter::kPerGroup);
-  if (inverse) {
-    FLATMIN_CHECK(!r.has("fixed_r"), "invadam: option 'fixed_r' is fixed to 1 (use 'dualadam' with 'fixed_r')");
-    o.fixed_r(1.0);
-  } else {
-    o.fixed_r(r.number("fixed_r", o.fixed_r()));
-  }
-  o.validate();
-  return o;
-}
-
-json dualadam_json(const DualAdamOptions& o) {
-  json j = {{"lr", o.lr()},
-            {"betas", betas_json(o.betas())},
-            {"eps", o.eps()},
-            {"switch_rate", o.switch_rate()},
-            {"weight_decay", o.weight_decay()},
-            {"weight_decouple", o.weight_decouple()},
-            {"step_counter", o.step_counter() == StepCounter::kGlobal ? "global" : "per_group"}};
-  j["fixed_r"] = std::isnan(o.fixed_r()) ? json(nullptr) : json(o.fixed_r());
-  return j;
-}
 
 // ---- LibTorch's own ---------------------------------------------------------------------------
 
@@ -142,38 +71,11 @@ json adam_like_json(const AdamLike& o) {
 
 // ---- the table --------------------------------------------------------------------------------
 
-struct Entry {
-  std::function<OptionsPtr(const json&, const std::string&)> parse;  // validated options
-  std::function<std::unique_ptr<torch::optim::Optimizer>(Groups, const torch::optim::OptimizerOptions&)> make;
-  std::function<json(const torch::optim::OptimizerOptions&)> to_json;
-};
-
-template <class Opt, class Options, class Parse, class ToJson>
-Entry entry(Parse parse, ToJson to_json) {
-  Entry e;
-  e.parse = [parse](const json& j, const std::string& who) -> OptionsPtr {
-    detail::OptionReader r(who, j);
-    auto o = parse(r);
-    r.finish();
-    return std::make_unique<Options>(o);
-  };
-  e.make = [](Groups groups, const torch::optim::OptimizerOptions& defaults) {
-    return std::make_unique<Opt>(std::move(groups), static_cast<const Options&>(defaults));
-  };
-  e.to_json = [to_json](const torch::optim::OptimizerOptions& o) { return to_json(static_cast<const Options&>(o)); };
-  return e;
-}
-
 const std::map<std::string, Entry>& table() {
   static const std::map<std::string, Entry> t = [] {
-    std::map<std::string, Entry> m;
-    m["miadam"] = entry<MIAdam, MIAdamOptions>([](auto& r) { return parse_miadam(r, 0); }, miadam_json);
-    for (int k = 1; k <= 3; ++k) {
-      m["miadam" + std::to_string(k)] =
-          entry<MIAdam, MIAdamOptions>([k](auto& r) { return parse_miadam(r, k); }, miadam_json);
-    }
-    m["dualadam"] = entry<DualAdam, DualAdamOptions>([](auto& r) { return parse_dualadam(r, false); }, dualadam_json);
-    m["invadam"] = entry<DualAdam, DualAdamOptions>([](auto& r) { return parse_dualadam(r, true); }, dualadam_json);
+    detail::RegistryTable m;
+    register_miadam(m);
+    register_dualadam(m);
     m["sgd"] = entry<torch::optim::SGD, torch::optim::SGDOptions>([](auto& r) { return parse_sgd(r); }, sgd_json);
     m["adam"] = entry<torch::optim::Adam, torch::optim::AdamOptions>(
         [](auto& r) { return parse_adam_like<torch::optim::AdamOptions>(r, "adam", 0.0); },
