@@ -70,7 +70,7 @@ std::vector<ReportRow> miadam_step_ratio(const json& cfg, const fs::path& dir, j
     summary["order_" + k] = {{"steady_ratio", steady}, {"total_ratio", total}, {"first_adam_step_ratio", first_adam},
                              {"closed_form_steady_ratio", closed_form}, {"mi_steps", mi_steps}};
     auto add = [&](const std::string& q, double reference, double ours) {
-      rows.push_back({"miadam_step_ratio", "MIAdam" + k + " " + q, reference, ours, agrees_to_digits(ours, reference, sig)});
+      rows.push_back({"miadam_step_ratio", "MIAdam" + k + " " + q, reference, ours, agrees_to_digits(ours, reference, sig), ""});
     };
     add("steady MI step / Adam step", ref.at("steady_ratio").at(k).get<double>(), steady);
     add("MI-phase displacement / Adam's", ref.at("total_ratio").at(k).get<double>(), total);
@@ -107,7 +107,7 @@ std::vector<ReportRow> dualadam_warmup(const json& cfg, const fs::path& dir, jso
       csv.row({double(ts[i]), gs[j], dual[t], adam[t], ratio, ref[i][j]});
       std::ostringstream q;
       q << "step ratio at t=" << ts[i] << ", g=" << gs[j];
-      rows.push_back({"dualadam_warmup", q.str(), ref[i][j], ratio, agrees_to_digits(ratio, ref[i][j], sig)});
+      rows.push_back({"dualadam_warmup", q.str(), ref[i][j], ratio, agrees_to_digits(ratio, ref[i][j], sig), ""});
       summary["ratio"].push_back({{"t", ts[i]}, {"g", gs[j]}, {"ratio", ratio}});
     }
     progress.update(int64_t(j + 1));
