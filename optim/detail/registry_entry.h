@@ -57,4 +57,5 @@ namespace flatmin::optim {
 // One per optimizer family (defined next to the optimizer).
 void register_miadam(detail::RegistryTable& table);
 void register_dualadam(detail::RegistryTable& table);
+void register_adam_cm(detail::RegistryTable& table);  // adam_cm, adam_cg (optim/adam_cm.cpp)
 }  // namespace flatmin::optim

@@ -1,0 +1,537 @@
+#include "optim/adam_cm.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <ATen/Parallel.h>
+#include <torch/optim/serialize.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "optim/detail/options_check.h"
+#include "optim/detail/registry_entry.h"
+#include "optim/rules/adam_cm_rule.h"
+#include "optim/rules/tensor_ops.h"
+
+namespace flatmin::optim {
+
+using rules::CriticalCoeffs;
+using rules::CriticalMode;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+template <CriticalKind K>
+void AdamCriticalOptions<K>::validate() const {
+  using namespace detail;
+  const std::string who = kName;
+  check_lr(who, lr());
+  check_betas(who, betas());
+  check_nonneg(who, "eps", eps());
+  check_nonneg(who, "weight_decay", weight_decay());
+  // Official intent `0 <= decay < 1` (its check is ineffective); decay = 1 (no ageing) is accepted.
+  FLATMIN_CHECK(std::isfinite(decay()) && decay() >= 0.0 && decay() <= 1.0,
+                who << ": decay = " << decay() << " violates 0 <= decay <= 1");
+  FLATMIN_CHECK(topC() >= 1, who << ": topC = " << topC()
+                                 << " violates topC >= 1 (the official code accepts 0, which re-initialises the "
+                                    "state at every step)");
+  FLATMIN_CHECK(std::isfinite(critical_test()) && critical_test() >= 0.0 && critical_test() <= 1.0,
+                who << ": critical_test = " << critical_test() << " violates 0 <= critical_test <= 1");
+  FLATMIN_CHECK(std::isfinite(kappa()) && kappa() > 0.0,
+                who << ": kappa = " << kappa()
+                    << " violates kappa > 0 (kappa only switches the critical buffer on; the official "
+                       "code's kappa = 0 path does not give Adam: it re-initialises the state at every step, "
+                       "so m stays 0, and then calls decay() on a missing buffer (KeyError). Use 'adam' or "
+                       "'adamw' for plain Adam)");
+  FLATMIN_CHECK(seed() >= 0, who << ": seed = " << seed() << " violates seed >= 0");
+}
+
+template <CriticalKind K>
+void AdamCriticalOptions<K>::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(topC);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(critical_test);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(synced);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(kappa);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(seed);
+}
+
+template <CriticalKind K>
+void AdamCriticalOptions<K>::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, topC);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, critical_test);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, synced);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, kappa);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, seed);
+}
+
+template struct AdamCriticalOptions<CriticalKind::kMomenta>;
+template struct AdamCriticalOptions<CriticalKind::kGradients>;
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+void AdamCriticalParamState::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(aggr_sum);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(smallest);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(capacity);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(decay);
+  // Priorities as a float64 tensor (exact); items one entry each.
+  archive.write("keys", torch::tensor(keys(), torch::dtype(torch::kFloat64)));
+  archive.write("items/size", c10::IValue(static_cast<int64_t>(items().size())));
+  for (size_t j = 0; j < items().size(); ++j) archive.write("items/" + std::to_string(j), items()[j]);
+}
+
+void AdamCriticalParamState::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, aggr_sum);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, smallest);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, capacity);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, decay);
+  torch::Tensor k;
+  archive.read("keys", k);
+  k = k.to(torch::kCPU, torch::kFloat64).contiguous();
+  keys(std::vector<double>(k.data_ptr<double>(), k.data_ptr<double>() + k.numel()));
+  c10::IValue n;
+  archive.read("items/size", n);
+  std::vector<torch::Tensor> it(static_cast<size_t>(n.toInt()));
+  for (size_t j = 0; j < it.size(); ++j) archive.read("items/" + std::to_string(j), it[j]);
+  items(std::move(it));
+}
+
+void AdamCriticalParamState::adopt(const torch::Tensor& p) {
+  auto fix = [&](torch::Tensor t, const std::string& what) {
+    if (!t.defined()) return t;
+    t = t.to(p.device()).contiguous();
+    check_state_tensor(t, p, "adam_cm/adam_cg " + what);
+    return t;
+  };
+  FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined() && aggr_sum().defined(),
+                "optimizer checkpoint: adam_cm/adam_cg state lacks moments or the buffer sum");
+  FLATMIN_CHECK(capacity() >= 1 && !items().empty() && static_cast<int64_t>(items().size()) <= capacity() &&
+                    keys().size() == items().size() && smallest() >= 0 && smallest() < capacity() && step() >= 1,
+                "optimizer checkpoint: inconsistent adam_cm/adam_cg buffer (" << items().size() << " items, "
+                                                                           << keys().size() << " priorities, capacity "
+                                                                           << capacity() << ")");
+  exp_avg(fix(exp_avg(), "exp_avg"));
+  exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
+  max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
+  aggr_sum(fix(aggr_sum(), "aggr_sum"));
+  auto it = items();
+  for (size_t j = 0; j < it.size(); ++j) it[j] = fix(it[j], "buffer item " + std::to_string(j));
+  items(std::move(it));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Randomness and the gradient norm
+
+double critical_uniform(std::mt19937_64& gen) {
+  return static_cast<double>(gen() >> 11) * 0x1.0p-53;  // 53 random bits → [0, 1), exactly representable
+}
+
+namespace {
+
+constexpr int64_t kNormChunk = 1 << 14;  // fixed reduction chunk: the result does not depend on threads
+
+/// Σ x² of one chunk in double, with 8 fixed interleaved accumulators (vectorisable, deterministic).
+template <class T>
+__attribute__((noinline)) double sumsq_chunk(const T* __restrict x, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) {
+      const double y = static_cast<double>(x[i + j]);
+      acc[j] += y * y;
+    }
+  }
+  for (; i < n; ++i) {
+    const double y = static_cast<double>(x[i]);
+    acc[0] += y * y;
+  }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+template <class T>
+double sumsq_fused(const torch::Tensor& g) {
+  const T* x = g.data_ptr<T>();
+  const int64_t n = g.numel();
+  const int64_t chunks = (n + kNormChunk - 1) / kNormChunk;
+  std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+  at::parallel_for(0, chunks, std::max<int64_t>(1, at::internal::GRAIN_SIZE / kNormChunk),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t k = begin; k < end; ++k) {
+                       const int64_t lo = k * kNormChunk;
+                       partial[static_cast<size_t>(k)] = sumsq_chunk(x + lo, std::min(kNormChunk, n - lo));
+                     }
+                   });
+  double s = 0.0;
+  for (double v : partial) s += v;
+  return s;
+}
+
+}  // namespace
+
+double critical_grad_norm(const torch::Tensor& g) {
+  const bool fast = g.device().is_cpu() && g.is_contiguous() && !g.is_sparse() &&
+                    (g.scalar_type() == torch::kFloat || g.scalar_type() == torch::kDouble);
+  if (fast) return std::sqrt(g.scalar_type() == torch::kFloat ? sumsq_fused<float>(g) : sumsq_fused<double>(g));
+  return g.to(torch::kFloat64).square().sum().sqrt().item<double>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+namespace {
+
+/// Element loop over [0, n) of one chunk: __restrict pointers and every option a compile-time
+/// constant, so the loop has no control flow. Only the buffer slot being written is touched.
+template <class T, CriticalKind K, CriticalMode M, bool kAms, bool kWd>
+__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                                           T* __restrict v, T* __restrict vmax, T* __restrict sum,
+                                           T* __restrict item, int64_t n, const CriticalCoeffs<T>& c) {
+  CriticalCoeffs<T> cc = c;
+  cc.mode = M;
+  cc.amsgrad = kAms;
+  cc.has_weight_decay = kWd;
+  constexpr bool kWritesM = K == CriticalKind::kGradients || M != CriticalMode::kFirst;  // CM init: m stays 0
+  constexpr bool kWritesBuffer = M != CriticalMode::kKeep;
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], mi = m[i], vi = v[i], vm = T(0), s = sum[i], it = T(0);
+    if constexpr (kAms) vm = vmax[i];
+    if constexpr (M == CriticalMode::kReplace) it = item[i];
+    if constexpr (K == CriticalKind::kMomenta) {
+      rules::adam_cm_update(th, grad[i], mi, vi, &vm, s, &it, cc);
+    } else {
+      rules::adam_cg_update(th, grad[i], mi, vi, &vm, s, &it, cc);
+    }
+    theta[i] = th;
+    if constexpr (kWritesM) m[i] = mi;
+    v[i] = vi;
+    if constexpr (kAms) vmax[i] = vm;
+    if constexpr (kWritesBuffer) {
+      sum[i] = s;
+      item[i] = it;
+    }
+  }
+}
+
+/// Fused single pass over one contiguous CPU tensor, parallel over the intra-op pool. Element
+/// results do not depend on the split, so the output is bit-identical for any thread count.
+template <class T, CriticalKind K, CriticalMode M, bool kAms, bool kWd>
+void fused_pass(const torch::Tensor& p, const torch::Tensor& g, AdamCriticalParamState& st, const torch::Tensor& item,
+                const CriticalCoeffs<T>& c) {
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* m = st.exp_avg().data_ptr<T>();
+  T* v = st.exp_avg_sq().data_ptr<T>();
+  T* vmax = kAms ? st.max_exp_avg_sq().data_ptr<T>() : nullptr;
+  T* sum = st.aggr_sum().data_ptr<T>();
+  T* it = M == CriticalMode::kKeep ? nullptr : item.data_ptr<T>();
+  at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+    auto off = [&](T* q) { return q == nullptr ? nullptr : q + begin; };
+    fused_chunk<T, K, M, kAms, kWd>(theta + begin, grad + begin, m + begin, v + begin, off(vmax), sum + begin,
+                                    off(it), end - begin, c);
+  });
+}
+
+template <class T, CriticalKind K>
+void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, AdamCriticalParamState& st,
+                    const torch::Tensor& item, const CriticalCoeffs<T>& c) {
+  using F = std::false_type;
+  using Tr = std::true_type;
+  auto go = [&](auto mode_tag, auto ams_tag, auto wd_tag) {
+    fused_pass<T, K, decltype(mode_tag)::value, decltype(ams_tag)::value, decltype(wd_tag)::value>(p, g, st, item, c);
+  };
+  auto with_mode = [&](auto ams_tag, auto wd_tag) {
+    switch (c.mode) {
+      case CriticalMode::kFirst: go(std::integral_constant<CriticalMode, CriticalMode::kFirst>{}, ams_tag, wd_tag); break;
+      case CriticalMode::kKeep: go(std::integral_constant<CriticalMode, CriticalMode::kKeep>{}, ams_tag, wd_tag); break;
+      case CriticalMode::kAppend: go(std::integral_constant<CriticalMode, CriticalMode::kAppend>{}, ams_tag, wd_tag); break;
+      case CriticalMode::kReplace: go(std::integral_constant<CriticalMode, CriticalMode::kReplace>{}, ams_tag, wd_tag); break;
+    }
+  };
+  auto with_wd = [&](auto ams_tag) { c.has_weight_decay ? with_mode(ams_tag, Tr{}) : with_mode(ams_tag, F{}); };
+  c.amsgrad ? with_wd(Tr{}) : with_wd(F{});
+}
+
+template <class S, CriticalKind K>
+CriticalCoeffs<S> make_coeffs(const AdamCriticalOptions<K>& o, int64_t t, int64_t count, CriticalMode mode) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));  // bias_correction1 = 1 − β1**step
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));  // bias_correction2 = 1 − β2**step
+  CriticalCoeffs<S> c{};
+  c.beta1 = static_cast<S>(beta1);
+  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
+  c.beta2 = static_cast<S>(beta2);
+  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
+  c.eps = static_cast<S>(o.eps());
+  c.step_size = static_cast<S>(o.lr() / bc1);
+  c.sqrt_bc2 = static_cast<S>(std::sqrt(bc2));
+  c.count = static_cast<S>(count);
+  c.one_minus_lr_wd = static_cast<S>(1.0 - o.lr() * o.weight_decay());
+  c.weight_decay = static_cast<S>(o.weight_decay());
+  c.has_weight_decay = o.weight_decay() != 0.0;
+  c.amsgrad = o.amsgrad();
+  c.mode = mode;
+  return c;
+}
+
+/// TensorList.poke_smallest(): index of the first minimum (torch.argmin; a NaN counts as the minimum).
+int64_t argmin_first(const std::vector<double>& keys) {
+  int64_t best = 0;
+  for (size_t j = 1; j < keys.size(); ++j) {
+    const double b = keys[static_cast<size_t>(best)], k = keys[j];
+    if (std::isnan(b)) break;
+    if (std::isnan(k) || k < b) best = static_cast<int64_t>(j);
+  }
+  return best;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer
+
+template <CriticalKind K>
+AdamCritical<K>::AdamCritical(std::vector<torch::optim::OptimizerParamGroup> param_groups, Options defaults)
+    : OptimizerBase(std::move(param_groups), std::make_unique<Options>(defaults)) {
+  defaults.validate();
+  for (auto& group : param_groups_) static_cast<const Options&>(group.options()).validate();
+}
+
+template <CriticalKind K>
+AdamCritical<K>::AdamCritical(std::vector<torch::Tensor> params, Options defaults)
+    : AdamCritical(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+                   std::move(defaults)) {}
+
+template <CriticalKind K>
+std::mt19937_64& AdamCritical<K>::generator(size_t group) {
+  if (generators_.size() < param_groups_.size()) generators_.resize(param_groups_.size());
+  auto& gen = generators_[group];
+  if (!gen) {
+    const auto& o = static_cast<const Options&>(param_groups_[group].options());
+    gen.emplace(static_cast<std::mt19937_64::result_type>(o.seed()));
+  }
+  return *gen;
+}
+
+template <CriticalKind K>
+const AdamCriticalParamState* AdamCritical<K>::param_state(const torch::Tensor& p) const {
+  auto it = state_.find(detail::state_key(p));
+  return it == state_.end() ? nullptr : static_cast<const AdamCriticalParamState*>(it->second.get());
+}
+
+template <CriticalKind K>
+torch::Tensor AdamCritical<K>::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
+    auto& group = param_groups_[gi];
+    const auto& o = static_cast<const Options&>(group.options());
+    // Pass 1 (synced): priority = Σ_tensors ‖g‖₂ of the raw gradients, before any update.
+    double group_norm = 0.0;
+    if (o.synced()) {
+      for (const auto& p : group.params()) {
+        if (p.grad().defined()) group_norm += critical_grad_norm(p.grad());
+      }
+    }
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const auto& g = p.grad();
+      TORCH_CHECK(!g.is_sparse(), Options::kName, " does not support sparse gradients");
+      const double gnorm = o.synced() ? group_norm : critical_grad_norm(g);  // unsynced: grad.norm()
+      auto* st = find_state<AdamCriticalParamState>(p);
+      CriticalMode mode;
+      int64_t slot;
+      if (st == nullptr) {  // "State initialization": step 0, m = v = 0, TensorList(decay, K = topC)
+        AdamCriticalParamState s;
+        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        s.aggr_sum(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        s.capacity(o.topC());
+        s.decay(o.decay());
+        st = &state_for<AdamCriticalParamState>(p, [&] { return std::move(s); });
+        mode = CriticalMode::kFirst;
+        slot = 0;
+      } else if (static_cast<int64_t>(st->items().size()) < st->capacity()) {
+        mode = CriticalMode::kAppend;
+        slot = static_cast<int64_t>(st->items().size());
+      } else {
+        // Full buffer. np.random.uniform() >= critical_test → priority mode (always when critical_test = 0,
+        // where no number is drawn); else the official "FIFO" mode: overwrite the slot remembered by the
+        // last poke_smallest() (0 if there was none).
+        const bool priority = o.critical_test() <= 0.0 || critical_uniform(generator(gi)) >= o.critical_test();
+        if (priority) {
+          st->smallest(argmin_first(st->keys()));  // poke_smallest() remembers the index even if nothing is replaced
+          mode = gnorm > st->keys()[static_cast<size_t>(st->smallest())] ? CriticalMode::kReplace : CriticalMode::kKeep;
+        } else {
+          mode = CriticalMode::kReplace;
+        }
+        slot = st->smallest();
+      }
+      if (o.amsgrad() && !st->max_exp_avg_sq().defined()) {
+        st->max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      }
+      const int64_t count = static_cast<int64_t>(st->items().size());  // size() before this step's insertion
+      torch::Tensor item;
+      if (mode == CriticalMode::kFirst || mode == CriticalMode::kAppend) {
+        item = torch::empty_like(p, torch::MemoryFormat::Contiguous);
+        st->items().push_back(item);
+        st->keys().push_back(gnorm);
+      } else if (mode == CriticalMode::kReplace) {
+        item = st->items()[static_cast<size_t>(slot)];
+        st->keys()[static_cast<size_t>(slot)] = gnorm;
+      }
+      st->step(st->step() + 1);
+      const int64_t t = st->step();
+      if (fused_eligible(p, g, {st->exp_avg(), st->exp_avg_sq(), st->max_exp_avg_sq(), st->aggr_sum(), item})) {
+        if (p.scalar_type() == torch::kFloat) {
+          fused_dispatch<float, K>(p, g, *st, item, make_coeffs<float>(o, t, count, mode));
+        } else {
+          fused_dispatch<double, K>(p, g, *st, item, make_coeffs<double>(o, t, count, mode));
+        }
+      } else {
+        // Device-generic path: the same rule on whole tensors, then written back in place.
+        const auto c = make_coeffs<double>(o, t, count, mode);
+        torch::Tensor theta = p.detach(), m = st->exp_avg(), v = st->exp_avg_sq(), vmax = st->max_exp_avg_sq();
+        torch::Tensor sum = st->aggr_sum(), it = item;
+        if constexpr (K == CriticalKind::kMomenta) {
+          rules::adam_cm_update(theta, g, m, v, &vmax, sum, &it, c);
+        } else {
+          rules::adam_cg_update(theta, g, m, v, &vmax, sum, &it, c);
+        }
+        p.detach().copy_(theta);
+        st->exp_avg().copy_(m);
+        st->exp_avg_sq().copy_(v);
+        if (o.amsgrad()) st->max_exp_avg_sq().copy_(vmax);
+        if (mode != CriticalMode::kKeep) {
+          st->aggr_sum().copy_(sum);
+          item.copy_(it);
+        }
+      }
+      for (auto& k : st->keys()) k *= st->decay();  // TensorList.decay(): _heap_key *= decay_rate
+    }
+  }
+  return loss;
+}
+
+template <CriticalKind K>
+void AdamCritical<K>::save_extra(torch::serialize::OutputArchive& archive) const {
+  OptimizerBase::save_extra(archive);
+  const auto n = static_cast<int64_t>(param_groups_.size());
+  archive.write("flatmin/critical_rng/groups", c10::IValue(n));
+  for (int64_t i = 0; i < n; ++i) {
+    std::string text;
+    if (static_cast<size_t>(i) < generators_.size() && generators_[static_cast<size_t>(i)]) {
+      std::ostringstream os;
+      os << *generators_[static_cast<size_t>(i)];  // the standard's portable text form of the engine state
+      text = os.str();
+    }
+    archive.write("flatmin/critical_rng/" + std::to_string(i), c10::IValue(text));
+  }
+}
+
+template <CriticalKind K>
+void AdamCritical<K>::load_extra(torch::serialize::InputArchive& archive) {
+  OptimizerBase::load_extra(archive);
+  c10::IValue v;
+  archive.read("flatmin/critical_rng/groups", v);
+  const auto n = v.toInt();
+  FLATMIN_CHECK(n == static_cast<int64_t>(param_groups_.size()),
+                "optimizer checkpoint has generators for " << n << " groups, the optimizer has " << param_groups_.size());
+  generators_.assign(static_cast<size_t>(n), std::nullopt);
+  for (int64_t i = 0; i < n; ++i) {
+    archive.read("flatmin/critical_rng/" + std::to_string(i), v);
+    const auto& text = v.toStringRef();
+    if (text.empty()) continue;
+    std::mt19937_64 gen;
+    std::istringstream is(text);
+    is >> gen;
+    FLATMIN_CHECK(!is.fail(), "optimizer checkpoint: unreadable generator state of group " << i);
+    generators_[static_cast<size_t>(i)] = gen;
+  }
+}
+
+template <CriticalKind K>
+void AdamCritical<K>::save(torch::serialize::OutputArchive& archive) const {
+  save_impl<AdamCriticalParamState, Options>(archive);
+}
+
+template <CriticalKind K>
+void AdamCritical<K>::load(torch::serialize::InputArchive& archive) {
+  load_impl<AdamCriticalParamState, Options>(archive);
+}
+
+template class AdamCritical<CriticalKind::kMomenta>;
+template class AdamCritical<CriticalKind::kGradients>;
+
+// ---------------------------------------------------------------------------------------------
+// Registry entry (JSON options)
+
+namespace {
+
+template <CriticalKind K>
+AdamCriticalOptions<K> parse_critical(detail::OptionReader& r) {
+  AdamCriticalOptions<K> o;
+  o.lr(r.number("lr", o.lr()));
+  o.betas(r.betas(o.betas()));
+  o.eps(r.number("eps", o.eps()));
+  o.weight_decay(r.number("weight_decay", o.weight_decay()));
+  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
+  o.decay(r.number("decay", o.decay()));
+  o.topC(r.integer("topC", o.topC()));
+  o.critical_test(r.number("critical_test", o.critical_test()));
+  o.synced(r.boolean("synced", o.synced()));
+  o.kappa(r.number("kappa", o.kappa()));
+  o.seed(r.integer("seed", o.seed()));
+  o.validate();
+  return o;
+}
+
+template <CriticalKind K>
+nlohmann::json critical_json(const AdamCriticalOptions<K>& o) {
+  return {{"lr", o.lr()},
+          {"betas", detail::betas_json(o.betas())},
+          {"eps", o.eps()},
+          {"weight_decay", o.weight_decay()},
+          {"amsgrad", o.amsgrad()},
+          {"decay", o.decay()},
+          {"topC", o.topC()},
+          {"critical_test", o.critical_test()},
+          {"synced", o.synced()},
+          {"kappa", o.kappa()},
+          {"seed", o.seed()}};
+}
+
+}  // namespace
+
+void register_adam_cm(detail::RegistryTable& table) {
+  table["adam_cm"] = detail::entry<AdamCM, AdamCMOptions>([](auto& r) { return parse_critical<CriticalKind::kMomenta>(r); },
+                                                          critical_json<CriticalKind::kMomenta>);
+  table["adam_cg"] = detail::entry<AdamCG, AdamCGOptions>(
+      [](auto& r) { return parse_critical<CriticalKind::kGradients>(r); }, critical_json<CriticalKind::kGradients>);
+}
+
+}  // namespace flatmin::optim
