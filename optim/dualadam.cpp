@@ -107,29 +107,47 @@ rules::DualAdamCoeffs<S> make_coeffs(const DualAdamOptions& o, int64_t t) {
   return c;
 }
 
-template <class T, bool kBlend>
-void fused_pass(const torch::Tensor& p, const torch::Tensor& g, DualAdamParamState& st, rules::DualAdamCoeffs<T> c) {
-  c.blend = kBlend;
+template <class T, bool kBlend, bool kCoupled, bool kDecoupled>
+__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                                           T* __restrict v, int64_t n, const rules::DualAdamCoeffs<T>& c) {
+  rules::DualAdamCoeffs<T> cc = c;
+  cc.blend = kBlend;
+  cc.coupled_wd = kCoupled;
+  cc.decoupled_wd = kDecoupled;
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], mi = m[i], vi = v[i];
+    rules::dualadam_update(th, grad[i], mi, vi, cc);
+    theta[i] = th;
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+template <class T, bool kBlend, bool kCoupled, bool kDecoupled>
+void fused_pass(const torch::Tensor& p, const torch::Tensor& g, DualAdamParamState& st, const rules::DualAdamCoeffs<T>& c) {
   T* theta = p.data_ptr<T>();
   const T* grad = g.data_ptr<T>();
   T* m = st.m().data_ptr<T>();
   T* v = st.v().data_ptr<T>();
   at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
-    const rules::DualAdamCoeffs<T> cc = c;
-    for (int64_t i = begin; i < end; ++i) {
-      T th = theta[i], mi = m[i], vi = v[i];
-      rules::dualadam_update(th, grad[i], mi, vi, cc);
-      theta[i] = th;
-      m[i] = mi;
-      v[i] = vi;
-    }
+    fused_chunk<T, kBlend, kCoupled, kDecoupled>(theta + begin, grad + begin, m + begin, v + begin, end - begin, c);
   });
 }
 
 template <class T>
 void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, DualAdamParamState& st,
                     const rules::DualAdamCoeffs<T>& c) {
-  c.blend ? fused_pass<T, true>(p, g, st, c) : fused_pass<T, false>(p, g, st, c);
+  auto go = [&](auto blend, auto coupled, auto decoupled) {
+    fused_pass<T, decltype(blend)::value, decltype(coupled)::value, decltype(decoupled)::value>(p, g, st, c);
+  };
+  using F = std::false_type;
+  using Tr = std::true_type;
+  auto with_wd = [&](auto blend) {
+    if (c.coupled_wd) go(blend, Tr{}, F{});        // coupled and decoupled are exclusive (make_coeffs)
+    else if (c.decoupled_wd) go(blend, F{}, Tr{});
+    else go(blend, F{}, F{});
+  };
+  c.blend ? with_wd(Tr{}) : with_wd(F{});
 }
 
 }  // namespace

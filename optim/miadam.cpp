@@ -112,39 +112,82 @@ namespace {
 constexpr int kMaxStaticOrder = 3;
 constexpr int kMaxFusedOrder = 16;  // higher orders take the tensor path
 
-/// Fused single pass over one contiguous CPU tensor: reads θ, g, m, v (+ v_max, + n buffers in the
-/// MI phase) once and writes them once; parallel over the intra-op thread pool. Element results do
-/// not depend on the split, so the output is bit-identical for any thread count.
-template <class T, int K, bool kAms, bool kMi>
-void fused_pass(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState& st, int order,
-                rules::MIAdamCoeffs<T> c) {
+/// Element loop over [0, n) of one chunk. Separate function with __restrict pointers and every
+/// option a compile-time constant, so GCC vectorises it (no alias versioning, no control flow)
+/// whether or not the caller's lambda is outlined by OpenMP.
+template <class T, int K, bool kAms, bool kMi, bool kWd, bool kEpsIn>
+__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                                           T* __restrict v, T* __restrict vmax, T* __restrict b0,
+                                           T* __restrict b1, T* __restrict b2, int64_t n,
+                                           const rules::MIAdamCoeffs<T>& c) {
+  static_assert(K >= 0 && K <= kMaxStaticOrder, "static orders only");
+  rules::MIAdamCoeffs<T> cc = c;
+  cc.amsgrad = kAms;
+  cc.mi_phase = kMi;
+  cc.has_weight_decay = kWd;
+  cc.eps_inside_sqrt = kEpsIn;
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], mi = m[i], vi = v[i], vm = kAms ? vmax[i] : T(0);
+    T b[K > 0 ? K : 1];
+    if constexpr (kMi && K >= 1) b[0] = b0[i];
+    if constexpr (kMi && K >= 2) b[1] = b1[i];
+    if constexpr (kMi && K >= 3) b[2] = b2[i];
+    rules::miadam_update<K>(th, grad[i], mi, vi, &vm, b, K, cc);
+    theta[i] = th;
+    m[i] = mi;
+    v[i] = vi;
+    if constexpr (kAms) vmax[i] = vm;
+    if constexpr (kMi && K >= 1) b0[i] = b[0];
+    if constexpr (kMi && K >= 2) b1[i] = b[1];
+    if constexpr (kMi && K >= 3) b2[i] = b[2];
+  }
+}
+
+/// Fused single pass over one contiguous CPU tensor (orders 0..3 here; see fused_pass_dynamic).
+template <class T, int K, bool kAms, bool kMi, bool kWd, bool kEpsIn>
+void fused_pass_static(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState& st,
+                       const rules::MIAdamCoeffs<T>& c) {
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* m = st.exp_avg().data_ptr<T>();
+  T* v = st.exp_avg_sq().data_ptr<T>();
+  T* vmax = kAms ? st.max_exp_avg_sq().data_ptr<T>() : nullptr;
+  std::array<T*, 3> buf{};
+  if (kMi) {
+    for (int j = 0; j < K; ++j) buf[static_cast<size_t>(j)] = st.bufs()[static_cast<size_t>(j)].data_ptr<T>();
+  }
+  at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+    auto off = [&](T* q) { return q == nullptr ? nullptr : q + begin; };
+    fused_chunk<T, K, kAms, kMi, kWd, kEpsIn>(theta + begin, grad + begin, m + begin, v + begin, off(vmax),
+                                              off(buf[0]), off(buf[1]), off(buf[2]), end - begin, c);
+  });
+}
+
+/// Orders > 3 (unchanged generic loop).
+template <class T, bool kAms>
+void fused_pass_dynamic(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState& st, int order,
+                        rules::MIAdamCoeffs<T> c) {
   c.amsgrad = kAms;
-  c.mi_phase = kMi;
+  c.mi_phase = true;
   T* theta = p.data_ptr<T>();
   const T* grad = g.data_ptr<T>();
   T* m = st.exp_avg().data_ptr<T>();
   T* v = st.exp_avg_sq().data_ptr<T>();
   T* vmax = kAms ? st.max_exp_avg_sq().data_ptr<T>() : nullptr;
   std::array<T*, kMaxFusedOrder> buf{};
-  if (kMi) {
-    for (int j = 0; j < order; ++j) buf[j] = st.bufs()[j].data_ptr<T>();
-  }
+  for (int j = 0; j < order; ++j) buf[j] = st.bufs()[j].data_ptr<T>();
   at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
     const rules::MIAdamCoeffs<T> cc = c;
     for (int64_t i = begin; i < end; ++i) {
       T th = theta[i], mi = m[i], vi = v[i], vm = kAms ? vmax[i] : T(0);
-      std::array<T, K >= 0 ? (K > 0 ? K : 1) : kMaxFusedOrder> b{};
-      if (kMi) {
-        for (int j = 0; j < (K >= 0 ? K : order); ++j) b[j] = buf[j][i];
-      }
-      rules::miadam_update<K>(th, grad[i], mi, vi, &vm, b.data(), order, cc);
+      std::array<T, kMaxFusedOrder> b{};
+      for (int j = 0; j < order; ++j) b[j] = buf[j][i];
+      rules::miadam_update<-1>(th, grad[i], mi, vi, &vm, b.data(), order, cc);
       theta[i] = th;
       m[i] = mi;
       v[i] = vi;
       if (kAms) vmax[i] = vm;
-      if (kMi) {
-        for (int j = 0; j < (K >= 0 ? K : order); ++j) buf[j][i] = b[j];
-      }
+      for (int j = 0; j < order; ++j) buf[j][i] = b[j];
     }
   });
 }
@@ -152,20 +195,32 @@ void fused_pass(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState
 template <class T>
 void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamState& st, int order,
                     const rules::MIAdamCoeffs<T>& c) {
-  if (!c.mi_phase) {
-    c.amsgrad ? fused_pass<T, 0, true, false>(p, g, st, order, c) : fused_pass<T, 0, false, false>(p, g, st, order, c);
+  const int k = c.mi_phase ? order : 0;
+  if (k > kMaxStaticOrder) {
+    c.amsgrad ? fused_pass_dynamic<T, true>(p, g, st, order, c) : fused_pass_dynamic<T, false>(p, g, st, order, c);
     return;
   }
-  auto go = [&](auto k_tag) {
+  // k × amsgrad × weight decay × eps placement, all compile-time in the loop.
+  auto go = [&](auto k_tag, auto ams_tag, auto wd_tag, auto eps_tag) {
     constexpr int K = decltype(k_tag)::value;
-    c.amsgrad ? fused_pass<T, K, true, true>(p, g, st, order, c) : fused_pass<T, K, false, true>(p, g, st, order, c);
+    fused_pass_static<T, K, decltype(ams_tag)::value, (K > 0), decltype(wd_tag)::value, decltype(eps_tag)::value>(
+        p, g, st, c);
   };
-  switch (order) {
-    case 1: go(std::integral_constant<int, 1>{}); break;
-    case 2: go(std::integral_constant<int, 2>{}); break;
-    case 3: go(std::integral_constant<int, 3>{}); break;
-    default: go(std::integral_constant<int, -1>{}); break;
-  }
+  using F = std::false_type;
+  using Tr = std::true_type;
+  auto with_k = [&](auto ams_tag, auto wd_tag, auto eps_tag) {
+    switch (k) {
+      case 0: go(std::integral_constant<int, 0>{}, ams_tag, wd_tag, eps_tag); break;
+      case 1: go(std::integral_constant<int, 1>{}, ams_tag, wd_tag, eps_tag); break;
+      case 2: go(std::integral_constant<int, 2>{}, ams_tag, wd_tag, eps_tag); break;
+      default: go(std::integral_constant<int, 3>{}, ams_tag, wd_tag, eps_tag); break;
+    }
+  };
+  auto with_eps = [&](auto ams_tag, auto wd_tag) {
+    c.eps_inside_sqrt ? with_k(ams_tag, wd_tag, Tr{}) : with_k(ams_tag, wd_tag, F{});
+  };
+  auto with_wd = [&](auto ams_tag) { c.has_weight_decay ? with_eps(ams_tag, Tr{}) : with_eps(ams_tag, F{}); };
+  c.amsgrad ? with_wd(Tr{}) : with_wd(F{});
 }
 
 template <class S>
