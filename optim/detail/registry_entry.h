@@ -57,4 +57,7 @@ namespace flatmin::optim {
 // One per optimizer family (defined next to the optimizer).
 void register_miadam(detail::RegistryTable& table);
 void register_dualadam(detail::RegistryTable& table);
+void register_adai(detail::RegistryTable& table);
+void register_nadam(detail::RegistryTable& table);
+void register_adamax(detail::RegistryTable& table);
 }  // namespace flatmin::optim
