@@ -77,6 +77,9 @@ const std::map<std::string, Entry>& table() {
     register_miadam(m);
     register_dualadam(m);
     register_adam_cm(m);
+    register_adai(m);
+    register_nadam(m);
+    register_adamax(m);
     m["sgd"] = entry<torch::optim::SGD, torch::optim::SGDOptions>([](auto& r) { return parse_sgd(r); }, sgd_json);
     m["adam"] = entry<torch::optim::Adam, torch::optim::AdamOptions>(
         [](auto& r) { return parse_adam_like<torch::optim::AdamOptions>(r, "adam", 0.0); },

@@ -58,4 +58,7 @@ namespace flatmin::optim {
 void register_miadam(detail::RegistryTable& table);
 void register_dualadam(detail::RegistryTable& table);
 void register_adam_cm(detail::RegistryTable& table);  // adam_cm, adam_cg (optim/adam_cm.cpp)
+void register_adai(detail::RegistryTable& table);
+void register_nadam(detail::RegistryTable& table);
+void register_adamax(detail::RegistryTable& table);
 }  // namespace flatmin::optim

@@ -15,6 +15,10 @@ template <class T>
 struct ScalarOps {
   static T sqrt(T x) { return std::sqrt(x); }
   static T max(T a, T b) { return std::max(a, b); }  // torch.maximum: NaN handling not needed for max(v_max, v) with v ≥ 0
+  static T abs(T x) { return std::abs(x); }
+  /// torch.clamp(x, lo, hi): a NaN x stays NaN (max(x, lo) returns x when unordered, as does min(·, hi)).
+  static T clamp(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }
+  static T pow(T x, T e) { return std::pow(x, e); }
 };
 template <>
 struct Ops<float> : ScalarOps<float> {};

@@ -12,6 +12,11 @@ template <>
 struct Ops<torch::Tensor> {
   static torch::Tensor sqrt(const torch::Tensor& x) { return x.sqrt(); }
   static torch::Tensor max(const torch::Tensor& a, const torch::Tensor& b) { return torch::maximum(a, b); }
+  static torch::Tensor abs(const torch::Tensor& x) { return x.abs(); }
+  template <class S>
+  static torch::Tensor clamp(const torch::Tensor& x, S lo, S hi) { return x.clamp(lo, hi); }
+  template <class S>
+  static torch::Tensor pow(const torch::Tensor& x, S e) { return x.pow(e); }
 };
 
 }  // namespace flatmin::optim::rules

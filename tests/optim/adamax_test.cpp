@@ -1,0 +1,246 @@
+// Adamax: independent float64 reference, the infinity-norm invariants (u ≥ |g|+ε, u shrinks by at
+// most β2 per step), checkpoint, groups, fused vs tensor path, validation, replay.
+#include "optim/adamax.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "optim/registry.h"
+#include "optim/replay.h"
+#include "tests/support/tolerances.h"
+#include "tests/support/torch_helpers.h"
+
+namespace flatmin::test {
+namespace {
+
+using optim::Adamax;
+using optim::AdamaxOptions;
+
+// Independent reference: plain float64 loops from spec optimizers.md §6.
+struct RefAdamax {
+  double lr = 2e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = 0;
+};
+
+std::vector<std::vector<double>> ref_adamax(const RefAdamax& c, std::vector<double> theta, int64_t steps,
+                                            const GradFn& grad) {
+  const size_t P = theta.size();
+  std::vector<double> m(P, 0), u(P, 0);
+  std::vector<std::vector<double>> out{theta};
+  for (int64_t t = 1; t <= steps; ++t) {
+    for (size_t i = 0; i < P; ++i) {
+      double g = grad(t, i, theta[i]);
+      if (c.wd != 0) g += c.wd * theta[i];
+      m[i] = c.beta1 * m[i] + (1 - c.beta1) * g;
+      u[i] = std::max(c.beta2 * u[i], std::abs(g) + c.eps);
+      theta[i] -= c.lr / (1 - std::pow(c.beta1, double(t))) * m[i] / u[i];
+    }
+    out.push_back(theta);
+  }
+  return out;
+}
+
+void expect_close(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b, double rtol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t t = 0; t < a.size(); ++t) {
+    ASSERT_EQ(a[t].size(), b[t].size());
+    for (size_t i = 0; i < a[t].size(); ++i) {
+      EXPECT_NEAR(a[t][i], b[t][i], rtol * std::max(1.0, std::abs(b[t][i]))) << "step " << t << " element " << i;
+    }
+  }
+}
+
+TEST(Adamax, ProducesReferenceTrajectory) {
+  RefAdamax plain;
+  plain.lr = 0.05;
+  RefAdamax wd = plain;
+  wd.wd = 0.1;
+  wd.eps = 1e-3;
+  wd.beta2 = 0.9;
+  // gradients that shrink in the second half, so u decays by β2 (the β2·u branch is taken)
+  const GradFn grad = [](int64_t t, size_t i, double th) { return wiggly_grad(t, i, th) * (t > 20 ? 0.01 : 1.0); };
+  for (const auto& c : {plain, wd}) {
+    for (auto path : {optim::KernelPath::kAuto, optim::KernelPath::kTensor}) {
+      optim::set_kernel_path(path);
+      const std::vector<double> theta0 = {0.5, -1.0, 2.0};
+      auto ps = scalars(theta0);
+      Adamax opt(ps, AdamaxOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.wd));
+      const auto ours = drive(opt, ps, 40, 1000, grad);
+      expect_close(ours, ref_adamax(c, theta0, 40, grad), kRelTolDouble);
+      EXPECT_NE(ours[40][0], ours[39][0]);
+    }
+  }
+  optim::set_kernel_path(optim::KernelPath::kAuto);
+}
+
+// Property (exact, in the parameter's dtype): u_t ≥ |g_t| + ε and u_t ≥ β2·u_{t−1} every step, with
+// equality to one of the two; gradients drop by 1e4 mid-run so the decay branch is exercised.
+TEST(Adamax, InfinityNormBoundsHoldEveryStep) {
+  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    for (auto path : {optim::KernelPath::kAuto, optim::KernelPath::kTensor}) {
+      optim::set_kernel_path(path);
+      torch::manual_seed(4);
+      const int64_t n = 40000;
+      const double beta2 = 0.9, eps = 1e-6;
+      auto p = torch::randn({n}, dtype);
+      Adamax opt(std::vector<torch::Tensor>{p}, AdamaxOptions(0.01).betas({0.9, beta2}).eps(eps));
+      torch::Tensor prev = torch::zeros({n}, dtype);
+      int64_t decayed = 0, fresh = 0;
+      for (int t = 1; t <= 25; ++t) {
+        const auto g = torch::randn({n}, dtype) * (t > 10 ? 1e-4 : 1.0);
+        p.mutable_grad() = g.clone();
+        opt.step();
+        const auto& u = static_cast<const optim::AdamaxParamState&>(*opt.state().begin()->second).exp_inf();
+        const auto floor_g = g.abs() + eps;  // computed in dtype, as the kernel does
+        const auto floor_u = prev * beta2;
+        EXPECT_TRUE((u >= floor_g).all().item<bool>()) << "step " << t;
+        EXPECT_TRUE((u >= floor_u).all().item<bool>()) << "step " << t;
+        EXPECT_TRUE(((u == floor_g) | (u == floor_u)).all().item<bool>()) << "step " << t;
+        decayed += ((u == floor_u) & (u > floor_g)).sum().item<int64_t>();
+        fresh += ((u == floor_g) & (u > floor_u)).sum().item<int64_t>();
+        prev = u.clone();
+      }
+      EXPECT_GT(decayed, 0);
+      EXPECT_GT(fresh, 0);
+    }
+  }
+  optim::set_kernel_path(optim::KernelPath::kAuto);
+}
+
+TEST(Adamax, FirstStepIsSignDescentOfSizeLr) {
+  // t = 1: m = (1−β1) g, u = |g| + ε, θ −= lr/(1−β1) · (1−β1) g/(|g|+ε) ≈ lr·sign(g).
+  auto p = torch::tensor({1.0, 1.0, 1.0}, torch::kFloat64);
+  Adamax opt(std::vector<torch::Tensor>{p}, AdamaxOptions(0.1));
+  p.mutable_grad() = torch::tensor({1e3, -2.0, 1e-2}, torch::kFloat64);
+  opt.step();
+  EXPECT_NEAR(p[0].item<double>(), 1.0 - 0.1 * 1e3 / (1e3 + 1e-8), 1e-15);
+  EXPECT_NEAR(p[1].item<double>(), 1.0 + 0.1 * 2.0 / (2.0 + 1e-8), 1e-15);
+  EXPECT_NEAR(p[2].item<double>(), 1.0 - 0.1 * 1e-2 / (1e-2 + 1e-8), 1e-15);
+  EXPECT_GT(std::abs(p[2].item<double>() - 0.9), 5e-8);  // ε inside the max matters for small |g|
+}
+
+TEST(Adamax, TwoParamGroupsWithDifferentOptionsMatchSeparateRuns) {
+  auto p = scalars({1.0, 2.0, -1.0, 0.5});
+  const auto o1 = AdamaxOptions(0.1).weight_decay(0.01), o2 = AdamaxOptions(0.3).betas({0.8, 0.99}).eps(1e-3);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{p[0], p[1]}, std::make_unique<AdamaxOptions>(o1));
+  groups.emplace_back(std::vector<torch::Tensor>{p[2], p[3]}, std::make_unique<AdamaxOptions>(o2));
+  Adamax both(std::move(groups));
+  const auto joint = drive(both, p, 20, 1000, wiggly_grad);
+  auto q1 = scalars({1.0, 2.0}), q2 = scalars({-1.0, 0.5});
+  Adamax one(q1, o1), two(q2, o2);
+  const GradFn g2 = [](int64_t t, size_t i, double th) { return wiggly_grad(t, i + 2, th); };
+  const auto s1 = drive(one, q1, 20, 1000, wiggly_grad), s2 = drive(two, q2, 20, 1000, g2);
+  for (size_t t = 0; t < joint.size(); ++t) {
+    EXPECT_EQ(joint[t][0], s1[t][0]);
+    EXPECT_EQ(joint[t][1], s1[t][1]);
+    EXPECT_EQ(joint[t][2], s2[t][0]);
+    EXPECT_EQ(joint[t][3], s2[t][1]);
+  }
+}
+
+TEST(Adamax, SaveLoadContinueIsBitIdentical) {
+  const auto opts = AdamaxOptions(0.05).betas({0.8, 0.95}).weight_decay(0.01);
+  auto full_p = scalars({1.0, -2.0});
+  Adamax full(full_p, opts);
+  const auto uninterrupted = drive(full, full_p, 20, 1000, wiggly_grad);
+  auto p = scalars({1.0, -2.0});
+  Adamax first(p, opts);
+  drive(first, p, 6, 1000, wiggly_grad);
+  torch::serialize::OutputArchive out;
+  first.save(out);
+  std::ostringstream os;
+  out.save_to(os);
+  auto q = scalars(values(p));
+  Adamax resumed(q, AdamaxOptions(0.5));
+  torch::serialize::InputArchive in;
+  std::istringstream is(os.str());
+  in.load_from(is);
+  resumed.load(in);
+  EXPECT_EQ(static_cast<const AdamaxOptions&>(resumed.param_groups()[0].options()).lr(), 0.05);
+  const auto rest = drive(resumed, q, 14, 1000, wiggly_grad, 6);
+  for (size_t k = 0; k < rest.size(); ++k) EXPECT_EQ(rest[k], uninterrupted[6 + k]) << "step " << 6 + k;
+}
+
+TEST(Adamax, FusedKernelMatchesTensorPath) {
+  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    for (double wd : {0.0, 0.01}) {
+      torch::manual_seed(11);
+      const int64_t n = 70001;
+      auto init = torch::randn({n}, dtype);
+      auto p1 = init.clone(), p2 = init.clone();
+      const auto opts = AdamaxOptions(0.1).weight_decay(wd);
+      Adamax a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
+      for (int t = 1; t <= 6; ++t) {
+        auto g = torch::randn({n}, dtype);
+        p1.mutable_grad() = g.clone();
+        p2.mutable_grad() = g.clone();
+        optim::set_kernel_path(optim::KernelPath::kAuto);
+        a.step();
+        optim::set_kernel_path(optim::KernelPath::kTensor);
+        b.step();
+      }
+      optim::set_kernel_path(optim::KernelPath::kAuto);
+      const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
+      EXPECT_LE(((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>(), tol);
+      EXPECT_GT((p1 - init).abs().max().item<double>(), 0.0);
+    }
+  }
+}
+
+TEST(Adamax, SkipsParametersWithoutGradient) {
+  auto p = scalars({1.0, 2.0});
+  Adamax opt(p, AdamaxOptions(0.1));
+  p[0].mutable_grad() = torch::ones({1}, torch::kFloat64);
+  opt.step();
+  EXPECT_NE(values(p)[0], 1.0);
+  EXPECT_EQ(values(p)[1], 2.0);
+  EXPECT_EQ(opt.state().size(), 1u);
+}
+
+TEST(Adamax, RejectsOutOfRangeOptionsNamingTheOption) {
+  auto p = scalars({1.0});
+  auto expect_msg = [&](const AdamaxOptions& o, const std::string& needle) {
+    try {
+      Adamax opt(p, o);
+      ADD_FAILURE() << "expected InputError mentioning " << needle;
+    } catch (const common::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_msg(AdamaxOptions(-1.0), "lr");
+  expect_msg(AdamaxOptions().betas({1.0, 0.999}), "betas[0]");
+  expect_msg(AdamaxOptions().betas({0.9, 1.0}), "betas[1]");
+  expect_msg(AdamaxOptions().eps(-1e-8), "eps");
+  expect_msg(AdamaxOptions().weight_decay(-1), "weight_decay");
+  std::vector<torch::Tensor> ps{torch::ones({1}, torch::kFloat64)};
+  const auto r = optim::resolved_options("adamax", *optim::make_optimizer("adamax", nlohmann::json::object(), ps))[0];
+  EXPECT_EQ(r["lr"].get<double>(), 2e-3);
+  EXPECT_EQ(r["eps"].get<double>(), 1e-8);
+}
+
+TEST(Adamax, ReplayMatchesReference) {
+  auto spec = nlohmann::json::parse(R"({"optimizer": "adamax", "options": {"lr": 0.01, "weight_decay": 0.001},
+    "params": [[1.0, -2.0, 0.5], [0.3, 0.2]],
+    "groups": [{"params": [0], "options": {}}, {"params": [1], "options": {"lr": 0.02}}],
+    "steps": 40, "quadratic": {"a": [[1.0, 2.0, 3.0], [0.5, 0.5]], "c": [[0, 0, 0], [1, 1]]}})");
+  const auto r = optim::replay(spec);
+  ASSERT_EQ(r.rows.size(), 41u);
+  const std::vector<double> a0 = {1.0, 2.0, 3.0}, a1 = {0.5, 0.5};
+  RefAdamax c;
+  c.lr = 0.01;
+  c.wd = 0.001;
+  const auto ref0 = ref_adamax(c, {1.0, -2.0, 0.5}, 40, [&](int64_t, size_t i, double th) { return a0[i] * th; });
+  c.lr = 0.02;
+  const auto ref1 = ref_adamax(c, {0.3, 0.2}, 40, [&](int64_t, size_t i, double th) { return a1[i] * (th - 1); });
+  for (size_t t = 0; t <= 40; ++t) {
+    for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(r.rows[t][1 + i], ref0[t][i], kRelTolDouble) << t;
+    for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(r.rows[t][4 + i], ref1[t][i], kRelTolDouble) << t;
+  }
+}
+
+}  // namespace
+}  // namespace flatmin::test
