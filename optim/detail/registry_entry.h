@@ -57,4 +57,7 @@ namespace flatmin::optim {
 // One per optimizer family (defined next to the optimizer).
 void register_miadam(detail::RegistryTable& table);
 void register_dualadam(detail::RegistryTable& table);
+void register_adabound(detail::RegistryTable& table);
+void register_swats(detail::RegistryTable& table);
+void register_ndadam(detail::RegistryTable& table);
 }  // namespace flatmin::optim

@@ -15,6 +15,8 @@ template <class T>
 struct ScalarOps {
   static T sqrt(T x) { return std::sqrt(x); }
   static T max(T a, T b) { return std::max(a, b); }  // torch.maximum: NaN handling not needed for max(v_max, v) with v ≥ 0
+  /// torch.clamp(x, lo, hi) for lo ≤ hi: min(max(x, lo), hi); a NaN x stays NaN (as torch).
+  static T clamp(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }
 };
 template <>
 struct Ops<float> : ScalarOps<float> {};

@@ -12,6 +12,8 @@ template <>
 struct Ops<torch::Tensor> {
   static torch::Tensor sqrt(const torch::Tensor& x) { return x.sqrt(); }
   static torch::Tensor max(const torch::Tensor& a, const torch::Tensor& b) { return torch::maximum(a, b); }
+  template <class S>
+  static torch::Tensor clamp(const torch::Tensor& x, S lo, S hi) { return torch::clamp(x, lo, hi); }
 };
 
 }  // namespace flatmin::optim::rules

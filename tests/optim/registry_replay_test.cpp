@@ -25,8 +25,9 @@ void expect_input_error(const std::function<void()>& f, const std::string& needl
 }
 
 TEST(Registry, EveryNameCreatesAndSteps) {
-  const std::vector<std::string> expected = {"adam", "adamw", "dualadam", "invadam", "miadam", "miadam1",
-                                             "miadam2", "miadam3", "sgd"};
+  const std::vector<std::string> expected = {"adabound", "adaboundw", "adam", "adamw", "amsbound", "dualadam",
+                                             "invadam", "miadam", "miadam1", "miadam2", "miadam3", "ndadam",
+                                             "sgd", "swats"};
   EXPECT_EQ(optim::registry_names(), expected);
   for (const auto& name : optim::registry_names()) {
     auto p = torch::ones({3}, torch::kFloat64);
