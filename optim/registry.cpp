@@ -80,6 +80,9 @@ const std::map<std::string, Entry>& table() {
     register_adai(m);
     register_nadam(m);
     register_adamax(m);
+    register_adabound(m);
+    register_swats(m);
+    register_ndadam(m);
     m["sgd"] = entry<torch::optim::SGD, torch::optim::SGDOptions>([](auto& r) { return parse_sgd(r); }, sgd_json);
     m["adam"] = entry<torch::optim::Adam, torch::optim::AdamOptions>(
         [](auto& r) { return parse_adam_like<torch::optim::AdamOptions>(r, "adam", 0.0); },

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -64,6 +65,19 @@ class OptionReader {
     FLATMIN_CHECK(v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number(),
                   who_ << ": option 'betas' must be a list of two numbers, got " << v.dump());
     return {v[0].get<double>(), v[1].get<double>()};
+  }
+
+  /// A list of integers (e.g. ND-Adam's vec_axes); null or absent gives `def`.
+  std::vector<int64_t> integers(const std::string& key, std::vector<int64_t> def) {
+    if (!has(key)) return def;
+    const auto& v = j_.at(key);
+    FLATMIN_CHECK(v.is_array(), who_ << ": option '" << key << "' must be a list of integers, got " << v.dump());
+    std::vector<int64_t> out;
+    for (const auto& x : v) {
+      FLATMIN_CHECK(x.is_number_integer(), who_ << ": option '" << key << "' must be a list of integers, got " << v.dump());
+      out.push_back(x.get<int64_t>());
+    }
+    return out;
   }
 
   /// Throws if the object holds a key no getter asked for.

@@ -61,4 +61,7 @@ void register_adam_cm(detail::RegistryTable& table);  // adam_cm, adam_cg (optim
 void register_adai(detail::RegistryTable& table);
 void register_nadam(detail::RegistryTable& table);
 void register_adamax(detail::RegistryTable& table);
+void register_adabound(detail::RegistryTable& table);
+void register_swats(detail::RegistryTable& table);
+void register_ndadam(detail::RegistryTable& table);
 }  // namespace flatmin::optim

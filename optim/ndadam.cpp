@@ -1,0 +1,308 @@
+#include "optim/ndadam.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+#include <type_traits>
+
+#include <ATen/Parallel.h>
+#include <torch/optim/serialize.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "optim/detail/options_check.h"
+#include "optim/detail/registry_entry.h"
+#include "optim/rules/ndadam_rule.h"
+#include "optim/rules/tensor_ops.h"
+
+namespace flatmin::optim {
+
+namespace {
+
+std::string axes_str(const std::vector<int64_t>& a) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < a.size(); ++i) os << (i ? ", " : "") << a[i];
+  os << "]";
+  return os.str();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+void NDAdamOptions::validate() const {
+  using namespace detail;
+  check_lr("ndadam", lr());
+  check_betas("ndadam", betas());
+  check_nonneg("ndadam", "eps", eps());
+  check_nonneg("ndadam", "weight_decay", weight_decay());
+  const std::set<int64_t> unique(vec_axes().begin(), vec_axes().end());
+  FLATMIN_CHECK(unique.size() == vec_axes().size(),
+                "ndadam: vec_axes = " << axes_str(vec_axes()) << " violates 'distinct axes'");
+}
+
+void NDAdamOptions::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  archive.write("vec_axes", c10::IValue(vec_axes()));
+}
+
+void NDAdamOptions::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  c10::IValue v;
+  archive.read("vec_axes", v);
+  vec_axes(v.toIntVector());
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+void NDAdamParamState::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
+}
+
+void NDAdamParamState::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
+}
+
+void NDAdamParamState::adopt(const torch::Tensor& p) {
+  FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: ndadam state lacks moments");
+  exp_avg(exp_avg().to(p.device()));
+  exp_avg_sq(exp_avg_sq().to(p.device()));
+  check_state_tensor(exp_avg(), p, "ndadam exp_avg");
+  // v is per element or per vector (size 1 on the vec_axes): same dim, each size p's or 1. Whether
+  // it fits the group's vec_axes is checked at the next step.
+  const auto& v = exp_avg_sq();
+  bool fits = v.dim() == p.dim() && v.scalar_type() == p.scalar_type();
+  for (int64_t d = 0; fits && d < p.dim(); ++d) fits = v.size(d) == p.size(d) || v.size(d) == 1;
+  FLATMIN_CHECK(fits, "optimizer checkpoint: ndadam exp_avg_sq has shape " << v.sizes() << " and dtype "
+                                                                          << v.scalar_type() << ", the parameter has "
+                                                                          << p.sizes() << " " << p.scalar_type());
+}
+
+std::vector<int64_t> ndadam_vector_dims(const std::vector<int64_t>& vec_axes, const torch::Tensor& p, size_t group,
+                                        size_t param) {
+  const int64_t dim = p.dim();
+  std::vector<int64_t> dims;
+  for (int64_t a : vec_axes) {
+    const int64_t d = a < 0 ? a + dim : a;
+    FLATMIN_CHECK(d >= 0 && d < dim, "ndadam: vec_axes = " << axes_str(vec_axes) << " do not fit parameter " << param
+                                                           << " of group " << group << " (shape " << p.sizes()
+                                                           << "): axis " << a << " is out of range for dim " << dim
+                                                           << " (put such tensors in a group without vec_axes)");
+    dims.push_back(d);
+  }
+  std::sort(dims.begin(), dims.end());
+  FLATMIN_CHECK(std::adjacent_find(dims.begin(), dims.end()) == dims.end(),
+                "ndadam: vec_axes = " << axes_str(vec_axes) << " name the same axis twice for parameter " << param
+                                      << " of group " << group << " (shape " << p.sizes() << ")");
+  return dims;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+namespace {
+
+template <class S>
+rules::NDAdamCoeffs<S> make_coeffs(const NDAdamOptions& o, int64_t t) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  rules::NDAdamCoeffs<S> c{};
+  c.beta1 = static_cast<S>(beta1);
+  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
+  c.beta2 = static_cast<S>(beta2);
+  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
+  c.weight_decay = static_cast<S>(o.weight_decay());
+  c.eps = static_cast<S>(o.eps());
+  c.neg_step_size = static_cast<S>(-(o.lr() * std::sqrt(bc2) / bc1));  // step_size = lr * sqrt(bc2) / bc1
+  c.has_wd = o.weight_decay() != 0.0;
+  return c;
+}
+
+/// Plain branch, one chunk (no branches in the loop: the weight-decay flag is a template flag).
+template <class T, bool kWd>
+__attribute__((noinline)) void plain_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                                           T* __restrict v, int64_t n, const rules::NDAdamCoeffs<T>& c) {
+  rules::NDAdamCoeffs<T> cc = c;
+  cc.has_wd = kWd;
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], mi = m[i], vi = v[i];
+    rules::ndadam_plain_update(th, grad[i], mi, vi, cc);
+    theta[i] = th;
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+template <class T>
+void plain_fused(const torch::Tensor& p, const torch::Tensor& g, NDAdamParamState& st, const rules::NDAdamCoeffs<T>& c) {
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* m = st.exp_avg().data_ptr<T>();
+  T* v = st.exp_avg_sq().data_ptr<T>();
+  at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+    if (c.has_wd) {
+      plain_chunk<T, true>(theta + begin, grad + begin, m + begin, v + begin, end - begin, c);
+    } else {
+      plain_chunk<T, false>(theta + begin, grad + begin, m + begin, v + begin, end - begin, c);
+    }
+  });
+}
+
+/// Σ over `dims` (keepdim) accumulated in double, returned in `dtype`.
+torch::Tensor vec_sum(const torch::Tensor& x, const std::vector<int64_t>& dims, c10::ScalarType dtype) {
+  return x.sum(dims, /*keepdim=*/true, torch::kDouble).to(dtype);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer
+
+NDAdam::NDAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, NDAdamOptions defaults)
+    : OptimizerBase(std::move(param_groups), std::make_unique<NDAdamOptions>(defaults)) {
+  defaults.validate();
+  for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
+    const auto& o = static_cast<const NDAdamOptions&>(param_groups_[gi].options());
+    o.validate();
+    if (o.vec_axes().empty()) continue;
+    const auto& params = param_groups_[gi].params();
+    for (size_t j = 0; j < params.size(); ++j) ndadam_vector_dims(o.vec_axes(), params[j], gi, j);
+  }
+}
+
+NDAdam::NDAdam(std::vector<torch::Tensor> params, NDAdamOptions defaults)
+    : NDAdam(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+             std::move(defaults)) {}
+
+torch::Tensor NDAdam::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
+    auto& group = param_groups_[gi];
+    const auto& o = static_cast<const NDAdamOptions&>(group.options());
+    const bool vectors = !o.vec_axes().empty();  // ndadam.py: `if group['vec_axes']:` ([] and None are plain Adam)
+    auto& params = group.params();
+    for (size_t j = 0; j < params.size(); ++j) {
+      auto& p = params[j];
+      if (!p.grad().defined()) continue;
+      const auto& g = p.grad();
+      TORCH_CHECK(!g.is_sparse(), "ND-Adam does not support sparse gradients");
+      std::vector<int64_t> dims;
+      std::vector<int64_t> v_shape = p.sizes().vec();
+      if (vectors) {
+        dims = ndadam_vector_dims(o.vec_axes(), p, gi, j);
+        for (int64_t d : dims) v_shape[static_cast<size_t>(d)] = 1;  // one v per vector
+      }
+      auto& st = state_for<NDAdamParamState>(p, [&] {
+        NDAdamParamState s;
+        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        s.exp_avg_sq(torch::zeros(v_shape, p.options()));
+        return s;
+      });
+      FLATMIN_CHECK(st.exp_avg_sq().sizes() == c10::IntArrayRef(v_shape),
+                    "ndadam: parameter " << j << " of group " << gi << " has a second-moment state of shape "
+                                         << st.exp_avg_sq().sizes() << ", but vec_axes = " << axes_str(o.vec_axes())
+                                         << " need " << c10::IntArrayRef(v_shape)
+                                         << " (vec_axes changed after the state was created?)");
+      st.step(st.step() + 1);
+      const int64_t t = st.step();
+
+      if (!vectors) {
+        if (fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq()})) {
+          if (p.scalar_type() == torch::kFloat) {
+            plain_fused<float>(p, g, st, make_coeffs<float>(o, t));
+          } else {
+            plain_fused<double>(p, g, st, make_coeffs<double>(o, t));
+          }
+        } else {
+          const auto c = make_coeffs<double>(o, t);
+          torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();
+          rules::ndadam_plain_update(theta, g, m, v, c);
+          p.detach().copy_(theta);
+          st.exp_avg().copy_(m);
+          st.exp_avg_sq().copy_(v);
+        }
+        continue;
+      }
+
+      // Vector branch: reductions over vec_axes in double (torch), elementwise stages from the rule
+      // with the per-vector factors broadcast. Not elementwise, so no fused kernel.
+      const auto c = make_coeffs<double>(o, t);
+      const auto dtype = p.scalar_type();
+      torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();
+      const torch::Tensor g_bar = rules::ndadam_l2(theta, g, c);
+      const torch::Tensor radial = vec_sum(g_bar * theta, dims, dtype);  // g_proj = Σ grad·p over vec_axes
+      const torch::Tensor g_tan = rules::ndadam_project(g_bar, theta, radial);
+      rules::ndadam_first_moment(m, g_tan, c);
+      rules::ndadam_second_moment_vector(v, vec_sum(g_tan * g_tan, dims, dtype), c);  // g_sqr = Σ grad² over vec_axes
+      rules::ndadam_step(theta, m, v, c);
+      // ndadam.py: norm = Σ p² over vec_axes; norm.sqrt_(); p.data.div_(norm)
+      const torch::Tensor norm = (theta * theta).sum(dims, /*keepdim=*/true, torch::kDouble).sqrt().to(dtype);
+      theta = theta / norm;
+      p.detach().copy_(theta);
+      st.exp_avg().copy_(m);
+      st.exp_avg_sq().copy_(v);
+    }
+  }
+  return loss;
+}
+
+void NDAdam::save(torch::serialize::OutputArchive& archive) const {
+  save_impl<NDAdamParamState, NDAdamOptions>(archive);
+}
+
+void NDAdam::load(torch::serialize::InputArchive& archive) {
+  load_impl<NDAdamParamState, NDAdamOptions>(archive);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry entry (JSON options)
+
+namespace {
+
+NDAdamOptions parse_ndadam(detail::OptionReader& r) {
+  NDAdamOptions o;
+  o.lr(r.number("lr", o.lr()));
+  o.betas(r.betas(o.betas()));
+  o.eps(r.number("eps", o.eps()));
+  o.weight_decay(r.number("weight_decay", o.weight_decay()));
+  o.vec_axes(r.integers("vec_axes", o.vec_axes()));
+  o.validate();
+  return o;
+}
+
+nlohmann::json ndadam_json(const NDAdamOptions& o) {
+  nlohmann::json j = {{"lr", o.lr()},
+                      {"betas", detail::betas_json(o.betas())},
+                      {"eps", o.eps()},
+                      {"weight_decay", o.weight_decay()}};
+  j["vec_axes"] = o.vec_axes().empty() ? nlohmann::json(nullptr) : nlohmann::json(o.vec_axes());
+  return j;
+}
+
+}  // namespace
+
+void register_ndadam(detail::RegistryTable& table) {
+  table["ndadam"] = detail::entry<NDAdam, NDAdamOptions>([](auto& r) { return parse_ndadam(r); }, ndadam_json);
+}
+
+}  // namespace flatmin::optim

@@ -1,0 +1,398 @@
+#include "optim/swats.h"
+
+#include <cmath>
+#include <type_traits>
+#include <utility>
+
+#include <ATen/Parallel.h>
+#include <torch/optim/serialize.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "optim/detail/options_check.h"
+#include "optim/detail/registry_entry.h"
+#include "optim/rules/swats_rule.h"
+#include "optim/rules/tensor_ops.h"
+
+namespace flatmin::optim {
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+void SwatsOptions::validate() const {
+  using namespace detail;
+  check_lr("swats", lr());
+  check_betas("swats", betas());
+  check_nonneg("swats", "eps", eps());
+  check_nonneg("swats", "weight_decay", weight_decay());
+  FLATMIN_CHECK(phase() == SwatsPhase::kAdam || phase() == SwatsPhase::kSgd, "swats: phase has an unknown value");
+}
+
+void SwatsOptions::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(nesterov);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(fix_sgd_momentum);
+  archive.write("phase", c10::IValue(static_cast<int64_t>(phase())));
+}
+
+void SwatsOptions::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, nesterov);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, fix_sgd_momentum);
+  c10::IValue v;
+  archive.read("phase", v);
+  phase(static_cast<SwatsPhase>(v.toInt()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+void SwatsParamState::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg2);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer);
+}
+
+void SwatsParamState::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, exp_avg2);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer);
+}
+
+void SwatsParamState::adopt(const torch::Tensor& p) {
+  auto fix = [&](torch::Tensor t, const std::string& what) {
+    if (!t.defined()) return t;
+    t = t.to(p.device());
+    check_state_tensor(t, p, "swats " + what);
+    return t;
+  };
+  FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: swats state lacks moments");
+  exp_avg(fix(exp_avg(), "exp_avg"));
+  exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
+  max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
+  momentum_buffer(fix(momentum_buffer(), "momentum_buffer"));
+}
+
+bool swats_switch_test(int64_t step, double corrected, double scaling) {
+  // optim.py: state['step'] > 1 and corrected_exp_avg.allclose(scaling, rtol=1e-6) and corrected_exp_avg > 0
+  // allclose(a, b) ⇔ |a − b| ≤ atol + rtol·|b| with atol = 1e-8 (torch default), b = scaling.
+  constexpr double kRtol = 1e-6, kAtol = 1e-8;
+  return step > 1 && std::abs(corrected - scaling) <= kAtol + kRtol * std::abs(scaling) && corrected > 0.0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+namespace {
+
+/// Block of the Adam-phase reductions: partial sums of pᵀp and pᵀg are formed per fixed block of
+/// kBlock elements (in double, 8 interleaved lanes) and the block sums are added in block order, so
+/// the result does not depend on how at::parallel_for splits the blocks over threads.
+constexpr int64_t kBlock = 2048;
+constexpr int kLanes = 8;
+
+struct Dots {
+  double pp = 0.0, pg = 0.0;
+};
+
+template <class S>
+rules::SwatsCoeffs<S> make_coeffs(const SwatsOptions& o, int64_t t, bool first_sgd) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  rules::SwatsCoeffs<S> c{};
+  c.beta1 = static_cast<S>(beta1);
+  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
+  c.beta2 = static_cast<S>(beta2);
+  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
+  c.weight_decay = static_cast<S>(o.weight_decay());
+  c.eps = static_cast<S>(o.eps());
+  c.neg_step_size = static_cast<S>(-(o.lr() * std::sqrt(bc2) / bc1));  // step_size = lr * bc2 ** 0.5 / bc1
+  c.neg_lr = static_cast<S>(-o.lr());
+  c.neg_scaled_lr = static_cast<S>(-((1.0 - beta1) * o.lr()));
+  c.has_wd = o.weight_decay() != 0.0;
+  c.amsgrad = o.amsgrad();
+  c.nesterov = o.nesterov();
+  c.fix_momentum = o.fix_sgd_momentum();
+  c.first_sgd = first_sgd;
+  return c;
+}
+
+/// Adam phase over one block (n ≤ kBlock): elementwise update, then the two dot products from
+/// block-local copies of p and g (L1-resident, so memory traffic is that of the update alone).
+template <class T, bool kAms, bool kWd>
+__attribute__((noinline)) Dots adam_block(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                                          T* __restrict v, T* __restrict vmax, int64_t n,
+                                          const rules::SwatsCoeffs<T>& c) {
+  rules::SwatsCoeffs<T> cc = c;
+  cc.amsgrad = kAms;
+  cc.has_wd = kWd;
+  alignas(64) T pb[kBlock];
+  alignas(64) T gb[kBlock];
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], gi = grad[i], mi = m[i], vi = v[i], vm = T(0), pi;
+    if constexpr (kAms) vm = vmax[i];
+    rules::swats_adam_update(th, gi, mi, vi, &vm, pi, cc);
+    theta[i] = th;
+    m[i] = mi;
+    v[i] = vi;
+    if constexpr (kAms) vmax[i] = vm;
+    pb[i] = pi;
+    gb[i] = gi;
+  }
+  double app[kLanes] = {}, apg[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const double pd = static_cast<double>(pb[i + j]);
+      app[j] += pd * pd;
+      apg[j] += pd * static_cast<double>(gb[i + j]);
+    }
+  }
+  for (int j = 0; i < n; ++i, ++j) {
+    const double pd = static_cast<double>(pb[i]);
+    app[j] += pd * pd;
+    apg[j] += pd * static_cast<double>(gb[i]);
+  }
+  Dots d;
+  for (int j = 0; j < kLanes; ++j) {
+    d.pp += app[j];
+    d.pg += apg[j];
+  }
+  return d;
+}
+
+template <class T, bool kAms, bool kWd>
+Dots adam_pass(const torch::Tensor& p, const torch::Tensor& g, SwatsParamState& st, const rules::SwatsCoeffs<T>& c) {
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* m = st.exp_avg().data_ptr<T>();
+  T* v = st.exp_avg_sq().data_ptr<T>();
+  T* vmax = kAms ? st.max_exp_avg_sq().data_ptr<T>() : nullptr;
+  const int64_t n = p.numel();
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<Dots> partial(static_cast<size_t>(blocks));
+  at::parallel_for(0, blocks, std::max<int64_t>(1, at::internal::GRAIN_SIZE / kBlock), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t off = b * kBlock, len = std::min(kBlock, n - off);
+      partial[static_cast<size_t>(b)] = adam_block<T, kAms, kWd>(theta + off, grad + off, m + off, v + off,
+                                                                 kAms ? vmax + off : nullptr, len, c);
+    }
+  });
+  Dots d;
+  for (const auto& x : partial) {
+    d.pp += x.pp;
+    d.pg += x.pg;
+  }
+  return d;
+}
+
+template <class T>
+Dots adam_dispatch(const torch::Tensor& p, const torch::Tensor& g, SwatsParamState& st, const rules::SwatsCoeffs<T>& c) {
+  if (c.amsgrad) return c.has_wd ? adam_pass<T, true, true>(p, g, st, c) : adam_pass<T, true, false>(p, g, st, c);
+  return c.has_wd ? adam_pass<T, false, true>(p, g, st, c) : adam_pass<T, false, false>(p, g, st, c);
+}
+
+template <class T, bool kWd, bool kNesterov, bool kFix, bool kFirst>
+__attribute__((noinline)) void sgd_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict buf, int64_t n,
+                                         const rules::SwatsCoeffs<T>& c) {
+  rules::SwatsCoeffs<T> cc = c;
+  cc.has_wd = kWd;
+  cc.nesterov = kNesterov;
+  cc.fix_momentum = kFix;
+  cc.first_sgd = kFirst;
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], b = kFirst ? T(0) : buf[i];
+    rules::swats_sgd_update(th, grad[i], b, cc);
+    theta[i] = th;
+    buf[i] = b;
+  }
+}
+
+template <class T>
+void sgd_dispatch(const torch::Tensor& p, const torch::Tensor& g, SwatsParamState& st, const rules::SwatsCoeffs<T>& c) {
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* buf = st.momentum_buffer().data_ptr<T>();
+  auto go = [&](auto wd, auto nesterov, auto fix, auto first) {
+    constexpr bool kWd = decltype(wd)::value, kNes = decltype(nesterov)::value, kFix = decltype(fix)::value,
+                   kFirst = decltype(first)::value;
+    at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+      sgd_chunk<T, kWd, kNes, kFix, kFirst>(theta + begin, grad + begin, buf + begin, end - begin, c);
+    });
+  };
+  using F = std::false_type;
+  using Tr = std::true_type;
+  auto with_first = [&](auto wd, auto nesterov, auto fix) {
+    if constexpr (decltype(fix)::value) {
+      go(wd, nesterov, fix, F{});  // paper rule: the buffer starts at 0, no first-step special case
+    } else {
+      c.first_sgd ? go(wd, nesterov, fix, Tr{}) : go(wd, nesterov, fix, F{});
+    }
+  };
+  auto with_fix = [&](auto wd, auto nesterov) {
+    c.fix_momentum ? with_first(wd, nesterov, Tr{}) : with_first(wd, nesterov, F{});
+  };
+  auto with_nesterov = [&](auto wd) { c.nesterov ? with_fix(wd, Tr{}) : with_fix(wd, F{}); };
+  c.has_wd ? with_nesterov(Tr{}) : with_nesterov(F{});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer
+
+Swats::Swats(std::vector<torch::optim::OptimizerParamGroup> param_groups, SwatsOptions defaults)
+    : OptimizerBase(std::move(param_groups), std::make_unique<SwatsOptions>(defaults)) {
+  defaults.validate();
+  for (auto& group : param_groups_) static_cast<const SwatsOptions&>(group.options()).validate();
+}
+
+Swats::Swats(std::vector<torch::Tensor> params, SwatsOptions defaults)
+    : Swats(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+            std::move(defaults)) {}
+
+torch::Tensor Swats::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups_) {
+    auto& o = static_cast<SwatsOptions&>(group.options());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const auto& g = p.grad();
+      TORCH_CHECK(!g.is_sparse(), "SWATS does not support sparse gradients");
+      auto& st = state_for<SwatsParamState>(p, [&] {
+        SwatsParamState s;
+        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        return s;
+      });
+      if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
+        st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      }
+      st.step(st.step() + 1);  // official: state['step'] += 1 before the phase test (counts SGD steps too)
+      const int64_t t = st.step();
+
+      if (o.phase() == SwatsPhase::kSgd) {
+        // Re-read per tensor: a tensor earlier in this step() may just have flipped the group.
+        const bool first = !st.momentum_buffer().defined();
+        if (first) {
+          // official: buf = clone(grad) (written by the rule); paper: v = 0 at the switch.
+          st.momentum_buffer(o.fix_sgd_momentum() ? torch::zeros_like(p, torch::MemoryFormat::Contiguous)
+                                                  : torch::empty_like(p, torch::MemoryFormat::Contiguous));
+        }
+        if (fused_eligible(p, g, {st.momentum_buffer()})) {
+          if (p.scalar_type() == torch::kFloat) {
+            sgd_dispatch<float>(p, g, st, make_coeffs<float>(o, t, first));
+          } else {
+            sgd_dispatch<double>(p, g, st, make_coeffs<double>(o, t, first));
+          }
+        } else {
+          const auto c = make_coeffs<double>(o, t, first);
+          torch::Tensor theta = p.detach(), buf = st.momentum_buffer();
+          rules::swats_sgd_update(theta, g, buf, c);
+          p.detach().copy_(theta);
+          st.momentum_buffer().copy_(buf);
+        }
+        continue;
+      }
+
+      Dots d;
+      if (fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq(), o.amsgrad() ? st.max_exp_avg_sq() : torch::Tensor()})) {
+        if (p.scalar_type() == torch::kFloat) {
+          d = adam_dispatch<float>(p, g, st, make_coeffs<float>(o, t, false));
+        } else {
+          d = adam_dispatch<double>(p, g, st, make_coeffs<double>(o, t, false));
+        }
+      } else {
+        const auto c = make_coeffs<double>(o, t, false);
+        torch::Tensor theta = p.detach(), gw = g, m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq(), upd;
+        rules::swats_adam_update(theta, gw, m, v, &vmax, upd, c);
+        p.detach().copy_(theta);
+        st.exp_avg().copy_(m);
+        st.exp_avg_sq().copy_(v);
+        if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
+        // Reductions in double (the fused path sums per block; the two differ by double rounding only).
+        const auto pd = upd.to(torch::kDouble).reshape(-1), gd = gw.to(torch::kDouble).reshape(-1);
+        d.pp = pd.dot(pd).item<double>();
+        d.pg = pd.dot(gd).item<double>();
+      }
+
+      // The projection step (optim.py, after w.data.add_(p)); per tensor (spec §9).
+      if (d.pg != 0.0) {
+        const double beta2 = std::get<1>(o.betas());
+        const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+        const double scaling = d.pp / -d.pg;                               // Alg. 1: γ_k = pᵀp / (−pᵀg)
+        st.exp_avg2(st.exp_avg2() * beta2 + (1.0 - beta2) * scaling);     // λ_k = β2 λ_{k−1} + (1−β2) γ_k
+        const double corrected = st.exp_avg2() / bc2;                      // Λ = λ_k/(1−β2^k)
+        if (swats_switch_test(t, corrected, scaling)) {
+          o.phase(SwatsPhase::kSgd);                                       // group['phase'] = 'SGD'
+          o.lr(corrected);                                                 // group['lr'] = corrected_exp_avg.item()
+        }
+      }
+    }
+  }
+  return loss;
+}
+
+void Swats::save(torch::serialize::OutputArchive& archive) const {
+  save_impl<SwatsParamState, SwatsOptions>(archive);
+}
+
+void Swats::load(torch::serialize::InputArchive& archive) {
+  load_impl<SwatsParamState, SwatsOptions>(archive);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry entry (JSON options)
+
+namespace {
+
+SwatsOptions parse_swats(detail::OptionReader& r) {
+  SwatsOptions o;
+  o.lr(r.number("lr", o.lr()));
+  o.betas(r.betas(o.betas()));
+  o.eps(r.number("eps", o.eps()));
+  o.weight_decay(r.number("weight_decay", o.weight_decay()));
+  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
+  o.nesterov(r.boolean("nesterov", o.nesterov()));
+  o.fix_sgd_momentum(r.boolean("fix_sgd_momentum", o.fix_sgd_momentum()));
+  o.validate();
+  return o;
+}
+
+nlohmann::json swats_json(const SwatsOptions& o) {
+  return {{"lr", o.lr()},
+          {"betas", detail::betas_json(o.betas())},
+          {"eps", o.eps()},
+          {"weight_decay", o.weight_decay()},
+          {"amsgrad", o.amsgrad()},
+          {"nesterov", o.nesterov()},
+          {"fix_sgd_momentum", o.fix_sgd_momentum()}};
+}
+
+}  // namespace
+
+void register_swats(detail::RegistryTable& table) {
+  table["swats"] = detail::entry<Swats, SwatsOptions>([](auto& r) { return parse_swats(r); }, swats_json);
+}
+
+}  // namespace flatmin::optim
