@@ -163,6 +163,91 @@ void plain_fused(const torch::Tensor& p, const torch::Tensor& g, NDAdamParamStat
   });
 }
 
+/// Vector branch, fused CPU kernel for vec_axes that are the trailing dims of a contiguous tensor
+/// (conv [out,in,k,k] with [1,2,3], linear [out,in] with [1]): the vectors are the rows of a
+/// [rows, len] view. Each row is handled by one thread from start to end (its three sums are
+/// accumulated in double over kLanes interleaved lanes in a fixed order), so the result does not
+/// depend on the thread split; main-memory traffic is that of one Adam step (θ, g, m; v per row).
+/// Same stage functions, same element arithmetic and same cast points as the tensor path below.
+constexpr int kLanes = 8;
+
+template <class T, class F>
+inline double lane_sum(int64_t len, F&& term) {
+  double acc[kLanes] = {};
+  int64_t e = 0;
+  for (; e + kLanes <= len; e += kLanes) {
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(term(e + j));
+  }
+  for (; e < len; ++e) acc[0] += static_cast<double>(term(e));
+  double s = 0.0;
+  for (double a : acc) s += a;
+  return s;
+}
+
+template <class T, bool kWd>
+__attribute__((noinline)) void vector_rows(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                                           T* __restrict v, int64_t rows, int64_t len,
+                                           const rules::NDAdamCoeffs<T>& c) {
+  rules::NDAdamCoeffs<T> cc = c;
+  cc.has_wd = kWd;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* __restrict th = theta + r * len;
+    const T* __restrict g = grad + r * len;
+    T* __restrict mr = m + r * len;
+    // radial = Σ ḡ·w
+    const T radial = static_cast<T>(lane_sum<T>(len, [&](int64_t e) { return rules::ndadam_l2(th[e], g[e], cc) * th[e]; }));
+    // g_tan = ḡ − radial·w;  m ← β1 m + (1−β1) g_tan;  Σ g_tan²
+    const T sq = static_cast<T>(lane_sum<T>(len, [&](int64_t e) {
+      const T gt = rules::ndadam_project(rules::ndadam_l2(th[e], g[e], cc), th[e], radial);
+      T mi = mr[e];
+      rules::ndadam_first_moment(mi, gt, cc);
+      mr[e] = mi;
+      return gt * gt;
+    }));
+    T vr = v[r];
+    rules::ndadam_second_moment_vector(vr, sq, cc);
+    v[r] = vr;
+    // w̄ = w − step·m/(√v+ε);  ‖w̄‖
+    const T norm = static_cast<T>(std::sqrt(lane_sum<T>(len, [&](int64_t e) {
+      T t = th[e];
+      rules::ndadam_step(t, mr[e], vr, cc);
+      th[e] = t;
+      return t * t;
+    })));
+    for (int64_t e = 0; e < len; ++e) th[e] = th[e] / norm;  // w = w̄/‖w̄‖
+  }
+}
+
+template <class T>
+void vector_fused(const torch::Tensor& p, const torch::Tensor& g, NDAdamParamState& st, int64_t len,
+                  const rules::NDAdamCoeffs<T>& c) {
+  T* theta = p.data_ptr<T>();
+  const T* grad = g.data_ptr<T>();
+  T* m = st.exp_avg().data_ptr<T>();
+  T* v = st.exp_avg_sq().data_ptr<T>();
+  const int64_t rows = p.numel() / len;
+  at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / len), [&](int64_t r0, int64_t r1) {
+    if (c.has_wd) {
+      vector_rows<T, true>(theta + r0 * len, grad + r0 * len, m + r0 * len, v + r0, r1 - r0, len, c);
+    } else {
+      vector_rows<T, false>(theta + r0 * len, grad + r0 * len, m + r0 * len, v + r0, r1 - r0, len, c);
+    }
+  });
+}
+
+/// Whether the vector branch of `p` can take the fused kernel: contiguous CPU float/double
+/// tensors and vec dims = the trailing dims.
+bool vector_fused_eligible(const torch::Tensor& p, const torch::Tensor& g, const NDAdamParamState& st,
+                           const std::vector<int64_t>& dims) {
+  if (!fused_eligible(p, g, {st.exp_avg()})) return false;
+  const auto& v = st.exp_avg_sq();
+  if (!v.device().is_cpu() || !v.is_contiguous() || v.scalar_type() != p.scalar_type()) return false;
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (dims[dims.size() - 1 - k] != p.dim() - 1 - static_cast<int64_t>(k)) return false;
+  }
+  return p.numel() > 0;
+}
+
 /// Σ over `dims` (keepdim) accumulated in double, returned in `dtype`.
 torch::Tensor vec_sum(const torch::Tensor& x, const std::vector<int64_t>& dims, c10::ScalarType dtype) {
   return x.sum(dims, /*keepdim=*/true, torch::kDouble).to(dtype);
@@ -244,8 +329,18 @@ torch::Tensor NDAdam::step(LossClosure closure) {
         continue;
       }
 
-      // Vector branch: reductions over vec_axes in double (torch), elementwise stages from the rule
-      // with the per-vector factors broadcast. Not elementwise, so no fused kernel.
+      if (vector_fused_eligible(p, g, st, dims)) {
+        int64_t len = 1;
+        for (int64_t d : dims) len *= p.size(d);
+        if (p.scalar_type() == torch::kFloat) {
+          vector_fused<float>(p, g, st, len, make_coeffs<float>(o, t));
+        } else {
+          vector_fused<double>(p, g, st, len, make_coeffs<double>(o, t));
+        }
+        continue;
+      }
+      // Vector branch, device-generic: reductions over vec_axes with torch ops in double, the
+      // elementwise stages from the rule with the per-vector factors broadcast.
       const auto c = make_coeffs<double>(o, t);
       const auto dtype = p.scalar_type();
       torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();

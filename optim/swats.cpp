@@ -99,11 +99,15 @@ bool swats_switch_test(int64_t step, double corrected, double scaling) {
 
 namespace {
 
-/// Block of the Adam-phase reductions: partial sums of pᵀp and pᵀg are formed per fixed block of
-/// kBlock elements (in double, 8 interleaved lanes) and the block sums are added in block order, so
-/// the result does not depend on how at::parallel_for splits the blocks over threads.
+/// The Adam-phase reductions pᵀp and pᵀg are formed per fixed block of kBlock elements and the
+/// block sums are added in block order, so the result does not depend on how at::parallel_for
+/// splits the blocks over threads. Inside a block: kLanes interleaved lanes; each lane sums
+/// kRun/kLanes products in the parameter's dtype, then the lane sums are accumulated in double.
+/// (float32: 8-term float partial sums — the official code does the whole dot in float32 — so the
+/// loop stays vectorised; float64: all in double.)
 constexpr int64_t kBlock = 2048;
 constexpr int kLanes = 8;
+constexpr int64_t kRun = 64;
 
 struct Dots {
   double pp = 0.0, pg = 0.0;
@@ -132,8 +136,7 @@ rules::SwatsCoeffs<S> make_coeffs(const SwatsOptions& o, int64_t t, bool first_s
   return c;
 }
 
-/// Adam phase over one block (n ≤ kBlock): elementwise update, then the two dot products from
-/// block-local copies of p and g (L1-resident, so memory traffic is that of the update alone).
+/// Adam phase over one block (n ≤ kBlock): the elementwise update fused with the two dot products.
 template <class T, bool kAms, bool kWd>
 __attribute__((noinline)) Dots adam_block(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                           T* __restrict v, T* __restrict vmax, int64_t n,
@@ -141,32 +144,38 @@ __attribute__((noinline)) Dots adam_block(T* __restrict theta, const T* __restri
   rules::SwatsCoeffs<T> cc = c;
   cc.amsgrad = kAms;
   cc.has_wd = kWd;
-  alignas(64) T pb[kBlock];
-  alignas(64) T gb[kBlock];
-  for (int64_t i = 0; i < n; ++i) {
-    T th = theta[i], gi = grad[i], mi = m[i], vi = v[i], vm = T(0), pi;
+  double app[kLanes] = {}, apg[kLanes] = {};
+  auto element = [&](int64_t i, T& p, T& g) {
+    T th = theta[i], mi = m[i], vi = v[i], vm = T(0);
+    g = grad[i];
     if constexpr (kAms) vm = vmax[i];
-    rules::swats_adam_update(th, gi, mi, vi, &vm, pi, cc);
+    rules::swats_adam_update(th, g, mi, vi, &vm, p, cc);
     theta[i] = th;
     m[i] = mi;
     v[i] = vi;
     if constexpr (kAms) vmax[i] = vm;
-    pb[i] = pi;
-    gb[i] = gi;
-  }
-  double app[kLanes] = {}, apg[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
+  };
+  int64_t i0 = 0;
+  for (; i0 + kRun <= n; i0 += kRun) {
+    T fpp[kLanes] = {}, fpg[kLanes] = {};
+    for (int64_t i = i0; i < i0 + kRun; i += kLanes) {
+      for (int j = 0; j < kLanes; ++j) {
+        T p, g;
+        element(i + j, p, g);
+        fpp[j] += p * p;
+        fpg[j] += p * g;
+      }
+    }
     for (int j = 0; j < kLanes; ++j) {
-      const double pd = static_cast<double>(pb[i + j]);
-      app[j] += pd * pd;
-      apg[j] += pd * static_cast<double>(gb[i + j]);
+      app[j] += static_cast<double>(fpp[j]);
+      apg[j] += static_cast<double>(fpg[j]);
     }
   }
-  for (int j = 0; i < n; ++i, ++j) {
-    const double pd = static_cast<double>(pb[i]);
-    app[j] += pd * pd;
-    apg[j] += pd * static_cast<double>(gb[i]);
+  for (int64_t i = i0; i < n; ++i) {  // tail (the last block of a tensor)
+    T p, g;
+    element(i, p, g);
+    app[0] += static_cast<double>(p) * static_cast<double>(p);
+    apg[0] += static_cast<double>(p) * static_cast<double>(g);
   }
   Dots d;
   for (int j = 0; j < kLanes; ++j) {

@@ -321,6 +321,8 @@ TEST(Swats, SwitchFlipsTheWholeGroupExactlyAtTheKnownStep) {
   const auto at = drive_tensors(opt, all, 1, grad, kKnownSwitch - 1);  // step K
   EXPECT_EQ(options_of(opt, 0).phase(), SwatsPhase::kSgd);
   EXPECT_NEAR(options_of(opt, 0).lr(), ref.Lambda, kRelTolDouble * ref.Lambda);
+  // Λ is exactly B's bias-corrected λ at step K.
+  EXPECT_EQ(options_of(opt, 0).lr(), state_of(opt, abc[1]).exp_avg2() / (1 - std::pow(c.beta2, double(kKnownSwitch))));
   EXPECT_EQ(options_of(opt, 1).phase(), SwatsPhase::kAdam);
   EXPECT_EQ(options_of(opt, 1).lr(), 0.01);
   // A (before B): an Adam step at K. C (after B): already an SGD step at K — m untouched, the
