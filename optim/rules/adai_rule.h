@@ -45,10 +45,8 @@ inline void adai_pass1(const V& theta, V g, V& v, const AdaiCoeffs<S>& c) {
 /// Pass 2 for one element or one tensor (θ is still the pass-1 θ: pass 1 does not move it).
 /// Speed: one division per element; v̂/v̄ = v/(1−β2^t)/v̄ is one multiplication by a reciprocal
 /// computed in double (the official code divides twice; a few ulp, docs/deviations.md#adai).
-/// `beta1_out`, when not null, receives β1 (tests).
 template <class V, class S>
-inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const AdaiCoeffs<S>& c,
-                       V* beta1_out = nullptr) {
+inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const AdaiCoeffs<S>& c) {
   using O = Ops<V>;
   if (c.coupled_wd) g = g + theta * c.weight_decay;       // the same g as pass 1 (θ unchanged since)
   V ratio = c.fold ? v * c.inv_bc2_vbar                   // v̂/v̄, adai.py: (exp_avg_sq / bias_correction2) / exp_avg_sq_hat_mean
@@ -64,7 +62,6 @@ inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const Ada
   if (c.dampened) m_hat = m_hat * c.beta0_pow;            // adaiv2.py: … * β0^(1−d)
   if (c.decoupled_wd) theta = theta * c.decay;            // AdaiW: p.data.mul_(1 − lr·wd) (pass 1 there; same result)
   theta = theta + m_hat * c.neg_lr;                       // p.data.add_(exp_avg_hat, alpha=−lr)
-  if (beta1_out != nullptr) *beta1_out = beta1;
 }
 
 }  // namespace flatmin::optim::rules
