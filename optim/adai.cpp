@@ -156,7 +156,8 @@ __attribute__((noinline)) void pass2_chunk(T* __restrict theta, const T* __restr
   cc.coupled_wd = kWd == kCoupledWd;
   cc.decoupled_wd = kWd == kDecoupledWd;
   cc.dampened = kDampened;
-  cc.vbar_zero = false;  // the guard takes the tensor path
+  cc.vbar_zero = false;  // the guard and the unfolded form take the tensor path
+  cc.fold = true;
   for (int64_t i = 0; i < n; ++i) {
     T th = theta[i], mi = m[i], bi = bp[i];
     rules::adai_pass2(th, grad[i], v[i], mi, bi, cc);
@@ -208,8 +209,13 @@ rules::AdaiCoeffs<S> make_coeffs(const AdaiOptions& o, int64_t t, double vbar) {
   c.beta0 = static_cast<S>(beta0);
   c.beta2 = static_cast<S>(beta2);
   c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.bc2 = static_cast<S>(1.0 - std::pow(beta2, static_cast<double>(t)));  // bias_correction2 = 1 − β2^t
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));  // bias_correction2 = 1 − β2^t
+  c.inv_bc2_vbar = static_cast<S>(1.0 / (bc2 * vbar));
+  c.bc2 = static_cast<S>(bc2);
   c.vbar = static_cast<S>(vbar);
+  // The folded reciprocal must be a normal number of the element type (v̄ of tiny or huge gradients
+  // in float32 can make it overflow or lose precision); otherwise divide twice, as the official code.
+  c.fold = std::isnormal(c.inv_bc2_vbar);
   c.one_minus_eps = static_cast<S>(1.0 - o.eps());
   c.weight_decay = static_cast<S>(o.weight_decay());
   c.decay = static_cast<S>(1.0 - o.lr() * o.weight_decay());
@@ -327,13 +333,16 @@ torch::Tensor Adai::step(LossClosure closure) {
     auto& st = *it.st;
     const int64_t t = st.step();
     const auto c = make_coeffs<double>(*it.o, t, vbar);
-    if (it.fused && !c.vbar_zero && it.p.scalar_type() == torch::kFloat) {
-      fused_pass2_dispatch<float>(it.p, it.g, st, make_coeffs<float>(*it.o, t, vbar));
-    } else if (it.fused && !c.vbar_zero) {
+    const auto cf = make_coeffs<float>(*it.o, t, vbar);
+    if (it.fused && !c.vbar_zero && it.p.scalar_type() == torch::kFloat && cf.fold) {
+      fused_pass2_dispatch<float>(it.p, it.g, st, cf);
+    } else if (it.fused && !c.vbar_zero && it.p.scalar_type() == torch::kDouble && c.fold) {
       fused_pass2_dispatch<double>(it.p, it.g, st, c);
     } else {
       torch::Tensor theta = it.p.detach(), m = st.exp_avg(), bp = st.beta1_prod();
-      rules::adai_pass2(theta, it.g, st.exp_avg_sq(), m, bp, c);
+      auto ct = c;
+      if (it.p.scalar_type() != torch::kDouble) ct.fold = cf.fold;  // the reciprocal must be normal in float too
+      rules::adai_pass2(theta, it.g, st.exp_avg_sq(), m, bp, ct);
       it.p.detach().copy_(theta);
       st.exp_avg().copy_(m);
       st.beta1_prod().copy_(bp);

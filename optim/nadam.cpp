@@ -162,7 +162,7 @@ rules::NAdamCoeffs<S> make_coeffs(const NAdamOptions& o, int64_t t, double mu_pr
   c.lerp_complement = static_cast<S>(1.0 - w);
   c.beta2 = static_cast<S>(beta2);
   c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.bc2 = static_cast<S>(1.0 - std::pow(beta2, static_cast<double>(t)));
+  c.inv_bc2 = static_cast<S>(1.0 / (1.0 - std::pow(beta2, static_cast<double>(t))));
   c.eps = static_cast<S>(o.eps());
   c.weight_decay = static_cast<S>(o.weight_decay());
   c.decay = static_cast<S>(1.0 - lr * o.weight_decay());
@@ -170,8 +170,8 @@ rules::NAdamCoeffs<S> make_coeffs(const NAdamOptions& o, int64_t t, double mu_pr
   c.mom_coef = static_cast<S>((-lr * mu_next) / (1.0 - mu_product_next));  // value = (-lr * mu_next) / (1. - mu_product_next)
   c.one_minus_mu = static_cast<S>(1.0 - mu);
   c.mu_next = static_cast<S>(mu_next);
-  c.one_minus_prod = static_cast<S>(1.0 - mu_product);
-  c.one_minus_prod_next = static_cast<S>(1.0 - mu_product_next);
+  c.inv_one_minus_prod = static_cast<S>(1.0 / (1.0 - mu_product));
+  c.inv_one_minus_prod_next = static_cast<S>(1.0 / (1.0 - mu_product_next));
   c.neg_lr = static_cast<S>(-lr);
   if (o.form() == NAdamVariant::kKeras) {
     c.form = NAdamForm::kKeras;

@@ -18,8 +18,8 @@ namespace flatmin::optim::rules {
 template <class S>
 struct AdaiCoeffs {
   S beta0, beta2, one_minus_beta2;
-  S bc2;            ///< 1−β2^t (t = the tensor's own step counter)
-  S vbar;           ///< v̄ = S/N (pass 2)
+  S inv_bc2_vbar;   ///< 1/((1−β2^t)·v̄) (pass 2; t = the tensor's own step counter, v̄ = S/N)
+  S bc2, vbar;      ///< 1−β2^t and v̄, for the unfolded form (when the reciprocal is not a normal S)
   S one_minus_eps;  ///< 1−ε, the upper clamp of β1
   S weight_decay;   ///< coupled L2 (decoupled = false)
   S decay;          ///< 1−lr·wd (decoupled = true, AdaiW)
@@ -30,6 +30,7 @@ struct AdaiCoeffs {
   bool coupled_wd, decoupled_wd;
   bool dampened;    ///< d ≠ 1: the AdaiV2 powers are evaluated (d = 1 is Adai: all three are identities)
   bool vbar_zero;   ///< v̄ = 0 guard (every v̂ is 0): v̂/v̄ is taken as 1 (flatmin; official: 0/0 = NaN)
+  bool fold;        ///< v̂/v̄ as v·inv_bc2_vbar (false: (v/(1−β2^t))/v̄, as the official code)
 };
 
 /// Pass 1 for one element (scalar V) or one tensor: v_t = β2 v_{t−1} + (1−β2) g_t², g_t including
@@ -42,15 +43,15 @@ inline void adai_pass1(const V& theta, V g, V& v, const AdaiCoeffs<S>& c) {
 }
 
 /// Pass 2 for one element or one tensor (θ is still the pass-1 θ: pass 1 does not move it).
-/// `beta1_out`, when not null, receives β1 (tests).
+/// Speed: one division per element; v̂/v̄ = v/(1−β2^t)/v̄ is one multiplication by a reciprocal
+/// computed in double (the official code divides twice; a few ulp, docs/deviations.md#adai).
 template <class V, class S>
-inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const AdaiCoeffs<S>& c,
-                       V* beta1_out = nullptr) {
+inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const AdaiCoeffs<S>& c) {
   using O = Ops<V>;
   if (c.coupled_wd) g = g + theta * c.weight_decay;       // the same g as pass 1 (θ unchanged since)
-  const V v_hat = v / c.bc2;                              // adai.py: exp_avg_sq_hat = exp_avg_sq / bias_correction2
-  V ratio = v_hat / c.vbar;                               // v̂/v̄
-  if (c.vbar_zero) ratio = v_hat * S(0) + S(1);           // guard: all v̂ = 0 ⇒ every element is at the mean
+  V ratio = c.fold ? v * c.inv_bc2_vbar                   // v̂/v̄, adai.py: (exp_avg_sq / bias_correction2) / exp_avg_sq_hat_mean
+                   : (v / c.bc2) / c.vbar;
+  if (c.vbar_zero) ratio = v * S(0) + S(1);               // guard: all v̂ = 0 ⇒ every element is at the mean
   if (c.dampened) ratio = O::pow(ratio, c.inv_exponent);  // adaiv2.py: (v̂/v̄).pow(1/(3−2d))
   const V beta1 = O::clamp(S(1) - ratio * c.beta0, S(0), c.one_minus_eps);  // β1 = (1 − β0·v̂/v̄).clamp(0, 1−ε)
   const V one_minus_beta1 = S(1) - beta1;
@@ -61,7 +62,6 @@ inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const Ada
   if (c.dampened) m_hat = m_hat * c.beta0_pow;            // adaiv2.py: … * β0^(1−d)
   if (c.decoupled_wd) theta = theta * c.decay;            // AdaiW: p.data.mul_(1 − lr·wd) (pass 1 there; same result)
   theta = theta + m_hat * c.neg_lr;                       // p.data.add_(exp_avg_hat, alpha=−lr)
-  if (beta1_out != nullptr) *beta1_out = beta1;
 }
 
 }  // namespace flatmin::optim::rules

@@ -25,7 +25,7 @@ struct NAdamCoeffs {
   S beta1, one_minus_beta1;  ///< β1, 1−β1 (= lerp weight w)
   S lerp_complement;         ///< 1 − w, computed in double as torch's lerp does (not β1)
   S beta2, one_minus_beta2;
-  S bc2;                     ///< 1−β2^t
+  S inv_bc2;                 ///< 1/(1−β2^t)
   S eps;
   S weight_decay;            ///< coupled L2 (torch default)
   S decay;                   ///< 1 − lr·wd (torch ≥ 2.1 decoupled_weight_decay)
@@ -35,14 +35,18 @@ struct NAdamCoeffs {
   // Keras form
   S one_minus_mu;            ///< 1−μ_t
   S mu_next;                 ///< μ_{t+1}
-  S one_minus_prod;          ///< 1−Π_t
-  S one_minus_prod_next;     ///< 1−Π_t·μ_{t+1}
+  S inv_one_minus_prod;      ///< 1/(1−Π_t)
+  S inv_one_minus_prod_next; ///< 1/(1−Π_t·μ_{t+1})
   S neg_lr;                  ///< −lr
   NAdamForm form;
   bool coupled_wd, decoupled_wd;
 };
 
 /// One NAdam step for one element (scalar V) or one tensor (V = torch::Tensor).
+/// Speed: one division per element. The divisions by scalars of the reference code are
+/// multiplications by reciprocals computed in double, and the two addcdiv_ (torch) / the one
+/// addcdiv_ (Keras) share one reciprocal of the denominator; this rounds differently from the
+/// reference op sequence (a few ulp per step, not a different rule; docs/deviations.md#nadam).
 template <class V, class S>
 inline void nadam_update(V& theta, V g, V& m, V& v, const NAdamCoeffs<S>& c) {
   using O = Ops<V>;
@@ -56,15 +60,15 @@ inline void nadam_update(V& theta, V g, V& m, V& v, const NAdamCoeffs<S>& c) {
     m = g - (g - m) * c.lerp_complement;                 // torch: exp_avg.lerp_(grad, 1−β1)  (|w| ≥ 0.5)
   }
   v = v * c.beta2 + (g * c.one_minus_beta2) * g;         // v_t = β2 v + (1−β2) g²  (addcmul_)
-  const V denom = O::sqrt(v / c.bc2) + c.eps;            // sqrt(v/(1−β2^t)) + ε
+  const V inv_denom = S(1) / (O::sqrt(v * c.inv_bc2) + c.eps);  // 1/denom, denom = sqrt(v/(1−β2^t)) + ε
   if (c.form == NAdamForm::kKeras) {
-    const V g_prime = g / c.one_minus_prod;              // g' = g/(1−Π_t)
-    const V m_prime = m / c.one_minus_prod_next;         // m' = m/(1−Π_t μ_{t+1})
+    const V g_prime = g * c.inv_one_minus_prod;          // g' = g/(1−Π_t)
+    const V m_prime = m * c.inv_one_minus_prod_next;     // m' = m/(1−Π_t μ_{t+1})
     const V m_bar = g_prime * c.one_minus_mu + m_prime * c.mu_next;  // m̄ = (1−μ_t) g' + μ_{t+1} m'
-    theta = theta + (m_bar * c.neg_lr) / denom;          // θ −= lr·m̄/denom  (addcdiv_(−lr, m̄, denom))
+    theta = theta + (m_bar * c.neg_lr) * inv_denom;      // θ −= lr·m̄/denom  (addcdiv_(−lr, m̄, denom))
   } else {
-    theta = theta + (g * c.grad_coef) / denom;           // param.addcdiv_(grad, denom, value=−lr(1−μ_t)/(1−Π_t))
-    theta = theta + (m * c.mom_coef) / denom;            // param.addcdiv_(exp_avg, denom, value=−lr μ_{t+1}/(1−Π_{t+1}))
+    theta = theta + (g * c.grad_coef) * inv_denom;       // param.addcdiv_(grad, denom, value=−lr(1−μ_t)/(1−Π_t))
+    theta = theta + (m * c.mom_coef) * inv_denom;        // param.addcdiv_(exp_avg, denom, value=−lr μ_{t+1}/(1−Π_{t+1}))
   }
 }
 

@@ -386,6 +386,29 @@ TEST(Adai, AllZeroGradientsAtTheFirstStepAreGuarded) {
   optim::set_kernel_path(optim::KernelPath::kAuto);
 }
 
+// Gradients of 1e-21 in float32: v ~ 1e-44 is subnormal and 1/((1−β2^t)·v̄) overflows float, so
+// the folded v̂/v̄ is not usable; the step must fall back to dividing twice and stay finite. At t = 1
+// every element moves by exactly −lr·g (m̂ = g whatever β1 is).
+TEST(Adai, TinyFloat32GradientsStayFinite) {
+  for (auto path : {optim::KernelPath::kAuto, optim::KernelPath::kTensor}) {
+    optim::set_kernel_path(path);
+    auto p = torch::zeros({1000}, torch::kFloat32);
+    Adai opt(std::vector<torch::Tensor>{p}, AdaiOptions(0.1));
+    const auto g = torch::linspace(-1, 1, 1000, torch::kFloat32) * 1e-21f;
+    p.mutable_grad() = g.clone();
+    opt.step();
+    EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+    EXPECT_LE(((p + 0.1f * g).abs() / (0.1f * g.abs() + 1e-45f)).max().item<double>(), 1e-6);
+    for (int t = 0; t < 5; ++t) {
+      p.mutable_grad() = g.flip(0).clone();
+      opt.step();
+    }
+    EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+    EXPECT_GT(p.abs().max().item<double>(), 0.0);
+  }
+  optim::set_kernel_path(optim::KernelPath::kAuto);
+}
+
 TEST(Adai, NeverModifiesTheGradient) {
   for (auto path : {optim::KernelPath::kAuto, optim::KernelPath::kTensor}) {
     optim::set_kernel_path(path);
