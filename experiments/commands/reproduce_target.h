@@ -1,0 +1,47 @@
+#pragma once
+/// \file
+/// What a `flatmin reproduce` target is: a function that runs one paper check from its JSON config
+/// (experiments/configs/reproduce.json → "targets" → name), writes its data into its own folder and
+/// returns report rows (paper/spec value | ours | verdict). Each module keeps its targets in its own
+/// file (experiments/commands/reproduce_<area>.cpp) and lists them in reproduce_targets().
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace flatmin::experiments {
+
+struct ReportRow {
+  std::string target, quantity;
+  double reference = 0, ours = 0;
+  bool holds = false;
+  std::string note;  ///< from the config's "notes" (keyed by quantity), or set by the target
+};
+
+/// Everything a target gets besides its config.
+struct TargetContext {
+  std::string profile;  ///< "quick" or "full"
+  std::string device;   ///< "cpu", "cuda", "cuda:N"
+  int seed = 0;
+};
+
+/// Runs one target: reads `cfg`, writes files into `dir` (atomically), fills `summary`
+/// (written as dir/summary.json by the caller), returns the report rows.
+using TargetRunner = std::vector<ReportRow> (*)(const nlohmann::json& cfg, const std::filesystem::path& dir,
+                                                nlohmann::json& summary, const TargetContext& ctx);
+
+/// True when `ours` rounds to `reference` at `sig` significant digits (half a unit of the last digit).
+bool agrees_to_digits(double ours, double reference, int sig);
+
+/// The profile's section of a target config: cfg["profiles"][profile] merged over cfg (when present).
+nlohmann::json resolve_profile(const nlohmann::json& cfg, const std::string& profile);
+
+/// name → runner for every target of every module.
+const std::map<std::string, TargetRunner>& reproduce_targets();
+
+// Per-module target lists (each defined in its reproduce_<area>.cpp), merged by reproduce_targets().
+void add_optim_targets(std::map<std::string, TargetRunner>& targets);
+
+}  // namespace flatmin::experiments
