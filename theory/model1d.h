@@ -7,7 +7,7 @@
 /// g = L'(θ) + ξ with Var ξ = C(θ):
 ///   - "sgd_shaped": C = h_k(θ)/B  (h_k of DoubleWell1D; the worked example of theory.md §5)
 ///   - "hessian":    C = max(|L''(θ)|, floor·H_a)/B (C ≈ H/B; the floor keeps C > 0 at the
-///                   inflection points where L'' = 0 — default floor 0.05, see docs/theory.md)
+///                   inflection points where L'' = 0 — default floor 0.25, see docs/theory.md)
 ///   - "white":      C = 2T/η, so that SGD's diffusion D = ηC/2 = T (GD with injected noise).
 /// Preconditioner P(θ) (quasi-static v̂ ≈ C): 1 for sgd/momentum/adai, C^{-1/2} for adam/miadam,
 /// C^{+1/2} for invadam (theory.md §4).
@@ -38,7 +38,7 @@ struct EscapeProblem {
   DoubleWell1D landscape;
   NoiseType noise = NoiseType::SgdShaped;
   double T = 0.1;               ///< white-noise temperature
-  double hessian_floor = 0.05;  ///< "hessian" noise: C >= floor·H_a/B
+  double hessian_floor = 0.25;  ///< "hessian" noise: C >= floor·H_a/B
   DynamicsType dynamics = DynamicsType::Sgd;
   double lr = 0.1;     ///< η (= α)
   double batch = 1.0;  ///< B (= δ), a continuous noise-scale knob

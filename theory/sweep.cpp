@@ -56,7 +56,7 @@ SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
   for (const char* key : {"name", "axis", "base", "vary", "values"})
     FLATMIN_CHECK(cfg.contains(key), "sweep study is missing '" << key << "'");
   for (const auto& [k, v] : cfg.items())
-    FLATMIN_CHECK(k == "name" || k == "axis" || k == "base" || k == "vary" || k == "values" || k == "rel_tol",
+    FLATMIN_CHECK(k == "name" || k == "axis" || k == "base" || k == "vary" || k == "values" || k == "rel_tol" || k == "claim",
                   "unknown sweep-study key '" << k << "'");
   SweepStudy s;
   s.name = cfg.at("name").get<std::string>();
