@@ -3,7 +3,10 @@
 #include <cmath>
 #include <sstream>
 
+#include "common/atomic_file.h"
+#include "common/csv.h"
 #include "common/error.h"
+#include "common/format.h"
 #include "theory/escape.h"
 #include "theory/rng.h"
 
@@ -177,6 +180,16 @@ std::vector<RegretCurve> run_regret(const RegretConfig& c) {
     curves.push_back(cv);
   }
   return curves;
+}
+
+void write_regret_csv(const std::vector<RegretCurve>& curves, const std::filesystem::path& file) {
+  common::AtomicFile f(file);
+  common::CsvWriter csv(f.stream(), {"t", "optimizer", "kappa", "R_over_T", "lo95", "hi95"});
+  for (const auto& c : curves)
+    for (std::size_t i = 0; i < c.t.size(); ++i)
+      csv.row_strings({std::to_string(c.t[i]), c.opt.name, c.opt.name == "adam" ? "" : common::format_double(c.opt.kappa),
+                       common::format_double(c.mean[i]), common::format_double(c.lo[i]), common::format_double(c.hi[i])});
+  f.commit();
 }
 
 }  // namespace flatmin::theory

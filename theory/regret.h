@@ -6,6 +6,7 @@
 /// R(T) = Σ_{t≤T} f_t(θ_t) − min_θ Σ_{t≤T} f_t(θ) (Eq. 16).
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,7 @@ std::vector<RegretCurve> run_regret(const RegretConfig& c);
 std::vector<double> regret_path(const RegretConfig& c, const RegretOptimizer& o, std::uint64_t rep,
                                 const std::vector<std::int64_t>& checkpoints);
 std::vector<std::int64_t> regret_checkpoints(std::int64_t T, int per_decade);
+/// Writes `file` (t, optimizer, kappa, R_over_T, lo95, hi95) atomically.
+void write_regret_csv(const std::vector<RegretCurve>& curves, const std::filesystem::path& file);
 
 }  // namespace flatmin::theory

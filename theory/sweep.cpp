@@ -3,7 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "common/atomic_file.h"
+#include "common/csv.h"
 #include "common/error.h"
+#include "common/format.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
 
@@ -140,6 +143,30 @@ nlohmann::json to_json(const SweepStudy& s) {
           {"exact_slope", std::isfinite(s.exact_slope) ? nlohmann::json(s.exact_slope) : nlohmann::json()},
           {"predicted_slope", s.predicted_slope}, {"predicted_full_slope", s.predicted_full_slope}, {"rel_tol", s.rel_tol},
           {"holds", s.holds}, {"points", pts}};
+}
+
+}  // namespace flatmin::theory
+
+namespace flatmin::theory {
+
+void write_sweep_csvs(const std::vector<SweepStudy>& studies, const std::filesystem::path& dir) {
+  for (const auto& s : studies) {
+    common::AtomicFile f(dir / ("sweep_" + s.name + ".csv"));
+    common::CsvWriter csv(f.stream(), {"x", "lr", "batch", "k", "mc_mean", "mc_stderr", "exact", "predicted", "log_mc",
+                                       "log_exact", "log_predicted"});
+    for (const auto& p : s.points)
+      csv.row({p.x, p.lr, p.batch, p.k, p.mc_mean, p.mc_stderr, p.exact, p.predicted, std::log(p.mc_mean), std::log(p.exact),
+               std::log(p.predicted)});
+    f.commit();
+  }
+  common::AtomicFile f(dir / "slopes.csv");
+  common::CsvWriter csv(f.stream(), {"name", "dynamics", "axis", "fitted_slope", "fitted_stderr", "exact_slope",
+                                     "predicted_slope", "predicted_full_slope", "holds"});
+  for (const auto& s : studies)
+    csv.row_strings({s.name, s.dynamics, to_string(s.axis), common::format_double(s.fitted), common::format_double(s.fitted_se),
+                     common::format_double(s.exact_slope), common::format_double(s.predicted_slope),
+                     common::format_double(s.predicted_full_slope), s.holds ? "true" : "false"});
+  f.commit();
 }
 
 }  // namespace flatmin::theory

@@ -4,6 +4,7 @@
 /// 1/k (SGD), 1/√k (Adam) and log k (white noise), each point a Monte Carlo escape time beside the
 /// exact quadrature and the asymptotic formula, with fitted and predicted slopes.
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,9 @@ void weighted_slope(const std::vector<double>& x, const std::vector<double>& y, 
                     double& slope, double& se);
 
 nlohmann::json to_json(const SweepStudy& s);
+
+/// Writes dir/sweep_<name>.csv (x, lr, batch, k, mc_mean, mc_stderr, exact, predicted, log_mc,
+/// log_exact, log_predicted) per study and dir/slopes.csv (one row per study), atomically.
+void write_sweep_csvs(const std::vector<SweepStudy>& studies, const std::filesystem::path& dir);
 
 }  // namespace flatmin::theory

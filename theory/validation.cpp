@@ -7,7 +7,11 @@
 #include <limits>
 #include <sstream>
 
+#include "common/atomic_file.h"
+#include "common/csv.h"
 #include "common/error.h"
+#include "common/format.h"
+#include "common/json_io.h"
 #include "theory/escape.h"
 #include "theory/landscape.h"
 #include "theory/predictions.h"
@@ -86,7 +90,7 @@ nlohmann::json resolve_validation_profile(const nlohmann::json& cfg, const std::
 }
 
 std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::string& profile, bool progress,
-                                          nlohmann::json* details) {
+                                          ValidationDetails* details) {
   FLATMIN_CHECK(profile == "quick" || profile == "full", "profile '" << profile << "' is not quick or full");
   const nlohmann::json cfg = resolve_validation_profile(raw, profile);
   static const char* sections[] = {"defaults", "oracle_checks", "mc_checks", "slopes", "momentum", "adai", "theorem1",
@@ -159,7 +163,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   }
 
   std::vector<ValidationRow> rows;
-  nlohmann::json det = nlohmann::json::object();
+  ValidationDetails det;
   auto section_start = std::chrono::steady_clock::now();
   auto announce = [&](const std::string& what) {
     if (!progress) return;
@@ -199,7 +203,6 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   if (!slopes_cfg.is_null()) {
     announce("slope studies");
     const auto studies = run_sweeps(slopes_cfg, false);
-    nlohmann::json sj = nlohmann::json::array();
     std::size_t i = 0;
     for (const auto& s : studies) {
       const auto& sc = slopes_cfg.at("studies").at(i++);
@@ -208,9 +211,8 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
       r.note = "|fit - pred| <= 3 se + " + fmt(s.rel_tol, 2) + "|pred|; exponent-only slope " + fmt(s.predicted_slope) +
                ", exact-oracle slope " + fmt(s.exact_slope);
       rows.push_back(r);
-      sj.push_back(to_json(s));
     }
-    det["slopes"] = sj;
+    det.slopes = studies;
   }
   // ---- (4) momentum
   if (cfg.contains("momentum")) {
@@ -290,7 +292,6 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   if (cfg.contains("regret")) {
     announce("Theorem 2 regret");
     const auto curves = run_regret(regret_cfg);
-    nlohmann::json rj = nlohmann::json::array();
     for (const auto& c : curves) {
       // R/T at T and at T/decay_window (nearest checkpoint at or below)
       const double last = c.mean.back();
@@ -317,9 +318,8 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
       r.measured_se = 0;
       r.note = note.str();
       rows.push_back(r);
-      rj.push_back({{"optimizer", c.opt.label()}, {"t", c.t}, {"mean", c.mean}, {"lo", c.lo}, {"hi", c.hi}});
     }
-    det["regret"] = rj;
+    det.regret = curves;
   }
   // ---- (9) Yang landscape
   if (cfg.contains("yang")) {
@@ -373,6 +373,26 @@ std::string format_table(const std::vector<ValidationRow>& rows) {
       << " | " << std::setw(20) << meas << " | " << (r.holds ? "holds" : "FAILS") << "\n";
   }
   return s.str();
+}
+
+void write_validation_outputs(const std::vector<ValidationRow>& rows, const ValidationDetails& details,
+                              const std::filesystem::path& dir, const std::string& profile) {
+  std::size_t fails = 0;
+  for (const auto& r : rows) fails += r.holds ? 0 : 1;
+  {
+    common::AtomicFile f(dir / "validation.csv");
+    common::CsvWriter csv(f.stream(), {"section", "claim", "predicted", "measured", "measured_stderr", "verdict", "note"});
+    for (const auto& r : rows)
+      csv.row_strings({r.section, r.claim, common::format_double(r.predicted), common::format_double(r.measured),
+                       common::format_double(r.measured_se), r.holds ? "holds" : "fails", r.note});
+    f.commit();
+  }
+  nlohmann::json slopes = nlohmann::json::array();
+  for (const auto& s : details.slopes) slopes.push_back(to_json(s));
+  common::write_json_atomic(dir / "validation.json", {{"profile", profile}, {"rows", to_json(rows)}, {"holds", rows.size() - fails},
+                                                      {"fails", fails}, {"slopes", slopes}});
+  if (!details.slopes.empty()) write_sweep_csvs(details.slopes, dir / "slopes");
+  if (!details.regret.empty()) write_regret_csv(details.regret, dir / "regret" / "regret.csv");
 }
 
 }  // namespace flatmin::theory

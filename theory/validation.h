@@ -22,7 +22,12 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
+
+#include "theory/regret.h"
+#include "theory/sweep.h"
 
 namespace flatmin::theory {
 
@@ -41,9 +46,21 @@ nlohmann::json resolve_validation_profile(const nlohmann::json& cfg, const std::
 
 /// Runs the suite. `profile` is "quick" or "full" (selects the merge patch; an absent profile is
 /// allowed). `progress` prints one line per section to stderr. Throws common::InputError on a bad
-/// config before any simulation runs. `details` (optional) receives per-section raw results.
+/// config before any simulation runs. `details` (optional) receives the raw slope studies and
+/// regret curves.
+struct ValidationDetails {
+  std::vector<SweepStudy> slopes;
+  std::vector<RegretCurve> regret;
+};
 std::vector<ValidationRow> run_validation(const nlohmann::json& cfg, const std::string& profile, bool progress = false,
-                                          nlohmann::json* details = nullptr);
+                                          ValidationDetails* details = nullptr);
+
+/// Writes the suite's files into `dir` (atomically, each file complete or absent):
+/// validation.json {profile, rows, holds, fails}, validation.csv (section, claim, predicted,
+/// measured, measured_stderr, verdict, note), slopes/sweep_<name>.csv + slopes/slopes.csv,
+/// regret/regret.csv. These are what paper_figures/fig_theory_*.py read.
+void write_validation_outputs(const std::vector<ValidationRow>& rows, const ValidationDetails& details,
+                              const std::filesystem::path& dir, const std::string& profile);
 
 nlohmann::json to_json(const std::vector<ValidationRow>& rows);
 /// Plain-text table: claim | predicted | measured | verdict.
