@@ -31,6 +31,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "common/allocator.h"
 #include "common/error.h"
 #include "common/json_io.h"
 #include "optim/detail/kernel_isa.h"
@@ -271,6 +272,7 @@ int main(int argc, char** argv) {
     uint64_t seed = 0;
     std::string out;
     std::vector<std::string> only;
+    bool tune_malloc = false;
     app.add_option("--reps", reps, "timed steps per variant (interleaved round-robin)")->capture_default_str();
     app.add_option("--threads", threads, "intra-op threads (at::set_num_threads)")->capture_default_str();
     app.add_option("--warmup", warmup, "untimed steps per variant before timing (>= 3)")->capture_default_str();
@@ -279,6 +281,8 @@ int main(int argc, char** argv) {
     app.add_option("--variants", only,
                    "run only these variants (comma-separated; roofline, torch_adam and each one's anchor are always run)")
         ->delimiter(',');
+    app.add_flag("--tune-malloc", tune_malloc,
+                 "apply common::tune_allocator() first, as flatmin's executables do (default: glibc defaults)");
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -293,6 +297,7 @@ int main(int argc, char** argv) {
     FLATMIN_CHECK(warmup >= 3, "--warmup = " << warmup << " must be >= 3 (state allocation + steady state)");
 
     at::set_num_threads(threads);
+    const std::string malloc_setting = tune_malloc ? flatmin::common::tune_allocator() : "glibc defaults";
     torch::manual_seed(seed);
     fo::set_kernel_path(fo::KernelPath::kAuto);
 
@@ -549,7 +554,8 @@ int main(int argc, char** argv) {
                       {"roofline_threads_used", roofline_threads},
                       {"load_average_1min_before", load_before},
                       {"load_average_1min_after", load_after},
-                      {"parallel_info", at::get_parallel_info()}};
+                      {"parallel_info", at::get_parallel_info()},
+                      {"malloc", malloc_setting}};
       j["params"] = {{"model", "resnet18-cifar"}, {"param_count", numel}, {"tensor_count", params.size()},
                      {"dtype", "float32"}};
       j["method"] = {{"reps", reps}, {"warmup", warmup}, {"seed", seed}, {"interleaved", "every round runs each variant once, order shuffled per round (seeded)"},
