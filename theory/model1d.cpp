@@ -29,27 +29,6 @@ std::string to_string(DynamicsType t) {
   return "?";
 }
 
-double EscapeProblem::noise_var(double th) const {
-  switch (noise) {
-    case NoiseType::White: return 2.0 * T / lr;
-    case NoiseType::SgdShaped: return landscape.h_sgd(th) / batch;
-    case NoiseType::Hessian: {
-      const double floor = hessian_floor * 8.0 * landscape.dL * landscape.k;  // floor·H_a
-      return std::max(std::abs(landscape.hess(th)), floor) / batch;
-    }
-  }
-  return 0;
-}
-
-double EscapeProblem::precond(double th) const {
-  switch (dynamics) {
-    case DynamicsType::Adam:
-    case DynamicsType::MIAdam: return 1.0 / std::sqrt(noise_var(th));
-    case DynamicsType::InvAdam: return std::sqrt(noise_var(th));
-    default: return 1.0;
-  }
-}
-
 double EscapeProblem::adai_vbar() const { return vbar > 0 ? vbar : noise_var(landscape.minimum()); }
 
 namespace {
