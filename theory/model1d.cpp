@@ -127,11 +127,19 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   p.absorb = get_num(cfg, "absorb", p.landscape.absorb());
   FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
   FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at 0");
-  // Euler–Maruyama needs the fastest linear rate resolved: |F_eff'|·dt at the minimum.
+  // Euler–Maruyama needs the fastest linear rate resolved: the curvature rate P·H_a at the minimum,
+  // the momentum rate r = (1−β1)/η (Adai: up to 1/η), the chain's leak (1−κ)/η and, for the chain's
+  // oscillation θ ↔ x_n, its angular frequency sqrt(η^n·P·H_a/η).
   const double a = p.landscape.minimum();
-  const double stiff = p.precond(a) * p.landscape.hess(a) * (p.dynamics == DynamicsType::MIAdam ? 1.0 : 1.0);
-  FLATMIN_CHECK(stiff * p.dt < 0.5, "dt = " << p.dt << " is too large: curvature rate at the minimum x dt = "
-                                            << stiff * p.dt << " (need < 0.5)");
+  const double curv = p.precond(a) * p.landscape.hess(a);
+  double rate = curv;
+  if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
+  if (p.chain() > 0) {
+    rate = std::max(rate, (1.0 - p.kappa) / p.lr);
+    rate = std::max(rate, std::sqrt(std::pow(p.lr, p.chain() - 1) * curv));
+  }
+  FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
+                                           << " (need < 0.5)");
   return p;
 }
 
