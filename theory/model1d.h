@@ -53,6 +53,7 @@ struct EscapeProblem {
   double start = 0;    ///< θ0 (resolved: the minimum a)
   double absorb = 0;   ///< c (resolved: 0.5/√k)
   double t_max = 1e5;  ///< paths not escaped by t_max are censored
+  double H_a = 8.0;    ///< resolved curvature at the start minimum (hessian floor)
 
   /// Gradient-noise variance C(θ) per step (inline: the SDE inner loop calls it every step).
   double noise_var(double th) const {
@@ -60,7 +61,7 @@ struct EscapeProblem {
       case NoiseType::White: return 2.0 * T / lr;
       case NoiseType::SgdShaped: return landscape.h_sgd(th) / batch;
       case NoiseType::Hessian: {
-        const double floor = hessian_floor * 8.0 * landscape.dL * landscape.k;  // floor·H_a
+        const double floor = hessian_floor * H_a;
         const double h = std::abs(landscape.hess(th));
         return (h > floor ? h : floor) / batch;
       }
