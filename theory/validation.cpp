@@ -1,6 +1,7 @@
 #include "theory/validation.h"
 
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/progress.h"
 #include "theory/escape.h"
 #include "theory/landscape.h"
 #include "theory/predictions.h"
@@ -176,8 +178,31 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   std::vector<ValidationRow> rows;
   ValidationDetails det;
   auto section_start = std::chrono::steady_clock::now();
+  // ETA over sections, weighted by a rough cost estimate (Monte Carlo sections dominate).
+  const std::pair<const char*, std::int64_t> weights[] = {{"oracle_checks", 1},  {"mc_checks", 10}, {"slopes", 40},
+                                                          {"momentum", 60},      {"adai", 50},      {"theorem1", 10},
+                                                          {"kappa_controls", 10}, {"regret", 10},   {"yang", 1},
+                                                          {"yang_theorem1", 5}};
+  std::int64_t total_weight = 0;
+  for (const auto& [k, w] : weights) total_weight += cfg.contains(k) ? w : 0;
+  std::unique_ptr<common::Progress> eta;
+  if (progress) eta = std::make_unique<common::Progress>("validate (cost units)", total_weight, 10.0);
+  std::int64_t done_weight = 0;
+  std::string current;
   auto announce = [&](const std::string& what) {
     if (!progress) return;
+    for (const auto& [k, w] : weights)
+      if (current == k) done_weight += w;
+    static const std::pair<const char*, const char*> keys[] = {
+        {"oracle checks", "oracle_checks"}, {"Monte Carlo vs quadrature", "mc_checks"}, {"slope studies", "slopes"},
+        {"momentum (C)", "momentum"}, {"adai (E)", "adai"}, {"Theorem 1 (Eq. 14 vs Eq. 15)", "theorem1"},
+        {"kappa controls", "kappa_controls"}, {"Theorem 2 regret", "regret"}, {"Yang 2020 critical points", "yang"},
+        {"Theorem 1 on Yang 2020 (discrete Adam vs MIAdam1)", "yang_theorem1"}};
+    current.clear();
+    for (const auto& [label, key] : keys)
+      if (what == label) current = key;
+    eta->update(done_weight);
+    if (what == "done") eta->finish();
     const auto now = std::chrono::steady_clock::now();
     std::cerr << "validate: " << what << " (previous section " << std::fixed << std::setprecision(1)
               << std::chrono::duration<double>(now - section_start).count() << " s)" << std::endl;
