@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
                                "output directory: regret.csv, summary.json, manifest.json");
     auto* validate = app.add_subcommand("validate", "run the whole theory validation suite; prints claim | predicted | measured | verdict");
     targs.config = FLATMIN_THEORY_DEFAULT_VALIDATE_CONFIG;
-    targs.out = "results/theory-validate";
+    targs.out = "results/theory";
     validate->add_option("--config", targs.config, "validation config JSON")->capture_default_str();
     validate->add_option("--out", targs.out, "output directory: validation.json, validation.csv, regret.csv, manifest.json")
         ->capture_default_str();

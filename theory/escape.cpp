@@ -39,57 +39,127 @@ inline double momentum_rate(const Coeffs& c, double C) {
   return one_minus_b1 * c.inv_eta;
 }
 
-// theory.md §6 (continuous-time forms); layout x = [θ, m?, x_1..x_n].
+// theory.md §6 (continuous-time forms). One path's state has N components [θ, m?, x_1..x_n]; a
+// batch of W paths is stored component-major (component j of lane l at j·W + l), so a lane is read
+// with stride W. The same per-lane code serves the single-path (W = 1) and batched systems.
 template <std::size_t N>
+inline void drift_at(const Coeffs& c, const double* x, double* d, std::size_t w) {
+  const EscapeProblem& p = *c.p;
+  const double th = x[0];
+  const double F = p.landscape.grad(th);
+  if constexpr (N == 1) {
+    d[0] = -p.precond(th) * F;
+  } else {
+    const double C = p.noise_var(th);
+    const double P = p.precond(th);
+    std::size_t j = 1;
+    double input = F;  // x_0 for the chain: m, or the mean gradient when β1 = 0
+    if (c.has_m) {
+      d[w] = momentum_rate(c, C) * (F - x[w]);
+      input = x[w];
+      j = 2;
+    }
+    if (c.n == 0) {
+      d[0] = -P * x[w];
+    } else {
+      for (std::size_t i = j; i < N; ++i) {
+        d[i * w] = (input - c.leak * x[i * w]) * c.inv_eta;
+        input = x[i * w];
+      }
+      d[0] = -c.eta_n * P * x[(N - 1) * w];
+    }
+  }
+}
+
+template <std::size_t N>
+inline void noise_at(const Coeffs& c, const double* x, double* s, std::size_t w, double xi) {
+  const EscapeProblem& p = *c.p;
+  const double th = x[0];
+  const double C = p.noise_var(th);
+  if constexpr (N == 1) {
+    s[0] = p.precond(th) * std::sqrt(c.eta * C) * xi;
+  } else {
+    for (std::size_t i = 0; i < N; ++i) s[i * w] = 0.0;
+    if (c.has_m) s[w] = momentum_rate(c, C) * std::sqrt(c.eta * C) * xi;
+    else s[w] = std::sqrt(C * c.inv_eta) * xi;  // raw minibatch noise entering x_1 (β1 = 0 chain)
+  }
+}
+
+/// Drift functor of the odeint system (`.first`): W paths of N components.
+template <std::size_t N, std::size_t W = 1>
 struct DriftFn {
   const Coeffs* c;
-  void operator()(const std::array<double, N>& x, std::array<double, N>& d, double /*t*/) const {
-    const EscapeProblem& p = *c->p;
-    const double th = x[0];
-    const double F = p.landscape.grad(th);
-    if constexpr (N == 1) {
-      d[0] = -p.precond(th) * F;
-    } else {
-      const double C = p.noise_var(th);
-      const double P = p.precond(th);
-      std::size_t j = 1;
-      double input = F;  // x_0 for the chain: m, or the mean gradient when β1 = 0
-      if (c->has_m) {
-        d[1] = momentum_rate(*c, C) * (F - x[1]);
-        input = x[1];
-        j = 2;
-      }
-      if (c->n == 0) {
-        d[0] = -P * x[1];
-      } else {
-        for (std::size_t i = j; i < N; ++i) {
-          d[i] = (input - c->leak * x[i]) * c->inv_eta;
-          input = x[i];
-        }
-        d[0] = -c->eta_n * P * x[N - 1];
-      }
-    }
+  void operator()(const std::array<double, N * W>& x, std::array<double, N * W>& d, double /*t*/) const {
+    for (std::size_t l = 0; l < W; ++l) drift_at<N>(*c, x.data() + l, d.data() + l, W);
   }
 };
 
-template <std::size_t N>
+/// Noise functor (`.second`): draws ξ ~ N(0,1) once per step for each lane from that lane's own
+/// stream (held by pointer, so odeint's copies of the system share the streams).
+template <std::size_t N, std::size_t W = 1>
 struct NoiseFn {
   const Coeffs* c;
-  StdNormal* normal;  // by pointer: copies of the system share the stream
-  void operator()(const std::array<double, N>& x, std::array<double, N>& s, double /*t*/) const {
-    const EscapeProblem& p = *c->p;
-    const double th = x[0];
-    const double C = p.noise_var(th);
-    const double xi = (*normal)();  // ΔW/sqrt(dt): one draw per step
-    if constexpr (N == 1) {
-      s[0] = p.precond(th) * std::sqrt(c->eta * C) * xi;
-    } else {
-      s.fill(0.0);
-      if (c->has_m) s[1] = momentum_rate(*c, C) * std::sqrt(c->eta * C) * xi;
-      else s[1] = std::sqrt(C * c->inv_eta) * xi;  // raw minibatch noise entering x_1 (β1 = 0 chain)
-    }
+  StdNormal* normal;  // W normals, one per lane
+  void operator()(const std::array<double, N * W>& x, std::array<double, N * W>& s, double /*t*/) const {
+    for (std::size_t l = 0; l < W; ++l) noise_at<N>(*c, x.data() + l, s.data() + l, W, normal[l]());
   }
 };
+
+/// Lanes per batch: independent paths stepped together so their latency chains overlap.
+constexpr std::size_t kLanes = 8;
+
+/// A worker: runs paths taken one by one from `next` in kLanes lanes until none are left.
+/// Each path i uses Xoshiro256pp(seed, i), so its result does not depend on lane, batch or thread.
+template <std::size_t N>
+void run_batch(const EscapeProblem& p, const Coeffs& c, std::uint64_t seed, std::int64_t paths, std::atomic<std::int64_t>& next,
+               std::atomic<std::int64_t>& done, std::vector<double>& times, std::vector<std::int64_t>& steps) {
+  constexpr std::size_t W = kLanes;
+  std::array<Xoshiro256pp, W> rngs{Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0),
+                                   Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0)};
+  std::vector<StdNormal> normals;
+  for (auto& r : rngs) normals.emplace_back(r);
+  std::array<double, N * W> x{};
+  std::array<std::int64_t, W> path{}, k{};
+  const double m0 = p.landscape.grad(p.start);
+  auto start_lane = [&](std::size_t l) {
+    const std::int64_t i = next.fetch_add(1);
+    path[l] = i < paths ? i : -1;
+    k[l] = 0;
+    rngs[l] = Xoshiro256pp(seed, static_cast<std::uint64_t>(path[l] < 0 ? 0 : path[l]));
+    for (std::size_t j = 0; j < N; ++j) x[j * W + l] = 0.0;
+    x[l] = p.start;
+    if constexpr (N > 1) if (c.has_m) x[W + l] = m0;  // m starts at the mean gradient (0 at a minimum)
+  };
+  std::size_t active = 0;
+  for (std::size_t l = 0; l < W; ++l) {
+    start_lane(l);
+    active += path[l] >= 0;
+  }
+  auto system = std::make_pair(DriftFn<N, W>{&c}, NoiseFn<N, W>{&c, normals.data()});
+  const StochasticEuler<N * W> stepper;
+  const double dt = p.dt, absorb = p.absorb;
+  const auto max_steps = static_cast<std::int64_t>(std::ceil(p.t_max / dt));
+  while (active > 0) {
+    stepper.do_step(system, x, 0.0, dt);
+    for (std::size_t l = 0; l < W; ++l) {
+      if (path[l] < 0) {
+        x[l] = p.start;  // idle lane: keep it harmless
+        continue;
+      }
+      ++k[l];
+      const bool exited = x[l] >= absorb;
+      if (!std::isfinite(x[l])) throw std::runtime_error("escape path diverged (non-finite state); reduce dt");
+      if (exited || k[l] >= max_steps) {
+        const auto i = static_cast<std::size_t>(path[l]);
+        times[i] = static_cast<double>(k[l]) * dt;
+        steps[i] = exited ? k[l] : -k[l];  // negative: censored at t_max
+        done.fetch_add(1);
+        start_lane(l);
+        if (path[l] < 0) --active;
+      }
+    }
+  }
+}
 
 template <std::size_t N>
 double run_path(const EscapeProblem& p, const Coeffs& c, std::uint64_t seed, std::uint64_t path, std::int64_t* steps_out) {
@@ -201,13 +271,40 @@ EscapeResult run_escape_mc(const EscapeProblem& p, const EscapeRun& run) {
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<common::Progress> prog;
   if (run.progress) prog = std::make_unique<common::Progress>("escape-time paths", run.paths, 10.0);
-  parallel_for_paths(
-      run.paths, run.threads,
-      [&](std::int64_t i) {
-        r.times[static_cast<std::size_t>(i)] = simulate_escape_path(p, run.seed, static_cast<std::uint64_t>(i),
-                                                                    &steps[static_cast<std::size_t>(i)]);
-      },
-      prog ? std::function<void(std::int64_t)>([&](std::int64_t d) { prog->update(d); }) : std::function<void(std::int64_t)>());
+  const Coeffs c = make_coeffs(p);
+  std::atomic<std::int64_t> next{0}, done{0};
+  auto worker = [&]() {
+    switch (p.state_dim()) {
+      case 1: run_batch<1>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
+      case 2: run_batch<2>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
+      case 3: run_batch<3>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
+      case 4: run_batch<4>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
+      case 5: run_batch<5>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
+      default: throw std::logic_error("state dimension out of range");
+    }
+  };
+  const int nt = run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::exception_ptr error;
+  std::mutex mu;
+  std::atomic<bool> failed{false};
+  auto guarded = [&]() {
+    try {
+      worker();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!error) error = std::current_exception();
+      failed = true;
+      next.store(run.paths);  // let the other workers stop taking paths
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < nt; ++i) pool.emplace_back(guarded);
+  while (prog && done.load() < run.paths && !failed.load()) {
+    prog->update(done.load());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
   if (prog) prog->finish();
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double sum = 0, sum2 = 0;

@@ -4,12 +4,45 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "common/error.h"
+
 #include <Eigen/Eigenvalues>
 
 namespace flatmin::theory {
 
-double DoubleWell1D::minimum() const { return -1.0 / std::sqrt(k); }
-double DoubleWell1D::absorb() const { return 0.5 / std::sqrt(k); }
+double DoubleWell1D::minimum() const { return is_polynomial() ? poly_a : -1.0 / std::sqrt(k); }
+double DoubleWell1D::saddle() const { return is_polynomial() ? poly_b : 0.0; }
+double DoubleWell1D::absorb() const { return is_polynomial() ? poly_b + 0.5 * (poly_b - poly_a) : 0.5 / std::sqrt(k); }
+
+DoubleWell1D make_polynomial(std::vector<double> coeffs, double minimum_guess, double saddle_guess) {
+  FLATMIN_CHECK(coeffs.size() >= 3, "polynomial landscape needs at least 3 coefficients c0, c1, c2, ...");
+  for (double c : coeffs) FLATMIN_CHECK(std::isfinite(c), "polynomial coefficients must be finite");
+  while (coeffs.size() > 1 && coeffs.back() == 0.0) coeffs.pop_back();
+  FLATMIN_CHECK(coeffs.size() % 2 == 1 && coeffs.back() > 0,
+                "polynomial landscape must have even degree and a positive leading coefficient (confining)");
+  DoubleWell1D L;
+  L.poly = coeffs;
+  auto newton = [&](double x) {
+    for (int it = 0; it < 200; ++it) {
+      const double h = L.hess(x);
+      if (h == 0.0) break;
+      const double step = L.grad(x) / h;
+      x -= step;
+      if (std::abs(step) < 1e-15 * std::max(1.0, std::abs(x))) break;
+    }
+    return x;
+  };
+  L.poly_a = newton(minimum_guess);
+  L.poly_b = newton(saddle_guess);
+  const double scale = std::max(1.0, std::abs(L.value(L.poly_a)));
+  FLATMIN_CHECK(std::abs(L.grad(L.poly_a)) < 1e-8 * scale && L.hess(L.poly_a) > 0,
+                "polynomial landscape: no minimum found from the guess " << minimum_guess);
+  FLATMIN_CHECK(std::abs(L.grad(L.poly_b)) < 1e-8 * scale && L.hess(L.poly_b) < 0,
+                "polynomial landscape: no saddle (local maximum) found from the guess " << saddle_guess);
+  FLATMIN_CHECK(L.poly_a < L.poly_b, "polynomial landscape: the minimum " << L.poly_a << " must lie left of the saddle " << L.poly_b);
+  FLATMIN_CHECK(L.barrier() > 0, "polynomial landscape: the barrier L(b) - L(a) must be > 0");
+  return L;
+}
 
 double QuadraticDoubleWell::value(const Eigen::VectorXd& x) const {
   const double u = k * x[0] * x[0] - 1.0;

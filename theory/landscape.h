@@ -12,6 +12,7 @@
 /// - Yang2020: f(x, y) = x² + y² + 5 sin(x + y²) (theory.md §11.2), critical points located by
 ///   Newton's method from the analytic structure (§11.3), never hard-coded.
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -19,25 +20,57 @@
 
 namespace flatmin::theory {
 
-/// L_k(θ) = ΔL (kθ² − 1)² and its SGD-shaped noise profile (theory.md §5 worked example).
+/// The 1-D escape landscape: by default L_k(θ) = ΔL (kθ² − 1)² with its SGD-shaped noise profile
+/// (theory.md §5 worked example). With `poly` non-empty it is the user's polynomial
+/// L(θ) = Σ_i poly[i] θ^i instead (`make_polynomial`: start well a < saddle b located by Newton);
+/// sgd_shaped noise and the k family exist only for the double well.
 struct DoubleWell1D {
-  double dL = 1.0;  ///< barrier ΔL = L(0) − L(a) > 0
-  double k = 1.0;   ///< sharpness scale k > 0
+  double dL = 1.0;  ///< barrier ΔL = L(0) − L(a) > 0 (double well)
+  double k = 1.0;   ///< sharpness scale k > 0 (double well)
+  std::vector<double> poly;  ///< polynomial coefficients c_0..c_n (empty = double well)
+  double poly_a = 0, poly_b = 0;  ///< located minimum and saddle of the polynomial
 
+  bool is_polynomial() const { return !poly.empty(); }
   double value(double th) const {
+    if (is_polynomial()) {
+      double v = 0;
+      for (std::size_t i = poly.size(); i-- > 0;) v = v * th + poly[i];
+      return v;
+    }
     const double u = k * th * th - 1.0;
     return dL * u * u;
   }
-  double grad(double th) const { return 4.0 * dL * k * th * (k * th * th - 1.0); }
-  double hess(double th) const { return 4.0 * dL * k * (3.0 * k * th * th - 1.0); }
-  /// SGD-shaped noise profile h_k(θ) = k·4ΔL(1 + kθ²) (theory.md §5).
+  double grad(double th) const {
+    if (is_polynomial()) {
+      double v = 0;
+      for (std::size_t i = poly.size(); i-- > 1;) v = v * th + static_cast<double>(i) * poly[i];
+      return v;
+    }
+    return 4.0 * dL * k * th * (k * th * th - 1.0);
+  }
+  double hess(double th) const {
+    if (is_polynomial()) {
+      double v = 0;
+      for (std::size_t i = poly.size(); i-- > 2;) v = v * th + static_cast<double>(i * (i - 1)) * poly[i];
+      return v;
+    }
+    return 4.0 * dL * k * (3.0 * k * th * th - 1.0);
+  }
+  /// SGD-shaped noise profile h_k(θ) = k·4ΔL(1 + kθ²) (theory.md §5; double well only).
   double h_sgd(double th) const { return 4.0 * dL * k * (1.0 + k * th * th); }
 
-  double minimum() const;  ///< start well a = −1/√k
-  double saddle() const { return 0.0; }  ///< b = 0 (Xie notation)
-  double absorb() const;  ///< default absorbing point c = 0.5/√k
-  double barrier() const { return dL; }
+  double minimum() const;  ///< start well a (double well: −1/√k)
+  double saddle() const;   ///< b (double well: 0)
+  double absorb() const;   ///< default absorbing point c = b + (b − a)/2 (double well: 0.5/√k)
+  double barrier() const { return value(saddle()) - value(minimum()); }
+  /// Left boundary of the quadrature: a − 2(b − a) (double well: −3/√k, theory.md §8).
+  double left_boundary() const { return minimum() - 2.0 * (saddle() - minimum()); }
 };
+
+/// A polynomial landscape: locates the minimum and the saddle by Newton's method from the guesses.
+/// Throws common::InputError unless they converge to a minimum a < saddle b with L(b) > L(a), and the
+/// polynomial has even degree with a positive leading coefficient (so paths cannot run off to −∞).
+DoubleWell1D make_polynomial(std::vector<double> coeffs, double minimum_guess, double saddle_guess);
 
 /// A critical point of a multi-dimensional landscape.
 struct CriticalPoint {

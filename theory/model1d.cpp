@@ -29,27 +29,6 @@ std::string to_string(DynamicsType t) {
   return "?";
 }
 
-double EscapeProblem::noise_var(double th) const {
-  switch (noise) {
-    case NoiseType::White: return 2.0 * T / lr;
-    case NoiseType::SgdShaped: return landscape.h_sgd(th) / batch;
-    case NoiseType::Hessian: {
-      const double floor = hessian_floor * 8.0 * landscape.dL * landscape.k;  // floor·H_a
-      return std::max(std::abs(landscape.hess(th)), floor) / batch;
-    }
-  }
-  return 0;
-}
-
-double EscapeProblem::precond(double th) const {
-  switch (dynamics) {
-    case DynamicsType::Adam:
-    case DynamicsType::MIAdam: return 1.0 / std::sqrt(noise_var(th));
-    case DynamicsType::InvAdam: return std::sqrt(noise_var(th));
-    default: return 1.0;
-  }
-}
-
 double EscapeProblem::adai_vbar() const { return vbar > 0 ? vbar : noise_var(landscape.minimum()); }
 
 namespace {
@@ -78,15 +57,30 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
     const auto& l = cfg.at("landscape");
     FLATMIN_CHECK(l.is_object(), "'landscape' must be an object like {\"type\":\"double_well\",\"dL\":1,\"k\":1}");
     for (const auto& [k, v] : l.items())
-      FLATMIN_CHECK(k == "type" || k == "dL" || k == "k", "unknown landscape key '" << k << "'");
+      FLATMIN_CHECK(k == "type" || k == "dL" || k == "k" || k == "coeffs" || k == "minimum" || k == "saddle",
+                    "unknown landscape key '" << k << "'");
     const std::string type = l.value("type", std::string("double_well"));
-    FLATMIN_CHECK(type == "double_well", "landscape type '" << type
-                                              << "' is not supported by escape-time (1-D Monte Carlo): use double_well");
-    p.landscape.dL = get_num(l, "dL", 1.0);
-    p.landscape.k = get_num(l, "k", 1.0);
-    FLATMIN_CHECK(p.landscape.dL > 0, "landscape.dL = " << p.landscape.dL << " must be > 0");
-    FLATMIN_CHECK(p.landscape.k > 0, "landscape.k = " << p.landscape.k << " must be > 0");
+    if (type == "polynomial") {
+      FLATMIN_CHECK(l.contains("coeffs") && l.at("coeffs").is_array(), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
+      std::vector<double> c;
+      for (const auto& v : l.at("coeffs")) {
+        FLATMIN_CHECK(v.is_number(), "polynomial coeffs must be numbers");
+        c.push_back(v.get<double>());
+      }
+      FLATMIN_CHECK(l.contains("minimum") && l.contains("saddle"),
+                    "polynomial landscape needs guesses 'minimum' (start well) and 'saddle' (the exit, right of it)");
+      p.landscape = make_polynomial(c, get_num(l, "minimum", 0), get_num(l, "saddle", 0));
+    } else {
+      FLATMIN_CHECK(type == "double_well", "landscape type '" << type
+                                                << "' is not supported by escape-time (1-D Monte Carlo): use double_well or polynomial");
+      FLATMIN_CHECK(!l.contains("coeffs"), "'coeffs' needs landscape type polynomial");
+      p.landscape.dL = get_num(l, "dL", 1.0);
+      p.landscape.k = get_num(l, "k", 1.0);
+      FLATMIN_CHECK(p.landscape.dL > 0, "landscape.dL = " << p.landscape.dL << " must be > 0");
+      FLATMIN_CHECK(p.landscape.k > 0, "landscape.k = " << p.landscape.k << " must be > 0");
+    }
   }
+  p.H_a = p.landscape.hess(p.landscape.minimum());
   // noise
   std::string noise = "sgd_shaped";
   p.T = get_num(cfg, "T", p.T);
@@ -105,6 +99,8 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
       p.hessian_floor = get_num(n, "floor", p.hessian_floor);
     }
   }
+  FLATMIN_CHECK(!(noise == "sgd_shaped" && p.landscape.is_polynomial()),
+                "noise sgd_shaped is defined for the double well only; use white or hessian with a polynomial landscape");
   if (noise == "white") p.noise = NoiseType::White;
   else if (noise == "sgd_shaped") p.noise = NoiseType::SgdShaped;
   else if (noise == "hessian") p.noise = NoiseType::Hessian;
@@ -147,18 +143,30 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   p.start = get_num(cfg, "start", p.landscape.minimum());
   p.absorb = get_num(cfg, "absorb", p.landscape.absorb());
   FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
-  FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at 0");
-  // Euler–Maruyama needs the fastest linear rate resolved: |F_eff'|·dt at the minimum.
+  FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at " << p.landscape.saddle());
+  // Euler–Maruyama needs the fastest linear rate resolved: the curvature rate P·H_a at the minimum,
+  // the momentum rate r = (1−β1)/η (Adai: up to 1/η), the chain's leak (1−κ)/η and, for the chain's
+  // oscillation θ ↔ x_n, its angular frequency sqrt(η^n·P·H_a/η).
   const double a = p.landscape.minimum();
-  const double stiff = p.precond(a) * p.landscape.hess(a) * (p.dynamics == DynamicsType::MIAdam ? 1.0 : 1.0);
-  FLATMIN_CHECK(stiff * p.dt < 0.5, "dt = " << p.dt << " is too large: curvature rate at the minimum x dt = "
-                                            << stiff * p.dt << " (need < 0.5)");
+  const double curv = p.precond(a) * p.landscape.hess(a);
+  double rate = curv;
+  if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
+  if (p.chain() > 0) {
+    rate = std::max(rate, (1.0 - p.kappa) / p.lr);
+    rate = std::max(rate, std::sqrt(std::pow(p.lr, p.chain() - 1) * curv));
+  }
+  FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
+                                           << " (need < 0.5)");
   return p;
 }
 
 nlohmann::json to_json(const EscapeProblem& p) {
   nlohmann::json j;
-  j["landscape"] = {{"type", "double_well"}, {"dL", p.landscape.dL}, {"k", p.landscape.k}};
+  if (p.landscape.is_polynomial())
+    j["landscape"] = {{"type", "polynomial"}, {"coeffs", p.landscape.poly}, {"minimum", p.landscape.minimum()},
+                      {"saddle", p.landscape.saddle()}, {"barrier", p.landscape.barrier()}};
+  else
+    j["landscape"] = {{"type", "double_well"}, {"dL", p.landscape.dL}, {"k", p.landscape.k}};
   j["noise"] = to_string(p.noise);
   if (p.noise == NoiseType::White) j["T"] = p.T;
   if (p.noise == NoiseType::Hessian) j["hessian_floor"] = p.hessian_floor;

@@ -20,6 +20,7 @@
 ///              dθ = −η^n P x_n dt                 (the code's α^{n+1} per step, optimizers.md §12)
 /// κ = 1 is the pure integral of Theorem 1.
 
+#include <cmath>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -52,11 +53,30 @@ struct EscapeProblem {
   double start = 0;    ///< θ0 (resolved: the minimum a)
   double absorb = 0;   ///< c (resolved: 0.5/√k)
   double t_max = 1e5;  ///< paths not escaped by t_max are censored
+  double H_a = 8.0;    ///< resolved curvature at the start minimum (hessian floor)
 
-  /// Gradient-noise variance C(θ) per step.
-  double noise_var(double th) const;
+  /// Gradient-noise variance C(θ) per step (inline: the SDE inner loop calls it every step).
+  double noise_var(double th) const {
+    switch (noise) {
+      case NoiseType::White: return 2.0 * T / lr;
+      case NoiseType::SgdShaped: return landscape.h_sgd(th) / batch;
+      case NoiseType::Hessian: {
+        const double floor = hessian_floor * H_a;
+        const double h = std::abs(landscape.hess(th));
+        return (h > floor ? h : floor) / batch;
+      }
+    }
+    return 0;
+  }
   /// Preconditioner P(θ).
-  double precond(double th) const;
+  double precond(double th) const {
+    switch (dynamics) {
+      case DynamicsType::Adam:
+      case DynamicsType::MIAdam: return 1.0 / std::sqrt(noise_var(th));
+      case DynamicsType::InvAdam: return std::sqrt(noise_var(th));
+      default: return 1.0;
+    }
+  }
   /// True when the state carries the momentum m.
   bool has_momentum() const { return dynamics == DynamicsType::Adai || beta1 > 0.0 || dynamics == DynamicsType::Momentum; }
   int chain() const { return dynamics == DynamicsType::MIAdam ? order : 0; }

@@ -45,9 +45,11 @@ double exact_escape_time(const EscapeProblem& p, const QuadratureOptions& q, dou
                                                                         << "' with beta1 > 0 or a chain (state dimension "
                                                                         << p.state_dim() << ")");
   if (std::isnan(c)) c = p.absorb;
-  const double left = -q.left_factor / std::sqrt(p.landscape.k);
+  // left boundary a − (left_factor − 1)(b − a): −3/√k for the double well (theory.md §8)
+  const double a = p.landscape.minimum(), gap = p.landscape.saddle() - a;
+  const double left = a - (q.left_factor - 1.0) * gap;
   return first_passage_time([&](double t) { return p.drift_eff(t); }, [&](double t) { return p.diff_eff(t); },
-                            std::min(left, p.start - 1.0 / std::sqrt(p.landscape.k)), p.start, c, q.intervals);
+                            std::min(left, p.start - gap), p.start, c, q.intervals);
 }
 
 double exact_exponent(const EscapeProblem& p, int intervals) {

@@ -14,7 +14,7 @@
 namespace flatmin::theory {
 
 struct QuadratureOptions {
-  double left_factor = 3.0;  ///< left boundary = −left_factor/√k (theory.md §8: −3/√k)
+  double left_factor = 3.0;  ///< left boundary = a − (left_factor − 1)(b − a) (double well: −3/√k, theory.md §8)
   int intervals = 200000;    ///< total trapezoid intervals
 };
 

@@ -88,6 +88,9 @@ SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
       c[vary] = v;
     }
     problems.push_back(parse_escape_problem(c));
+    FLATMIN_CHECK(!(vary == "k" || s.axis == SweepAxis::InvK || s.axis == SweepAxis::InvSqrtK || s.axis == SweepAxis::LogK) ||
+                      !problems.back().landscape.is_polynomial(),
+                  "sweep '" << s.name << "': the k family needs the double-well landscape");
   }
   s.dynamics = to_string(problems.front().dynamics);
   std::vector<double> xs, ly, sly, le, lp, ex;

@@ -1,6 +1,7 @@
 #include "theory/validation.h"
 
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/progress.h"
 #include "theory/escape.h"
 #include "theory/landscape.h"
 #include "theory/predictions.h"
@@ -19,6 +21,7 @@
 #include "theory/regret.h"
 #include "theory/runs.h"
 #include "theory/sweep.h"
+#include "theory/yang_escape.h"
 
 namespace flatmin::theory {
 
@@ -94,7 +97,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   FLATMIN_CHECK(profile == "quick" || profile == "full", "profile '" << profile << "' is not quick or full");
   const nlohmann::json cfg = resolve_validation_profile(raw, profile);
   static const char* sections[] = {"defaults", "oracle_checks", "mc_checks", "slopes", "momentum", "adai", "theorem1",
-                                   "kappa_controls", "regret", "yang", "notes", "max_particle_steps"};
+                                   "kappa_controls", "regret", "yang", "yang_theorem1", "notes", "max_particle_steps"};
   for (const auto& [k, v] : cfg.items()) {
     bool ok = false;
     for (const char* s : sections) ok = ok || k == s;
@@ -151,6 +154,16 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   if (cfg.contains("adai")) {
     parse_escape_problem(esc(cfg.at("adai").at("base")));
   }
+  if (cfg.contains("yang_theorem1")) {
+    const auto& y = cfg.at("yang_theorem1");
+    FLATMIN_CHECK(y.is_object() && y.contains("adam") && y.contains("miadam"), "yang_theorem1 needs adam and miadam configs");
+    parse_yang_escape(y.at("adam"));
+    parse_yang_escape(y.at("miadam"));
+    if (y.contains("adam_lrs")) {
+      FLATMIN_CHECK(y.at("adam_lrs").is_array() && y.at("adam_lrs").size() >= 2, "yang_theorem1.adam_lrs needs >= 2 learning rates");
+      for (const auto& lr : y.at("adam_lrs")) FLATMIN_CHECK(lr.is_number() && lr.get<double>() > 0, "adam_lrs must be positive numbers");
+    }
+  }
   RegretConfig regret_cfg;
   std::int64_t decay_window = 100;
   if (cfg.contains("regret")) {
@@ -165,8 +178,31 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   std::vector<ValidationRow> rows;
   ValidationDetails det;
   auto section_start = std::chrono::steady_clock::now();
+  // ETA over sections, weighted by a rough cost estimate (Monte Carlo sections dominate).
+  const std::pair<const char*, std::int64_t> weights[] = {{"oracle_checks", 1},  {"mc_checks", 10}, {"slopes", 40},
+                                                          {"momentum", 60},      {"adai", 50},      {"theorem1", 10},
+                                                          {"kappa_controls", 10}, {"regret", 10},   {"yang", 1},
+                                                          {"yang_theorem1", 5}};
+  std::int64_t total_weight = 0;
+  for (const auto& [k, w] : weights) total_weight += cfg.contains(k) ? w : 0;
+  std::unique_ptr<common::Progress> eta;
+  if (progress) eta = std::make_unique<common::Progress>("validate (cost units)", total_weight, 10.0);
+  std::int64_t done_weight = 0;
+  std::string current;
   auto announce = [&](const std::string& what) {
     if (!progress) return;
+    for (const auto& [k, w] : weights)
+      if (current == k) done_weight += w;
+    static const std::pair<const char*, const char*> keys[] = {
+        {"oracle checks", "oracle_checks"}, {"Monte Carlo vs quadrature", "mc_checks"}, {"slope studies", "slopes"},
+        {"momentum (C)", "momentum"}, {"adai (E)", "adai"}, {"Theorem 1 (Eq. 14 vs Eq. 15)", "theorem1"},
+        {"kappa controls", "kappa_controls"}, {"Theorem 2 regret", "regret"}, {"Yang 2020 critical points", "yang"},
+        {"Theorem 1 on Yang 2020 (discrete Adam vs MIAdam1)", "yang_theorem1"}};
+    current.clear();
+    for (const auto& [label, key] : keys)
+      if (what == label) current = key;
+    eta->update(done_weight);
+    if (what == "done") eta->finish();
     const auto now = std::chrono::steady_clock::now();
     std::cerr << "validate: " << what << " (previous section " << std::fixed << std::setprecision(1)
               << std::chrono::duration<double>(now - section_start).count() << " s)" << std::endl;
@@ -342,6 +378,53 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
       const double rv = ref.at(name).get<double>();
       rows.push_back({"yang", std::string("Yang 2020 a+ -> u+: ") + name + " (theory.md 11.4)", rv, val, 0,
                       std::abs(val - rv) <= quoted_tol(rv, sig), "agrees to " + std::to_string(sig) + " significant digits"});
+    }
+  }
+  // ---- (10) Theorem 1 on Yang 2020 (discrete optimizers, theory.md §9)
+  if (cfg.contains("yang_theorem1")) {
+    announce("Theorem 1 on Yang 2020 (discrete Adam vs MIAdam1)");
+    const auto& y = cfg.at("yang_theorem1");
+    const auto ac = parse_yang_escape(y.at("adam")), mc = parse_yang_escape(y.at("miadam"));
+    const auto ar = run_yang_escape(ac), mr = run_yang_escape(mc);
+    FLATMIN_CHECK(ar.censored == 0 && mr.censored == 0, "yang_theorem1: paths censored at max_steps (Adam " << ar.censored
+                                                            << ", MIAdam1 " << mr.censored << "); raise max_steps or lower delta");
+    const double rr = mr.mean_time / ar.mean_time;
+    const double se = rr * std::sqrt(std::pow(ar.stderr_time / ar.mean_time, 2) + std::pow(mr.stderr_time / mr.mean_time, 2));
+    std::ostringstream note;
+    note << "discrete, noise " << ac.noise << " H/delta, delta " << ac.delta << ", lr " << ac.lr << "; t = lr*steps: Adam "
+         << fmt(ar.mean_time) << ", MIAdam1 " << fmt(mr.mean_time) << "; holds if ratio + 3 se < 1";
+    rows.push_back({"yang", "Theorem 1 on Yang 2020 (a+ -> b): phi_MIAdam1(kappa=" + fmt(mc.kappa, 3) + ") < phi_Adam", kNaN, rr, se,
+                    rr + 3 * se < 1.0, note.str()});
+    if (y.contains("adam_lrs")) {
+      // Eq. 15: log φ linear in √δ/α with slope 2ΔL(ϱ/√H_ae + (1−ϱ)/√|H_ue|); fit ϱ (spec §9.4).
+      const CriticalPoint* a = nullptr;
+      const CriticalPoint* u = nullptr;
+      const auto cps = Yang2020::critical_points(6.0);
+      for (const auto& c : cps) {
+        if (std::abs(c.x[0] - 0.5) < 1e-6 && c.x[1] > 1.5 && c.x[1] < 2.5 && c.index == 0) a = &c;
+        if (std::abs(c.x[0] - 0.5) < 1e-6 && c.x[1] > 0.8 && c.x[1] < 1.5 && c.index == 1) u = &c;
+      }
+      const auto geo = escape_geometry(*a, *u);
+      std::vector<double> xs, ys, sys;
+      for (const auto& lr : y.at("adam_lrs")) {
+        auto c = ac;
+        c.lr = lr.get<double>();
+        const auto r = run_yang_escape(c);
+        FLATMIN_CHECK(r.censored == 0, "yang_theorem1: " << r.censored << " Adam paths censored at lr " << c.lr);
+        xs.push_back(std::sqrt(c.delta) / c.lr);
+        ys.push_back(std::log(r.mean_time));
+        sys.push_back(r.stderr_time / r.mean_time);
+      }
+      double slope, sse;
+      weighted_slope(xs, ys, sys, slope, sse);
+      const double ia = 1 / std::sqrt(geo.H_ae), iu = 1 / std::sqrt(std::abs(geo.H_ue));
+      const double rho = (slope / (2 * geo.dL) - iu) / (ia - iu);
+      const double rho_se = sse / (2 * geo.dL) / std::abs(ia - iu);
+      std::ostringstream n2;
+      n2 << "slope of log phi vs sqrt(delta)/lr = " << fmt(slope) << " +- " << fmt(sse, 2) << " over lr " << y.at("adam_lrs").dump()
+         << "; rho = (slope/(2 dL) - 1/sqrt|H_ue|)/(1/sqrt H_ae - 1/sqrt|H_ue|); holds if 0 < rho < 1";
+      rows.push_back({"yang", "Eq. 15 on Yang 2020: fitted path parameter rho lies in (0, 1)", kNaN, rho, rho_se, rho > 0 && rho < 1,
+                      n2.str()});
     }
   }
   announce("done");

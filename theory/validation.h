@@ -15,6 +15,7 @@
 ///   kappa_controls  [{claim, adam, miadam, expect}]     κ < 1: slower/faster than Adam
 ///   regret          regret config (+ "decay_window")    Theorem 2
 ///   yang            {reference: {dL, H_ae, H_ue, det_quarter}, sig}
+///   yang_theorem1   {adam, miadam (yang_escape.h configs), adam_lrs?}  discrete Theorem 1 on Yang 2020, ϱ fit
 ///   max_particle_steps  refuse a Monte Carlo case estimated (from the oracle/formula) above this (5e9)
 ///   profiles        {"quick": {...}, "full": {...}}     JSON merge-patches applied first
 

@@ -1,5 +1,5 @@
-// Reproduce target of theory/: the escape-time and regret validation suite (Theorems 1–2, formulas
-// (A)–(F) of spec theory.md), run with the profile of `flatmin reproduce`.
+// Reproduce target of theory/: the escape-time (Theorem 1, formulas (A)-(F)) and regret (Theorem 2)
+// validation suite. The library is LibTorch-free; this file only adapts it to a TargetRunner.
 #include <filesystem>
 
 #include "common/error.h"
@@ -11,28 +11,36 @@ namespace flatmin::experiments {
 
 namespace {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
 
-/// cfg: {"config": path of the validation config (relative to the source tree), "section_notes"?}.
-std::vector<ReportRow> theory_validation(const json& cfg, const fs::path& dir, json& summary, const TargetContext& ctx) {
-  fs::path path = cfg.at("config").get<std::string>();
-  if (path.is_relative()) path = fs::path(FLATMIN_SOURCE_DIR) / path;
-  const json vcfg = common::read_json_file(path);
+/// cfg: {"config_file": "experiments/configs/theory_validate.json"} (relative to the source tree) or
+/// {"suite": {...the same JSON inline...}}. The suite's own "profiles" select quick/full.
+std::vector<ReportRow> theory_validation(const nlohmann::json& cfg, const fs::path& dir, nlohmann::json& summary,
+                                         const TargetContext& ctx) {
+  nlohmann::json suite;
+  if (cfg.contains("config_file")) {
+    fs::path file = cfg.at("config_file").get<std::string>();
+    if (file.is_relative()) file = fs::path(FLATMIN_SOURCE_DIR) / file;
+    suite = common::read_json_file(file);
+    common::require_finite_json(suite, file.string());
+  } else {
+    FLATMIN_CHECK(cfg.contains("suite"), "theory target needs 'config_file' or an inline 'suite'");
+    suite = cfg.at("suite");
+  }
   theory::ValidationDetails details;
-  const auto rows = theory::run_validation(vcfg, ctx.profile, /*progress=*/true, &details);
+  const auto rows = theory::run_validation(suite, ctx.profile, true, &details);
   theory::write_validation_outputs(rows, details, dir, ctx.profile);
   std::vector<ReportRow> out;
-  int holds = 0;
+  std::size_t holds = 0;
   for (const auto& r : rows) {
     std::string note = r.note;
     if (r.measured_se > 0) note = "± " + std::to_string(r.measured_se) + " (1 s.e.); " + note;
     out.push_back({"theory/" + r.section, r.claim, r.predicted, r.measured, r.holds, note});
-    holds += r.holds;
+    holds += r.holds ? 1 : 0;
   }
-  summary["validation_config"] = path.string();
-  summary["rows"] = theory::to_json(rows);
+  summary["claims"] = rows.size();
   summary["holds"] = holds;
+  summary["rows"] = theory::to_json(rows);
   return out;
 }
 

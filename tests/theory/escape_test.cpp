@@ -27,7 +27,9 @@ double quoted_tol(double v, int sig) { return 0.5 * std::pow(10.0, std::floor(st
 
 // ---------------------------------------------------------------- landscapes
 TEST(Landscape, DoubleWellDerivativesAndCriticalPoints) {
-  DoubleWell1D L{1.7, 1.3};
+  DoubleWell1D L;
+  L.dL = 1.7;
+  L.k = 1.3;
   for (double x : {-1.2, -0.3, 0.4, 0.9}) {
     const double e = 1e-6;
     EXPECT_NEAR(L.grad(x), (L.value(x + e) - L.value(x - e)) / (2 * e), 1e-6);
@@ -230,11 +232,41 @@ TEST(EscapeMC, ResultsDoNotDependOnThreadCount) {
   EXPECT_EQ(r1.times, r3.times);
 }
 
+// The batched engine (8 lanes per worker) reproduces the single-path stepper bit for bit, for an
+// overdamped, a momentum and a chain state.
+TEST(EscapeMC, BatchedLanesEqualSinglePaths) {
+  for (const json& cfg : {json{{"lr", 0.1}, {"paths", 20}, {"seed", 9}},
+                          json{{"dynamics", "momentum"}, {"lr", 0.1}, {"beta1", 0.5}, {"paths", 20}, {"seed", 9}},
+                          json{{"dynamics", "miadam"}, {"lr", 0.15}, {"kappa", 0.98}, {"paths", 20}, {"seed", 9}}}) {
+    const auto p = problem(cfg);
+    const auto r = run_escape_mc(p, parse_escape_run(cfg));
+    for (std::uint64_t i = 0; i < 20; ++i) EXPECT_EQ(r.times[i], simulate_escape_path(p, 9, i)) << cfg.dump() << " path " << i;
+  }
+}
+
 TEST(EscapeMC, CensoringIsReported) {
   const json cfg = {{"lr", 0.05}, {"paths", 8}, {"t_max", 2.0}};
   const auto r = run_escape_mc(problem(cfg), parse_escape_run(cfg));
   EXPECT_EQ(r.censored, 8);
   EXPECT_DOUBLE_EQ(r.mean, 2.0);
+}
+
+// A user polynomial equal to the double well gives the same oracle; a tilted one matches its own oracle.
+TEST(EscapeMC, PolynomialLandscapeFromConfig) {
+  const auto dw = problem({{"noise", "white"}, {"T", 0.25}, {"lr", 0.1}});
+  const auto poly = problem({{"noise", "white"}, {"T", 0.25}, {"lr", 0.1},
+                             {"landscape", {{"type", "polynomial"}, {"coeffs", {1, 0, -2, 0, 1}}, {"minimum", -0.8}, {"saddle", 0.1}}}});
+  EXPECT_NEAR(poly.landscape.minimum(), -1.0, 1e-12);
+  EXPECT_NEAR(poly.landscape.saddle(), 0.0, 1e-12);
+  EXPECT_NEAR(poly.absorb, 0.5, 1e-12);
+  EXPECT_NEAR(exact_escape_time(poly), exact_escape_time(dw), 1e-9 * exact_escape_time(dw));
+  EXPECT_NEAR(predict(poly).tau, predict(dw).tau, 1e-9 * predict(dw).tau);
+  expect_mc_matches_oracle({{"noise", "white"}, {"T", 0.1}, {"lr", 0.1}, {"paths", 300}, {"seed", 17},
+                            {"landscape", {{"type", "polynomial"}, {"coeffs", {0, 0.1, -0.5, 0, 0.25}}, {"minimum", -1}, {"saddle", 0.2}}}});
+  EXPECT_THROW(problem({{"landscape", {{"type", "polynomial"}, {"coeffs", {0, 0.1, -0.5, 0, 0.25}}, {"minimum", -1}, {"saddle", 0.2}}}}),
+               common::InputError);  // sgd_shaped is double-well only
+  EXPECT_THROW(problem({{"noise", "white"}, {"landscape", {{"type", "polynomial"}, {"coeffs", {0, 1, 0, 1}}, {"minimum", -1}, {"saddle", 0}}}}),
+               common::InputError);  // odd degree
 }
 
 TEST(Config, BadInputIsOneInputError) {

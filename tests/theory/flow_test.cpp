@@ -96,3 +96,24 @@ TEST(Flow, BadOptions) {
 
 }  // namespace
 }  // namespace flatmin::theory
+
+#include "theory/yang_escape.h"
+
+namespace flatmin::theory {
+namespace {
+
+// Theorem 1's qualitative claim on the paper's landscape (theory.md §9): discrete MIAdam1 (κ = 1, no
+// switch) leaves the sharp minimum a+ of Yang 2020 towards the flat minimum faster than Adam.
+TEST(YangEscape, MIAdam1EscapesFasterThanAdam) {
+  auto cfg = parse_yang_escape({{"optimizer", "adam"}, {"lr", 0.05}, {"delta", 0.02}, {"paths", 100}, {"seed", 4}});
+  const auto adam = run_yang_escape(cfg);
+  cfg.optimizer = "miadam1";
+  const auto mi = run_yang_escape(cfg);
+  EXPECT_EQ(adam.censored, 0);
+  EXPECT_EQ(mi.censored, 0);
+  EXPECT_LT(mi.mean_time + 3 * mi.stderr_time, adam.mean_time - 3 * adam.stderr_time);
+  EXPECT_THROW(parse_yang_escape({{"kappa", 0.0}}), common::InputError);
+}
+
+}  // namespace
+}  // namespace flatmin::theory
