@@ -27,6 +27,7 @@ std::string num(int64_t v) { return std::to_string(v); }
 /// `resolved`, and finish() rejects keys that were never read (typos).
 class Reader {
  public:
+  /// `j` must outlive the reader (it is held by reference).
   Reader(const json& j, std::string where) : j_(j), where_(std::move(where)) {
     FLATMIN_CHECK(j_.is_object(), where_ << ": must be a JSON object");
   }
@@ -243,6 +244,7 @@ SimOutput trajectories(const json& cfg, const std::string& device) {
                     {"last", {res.x[p], res.y[p]}}, {"last_f", l->value(res.x[p], res.y[p])},
                     {"end", {ex, ey}}, {"end_sum_abs_eig", l->hessian(ex, ey).sum_abs_eigenvalues()},
                     {"ends_in", end_class_name(c)}, {"options", res.resolved_options}};
+        row["tail_rms"] = run.tail > 0 ? json(res.tail_rms[p]) : json(nullptr);
         row["minimum"] = mi >= 0 ? json{minima[size_t(mi)].x, minima[size_t(mi)].y} : json(nullptr);
         runs.push_back(row);
       }
@@ -360,7 +362,8 @@ SimOutput escape(const json& cfg, const std::string& device) {
   EscapeSpec spec;
   spec.device = device;
   {
-    Reader w(r.raw("well", json::object()), "escape config: well");
+    const json well_j = r.raw("well", json::object());
+    Reader w(well_j, "escape config: well");
     spec.well.delta_L = w.number("delta_L", 1.0);
     spec.well.k = w.number("k", 1.0);
     spec.well.B = w.number("B", 0.1);

@@ -1,5 +1,8 @@
 #include "experiments/simulations/trajectories.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -49,10 +52,11 @@ RunResult run_2d(const Landscape& landscape, const OptimizerSpec& optimizer, con
   res.resolved_options = optim::resolved_options(optimizer.name, *opt);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(run.seed);
   torch::Tensor nx, ny;
-  std::vector<double> sx, sy;
+  std::vector<double> sx, sy, sq;
   if (run.tail > 0) {
     sx.assign(size_t(n), 0.0);
     sy.assign(size_t(n), 0.0);
+    sq.assign(size_t(n), 0.0);
   }
   auto host = [&](const torch::Tensor& t) { return cpu ? t.detach() : t.detach().cpu(); };
   auto record = [&](int64_t step, const torch::Tensor& hx, const torch::Tensor& hy) {
@@ -92,6 +96,7 @@ RunResult run_2d(const Landscape& landscape, const OptimizerSpec& optimizer, con
         for (int64_t i = 0; i < n; ++i) {
           sx[size_t(i)] += qx[i];
           sy[size_t(i)] += qy[i];
+          sq[size_t(i)] += qx[i] * qx[i] + qy[i] * qy[i];
         }
       }
       if (want_record) record(t + 1, ax, ay);
@@ -103,9 +108,12 @@ RunResult run_2d(const Landscape& landscape, const OptimizerSpec& optimizer, con
   if (run.tail > 0) {
     res.tail_x.resize(size_t(n));
     res.tail_y.resize(size_t(n));
+    res.tail_rms.resize(size_t(n));
     for (size_t i = 0; i < size_t(n); ++i) {
       res.tail_x[i] = sx[i] / double(run.tail);
       res.tail_y[i] = sy[i] / double(run.tail);
+      const double ms = sq[i] / double(run.tail) - res.tail_x[i] * res.tail_x[i] - res.tail_y[i] * res.tail_y[i];
+      res.tail_rms[i] = std::sqrt(std::max(0.0, ms));
     }
   }
   return res;

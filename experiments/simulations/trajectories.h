@@ -35,6 +35,7 @@ struct RunSpec {
 struct RunResult {
   std::vector<double> x, y;            ///< final iterates, one per path
   std::vector<double> tail_x, tail_y;  ///< mean of the last `tail` iterates (empty if tail == 0)
+  std::vector<double> tail_rms;        ///< RMS distance of the last `tail` iterates from their mean (oscillation size)
   std::vector<int64_t> record_steps;   ///< steps at which the path was recorded (0 = start)
   std::vector<std::vector<double>> path_x, path_y;  ///< [record][path]
   nlohmann::json resolved_options;     ///< the optimizer's resolved options (for manifests)
