@@ -82,7 +82,7 @@ StudyResult run_study(const Landscape& l, const OptimizerSpec& optimizer, const 
   r.y = spec.run.tail > 0 ? run.tail_y : run.y;
   const double flat_max = resolve_flat_max(spec, minima);
   const size_t n = r.x.size();
-  double s = 0, s2 = 0;
+  double s = 0;
   size_t finite = 0, counts[4] = {0, 0, 0, 0};
   for (size_t i = 0; i < n; ++i) {
     const bool ok = std::isfinite(r.x[i]) && std::isfinite(r.y[i]);
@@ -95,13 +95,16 @@ StudyResult run_study(const Landscape& l, const OptimizerSpec& optimizer, const 
     ++counts[int(c)];
     if (ok && std::isfinite(m)) {
       s += m;
-      s2 += m * m;
       ++finite;
     }
   }
   if (finite > 0) {
     r.mean = s / double(finite);
-    const double var = finite > 1 ? (s2 - double(finite) * r.mean * r.mean) / double(finite - 1) : 0.0;
+    double ss = 0;  // second pass: sum of squared deviations
+    for (double m : r.metric) {
+      if (std::isfinite(m)) ss += (m - r.mean) * (m - r.mean);
+    }
+    const double var = finite > 1 ? ss / double(finite - 1) : 0.0;
     r.stderr_ = std::sqrt(std::max(0.0, var) / double(finite));
   } else {
     r.mean = r.stderr_ = std::numeric_limits<double>::quiet_NaN();

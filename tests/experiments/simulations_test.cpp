@@ -201,9 +201,10 @@ TEST(EscapeMonteCarlo, SgdMatchesOracleWithinStderrAndDiscretisationBias) {
   const auto res = run_escape({"sgd", {{"lr", eta}}}, spec, "test escape");
   ASSERT_EQ(res.escaped, spec.paths);
   const double oracle = sgd_oracle_iterations(spec.well, eta);
-  // Discretisation bias at ηH_a = 0.16: the Euler walk overshoots the absorbing point, bounded here by
-  // one mean step's worth of drift+noise relative to τ, ≤ 10% (theory.md §8(b) saw −6% at ηH_a = 0.08).
-  EXPECT_NEAR(res.mean, oracle, 3 * res.stderr_ + 0.10 * oracle) << "oracle " << oracle;
+  // Tolerance: 3 stderr (≈ 4.5%) + 5% for the Euler discretisation bias at ηH_a = 0.16 (theory.md §8(b) saw
+  // up to −6% at ηH_a = 0.08 with 300–400 paths; this seed measures +2.7%, z = 1.8). A wrong noise scale
+  // (B off by 20%) changes ΔΦ = 0.386·B/η by 0.19, i.e. τ by ≈ 20%, and fails.
+  EXPECT_NEAR(res.mean, oracle, 3 * res.stderr_ + 0.05 * oracle) << "oracle " << oracle;
   EXPECT_LT(res.stderr_ / res.mean, 0.03);
 }
 
