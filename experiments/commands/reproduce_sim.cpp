@@ -217,6 +217,44 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
                     std::string("spec optimizers.md §12.3 / theory.md §9: MI faster iff lr/(1−κ) > 1") +
                         (censored ? "; censored paths: not decided" : "")});
   }
+  // (3) Sharpness family L_k(θ) = L(√kθ) (theory.md §5, §8): slope of log τ in 1/k for SGD (oracle: the
+  // quadrature's slope) and in 1/√k for Adam (reference: the Adam-like SDE's slope), two sharpness values.
+  if (cfg.contains("sharpness")) {
+    const auto& sh = cfg.at("sharpness");
+    const auto ks = sh.at("k").get<std::vector<double>>();
+    FLATMIN_CHECK(ks.size() == 2 && ks[0] > 0 && ks[1] > ks[0], "sim_escape: sharpness.k must be two values 0 < k1 < k2");
+    json per = json::array();
+    for (const auto& o : sh.at("optimizers")) {
+      const auto label = o.value("label", o.at("name").get<std::string>());
+      const bool sgd_like = o.at("name") == "sgd";
+      double logt[2], rse[2], logo[2];
+      for (int i = 0; i < 2; ++i) {
+        json ksim = cfg.at("simulation_common");
+        ksim["well"]["B"] = sh.at("B");
+        ksim["well"]["k"] = ks[size_t(i)];
+        ksim["optimizers"] = json::array({o});
+        const std::string sub = "sharpness_" + label + "_k" + fmt(ks[size_t(i)]);
+        fs::create_directories(dir / sub);
+        const auto kout = run_and_write("escape", ksim, dir / sub, ctx);
+        const auto& r = find_opt(kout.summary, label);
+        FLATMIN_CHECK(r.at("censored").get<int64_t>() == 0, "sim_escape: censored paths in " << sub << "; raise max_steps");
+        logt[i] = std::log(r.at("mean_steps").get<double>());
+        rse[i] = r.at("stderr_steps").get<double>() / r.at("mean_steps").get<double>();
+        logo[i] = std::log(r.at("oracle_steps").get<double>());
+        per.push_back({{"optimizer", label}, {"k", ks[size_t(i)]}, {"mean_steps", r.at("mean_steps")},
+                       {"stderr_steps", r.at("stderr_steps")}, {"oracle_steps", r.at("oracle_steps")}});
+      }
+      // abscissa: 1/k for SGD (log τ ∝ B/(η k)), 1/√k for adaptive (log τ ∝ √B/(η √k))
+      const double u0 = sgd_like ? 1 / ks[0] : 1 / std::sqrt(ks[0]), u1 = sgd_like ? 1 / ks[1] : 1 / std::sqrt(ks[1]);
+      const double slope = (logt[0] - logt[1]) / (u0 - u1), ref = (logo[0] - logo[1]) / (u0 - u1);
+      const double se_slope = std::sqrt(rse[0] * rse[0] + rse[1] * rse[1]) / (u0 - u1);
+      rows.push_back({"sim_escape",
+                      label + " slope of log τ in " + (sgd_like ? "1/k" : "1/√k") + " (k = " + fmt(ks[0]) + " → " + fmt(ks[1]) +
+                          "; ref: " + (sgd_like ? "exact quadrature" : "Adam-like SDE") + ")",
+                      ref, slope, std::abs(slope - ref) <= 3 * se_slope, "holds iff within 3 stderr (" + fmt(3 * se_slope, 3) + ")"});
+    }
+    summary["sharpness"] = per;
+  }
   return rows;
 }
 

@@ -9,43 +9,16 @@
 #include "common/progress.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
+#include "theory/quadrature.h"
 
 namespace flatmin::simulations {
 
 double first_passage_time(const std::function<double(double)>& F, const std::function<double(double)>& D,
                           double theta0, double c, double left, int64_t intervals) {
   FLATMIN_CHECK(left < theta0 && theta0 < c, "first_passage_time: need left < theta0 < c");
-  FLATMIN_CHECK(intervals >= 100, "first_passage_time: intervals = " << intervals << " must be >= 100");
-  // Grid: [left, θ0] and [θ0, c], spacing as equal as possible, θ0 a grid point (index i0).
-  const double len = c - left;
-  const auto m1 = std::max<int64_t>(1, std::llround(double(intervals) * (theta0 - left) / len));
-  const auto m2 = std::max<int64_t>(1, intervals - m1);
-  std::vector<double> x(size_t(m1 + m2 + 1));
-  for (int64_t i = 0; i <= m1; ++i) x[size_t(i)] = left + (theta0 - left) * double(i) / double(m1);
-  for (int64_t i = 1; i <= m2; ++i) x[size_t(m1 + i)] = theta0 + (c - theta0) * double(i) / double(m2);
-  const size_t n = x.size(), i0 = size_t(m1);
-  std::vector<double> fd(n), d(n), phi(n, 0.0);
-  for (size_t i = 0; i < n; ++i) {
-    d[i] = D(x[i]);
-    FLATMIN_CHECK(d[i] > 0 && std::isfinite(d[i]), "first_passage_time: D must be positive and finite");
-    fd[i] = F(x[i]) / d[i];
-  }
-  // Φ(y) = ∫_{θ0}^{y} F/D, shifted so that Φ(θ0) = 0 (theory.md §5: avoids overflow).
-  for (size_t i = i0 + 1; i < n; ++i) phi[i] = phi[i - 1] + 0.5 * (fd[i] + fd[i - 1]) * (x[i] - x[i - 1]);
-  for (size_t i = i0; i-- > 0;) phi[i] = phi[i + 1] - 0.5 * (fd[i] + fd[i + 1]) * (x[i + 1] - x[i]);
-  // inner(y) = ∫_{left}^{y} e^{−Φ}/D dz (reflecting wall at left), outer = ∫_{θ0}^{c} e^{Φ(y)} inner(y) dy
-  double inner = 0, outer = 0, prev_inner = 0, prev_integrand = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (i > 0) {
-      inner += 0.5 * (std::exp(-phi[i]) / d[i] + std::exp(-phi[i - 1]) / d[i - 1]) * (x[i] - x[i - 1]);
-    }
-    const double integrand = std::exp(phi[i]) * inner;
-    if (i > i0) outer += 0.5 * (integrand + prev_integrand) * (x[i] - x[i - 1]);
-    prev_inner = inner;
-    prev_integrand = integrand;
-  }
-  (void)prev_inner;
-  return outer;
+  FLATMIN_CHECK(intervals >= 100 && intervals <= 100000000,
+                "first_passage_time: intervals = " << intervals << " must be in [100, 1e8]");
+  return theory::first_passage_time(F, D, left, theta0, c, static_cast<int>(intervals));  // theory.md §5
 }
 
 // theory.md §5: L(θ) = ΔL(θ² − 1)², h(θ) = 4ΔL(1 + θ²); sharpness family L_k(θ) = L(√k θ), h_k = k·h(√k θ).

@@ -8,7 +8,6 @@
 ///   L(θ) = ΔL (θ² − 1)²,  per-sample gradient noise of variance h_k(θ)/B with h(θ) = 4ΔL(1 + θ²),
 ///   h_k(θ) = k h(√k θ): each step the optimizer sees g = L_k'(θ) + sqrt(h_k(θ)/B)·z, z ~ N(0, 1)
 ///   (or ±1). Paths start at a/√k and are absorbed at the first θ ≥ c/√k.
-/// NOTE for the lead: theory/ may get its own quadrature (issue 5); this one is deliberately small.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,8 +19,8 @@
 
 namespace flatmin::simulations {
 
-/// τ(θ0) = ∫_{θ0}^{c} dy e^{Φ(y)} ∫_{left}^{y} e^{−Φ(z)}/D(z) dz, Φ' = F/D (theory.md §5), for the Itô SDE
-/// dθ = −F dt + sqrt(2D) dW with a reflecting wall at `left`; cumulative trapezoid sums with Φ(θ0) = 0.
+/// The exact mean first-passage time of dθ = −F dt + sqrt(2D) dW from θ0 to c, reflecting at `left`
+/// (theory.md §5): delegates to theory::first_passage_time (the one implementation of that equation).
 double first_passage_time(const std::function<double(double)>& F, const std::function<double(double)>& D,
                           double theta0, double c, double left, int64_t intervals);
 
