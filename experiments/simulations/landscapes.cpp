@@ -4,12 +4,11 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "theory/landscape.h"
 
 namespace flatmin::simulations {
 
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
 
 std::string classify(const std::array<double, 2>& eig) {
   if (eig[0] > 0) return "min";
@@ -81,47 +80,31 @@ double Hessian2::sum_abs_eigenvalues() const {
 
 // ---- Yang 2020 (spec theory.md §11.2, §11.3) ------------------------------------------------
 
-// Yang 2020 Eq. (20): f(x, y) = x² + y² + 5 sin(x + y²)
-double YangLandscape::value(double x, double y) const { return x * x + y * y + 5.0 * std::sin(x + y * y); }
+// Yang 2020 Eq. (20), its gradient, Hessian and critical points live in theory/landscape.h (theory::Yang2020);
+// this class adapts them to the scalar interface the vectorised runs call per path.
+double YangLandscape::value(double x, double y) const { return theory::Yang2020::value({x, y}); }
 
-// f_x = 2x + 5cos(x+y²), f_y = 2y(1 + 5cos(x+y²))   [spec theory.md §11.3]
 void YangLandscape::gradient(double x, double y, double& gx, double& gy) const {
-  const double c = std::cos(x + y * y);
-  gx = 2.0 * x + 5.0 * c;
-  gy = 2.0 * y * (1.0 + 5.0 * c);
+  const Eigen::Vector2d g = theory::Yang2020::grad({x, y});
+  gx = g[0];
+  gy = g[1];
 }
 
-// f_xx = 2 − 5 sin s, f_xy = −10y sin s, f_yy = 2 + 10cos s − 20y² sin s, s = x + y²   [theory.md §11.3]
 Hessian2 YangLandscape::hessian(double x, double y) const {
-  const double s = x + y * y, sn = std::sin(s), cs = std::cos(s);
-  return {2.0 - 5.0 * sn, -10.0 * y * sn, 2.0 + 10.0 * cs - 20.0 * y * y * sn};
+  const Eigen::Matrix2d h = theory::Yang2020::hess({x, y});
+  return {h(0, 0), h(0, 1), h(1, 1)};
 }
 
 std::vector<CriticalPoint> YangLandscape::critical_points(double lo, double hi) const {
-  // Every critical point lies on y = 0 (2x + 5cos x = 0) or on x = 1/2 (cos(1/2 + y²) = −1/5).
   std::vector<CriticalPoint> out;
-  if (lo <= 0 && 0 <= hi) {
-    for (double x : roots_1d([](double u) { return 2 * u + 5 * std::cos(u); },
-                             [](double u) { return 2 - 5 * std::sin(u); }, lo, hi, 1e-3)) {
-      out.push_back(make_point(*this, x, 0.0));
-    }
+  for (const auto& c : theory::Yang2020::critical_points(std::max(std::abs(lo), std::abs(hi)))) {
+    const double x = c.x[0], y = c.x[1];
+    if (x < lo || x > hi || y < lo || y > hi) continue;
+    out.push_back(make_point(*this, x, y));
   }
-  if (lo <= 0.5 && 0.5 <= hi) {
-    const double a = std::acos(-0.2);
-    const double smax = 0.5 + std::max(lo * lo, hi * hi);
-    std::vector<double> ys;
-    for (int k = 0; 2 * kPi * k - a <= smax; ++k) {
-      for (double s : {a + 2 * kPi * k, -a + 2 * kPi * k}) {
-        if (s <= 0.5 || s > smax) continue;
-        const double y = std::sqrt(s - 0.5);
-        for (double yy : {-y, y}) {
-          if (yy >= lo && yy <= hi) ys.push_back(yy);
-        }
-      }
-    }
-    std::sort(ys.begin(), ys.end());
-    for (double y : ys) out.push_back(make_point(*this, 0.5, y));
-  }
+  std::sort(out.begin(), out.end(), [](const CriticalPoint& a, const CriticalPoint& b) {
+    return a.x != b.x ? a.x < b.x : a.y < b.y;
+  });
   return out;
 }
 

@@ -3,7 +3,8 @@
 /// 2-D test landscapes for MIAdam's Fig. 2 simulations: value, gradient and Hessian in closed form,
 /// and their critical points. No LibTorch here; the vectorised runs (trajectories.h) call these per path.
 ///
-/// * `yang`: f(x, y) = x² + y² + 5 sin(x + y²) (Yang 2020, arXiv 2012.12418, Eq. (20); spec theory.md §11.2),
+/// * `yang`: f(x, y) = x² + y² + 5 sin(x + y²) (Yang 2020, arXiv 2012.12418, Eq. (20); spec theory.md §11.2;
+///   the formulas and critical points are theory::Yang2020's, theory/landscape.h),
 ///   Fig. 2(a)–(d) of the MIAdam paper.
 /// * `multiwell`: the paper's Fig. 2(e) landscape is UNKNOWN; ours (docs/simulations.md) is separable,
 ///   f(x, y) = g(x) + g(y), g(u) = q u² − Σ_j d_j exp(−(u − c_j)² / (2 w_j²)): wells of chosen widths,
