@@ -9,6 +9,7 @@
 #include "common/progress.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
+#include "theory/landscape.h"
 #include "theory/quadrature.h"
 
 namespace flatmin::simulations {
@@ -21,16 +22,10 @@ double first_passage_time(const std::function<double(double)>& F, const std::fun
   return theory::first_passage_time(F, D, left, theta0, c, static_cast<int>(intervals));  // theory.md §5
 }
 
-// theory.md §5: L(θ) = ΔL(θ² − 1)², h(θ) = 4ΔL(1 + θ²); sharpness family L_k(θ) = L(√k θ), h_k = k·h(√k θ).
-double DoubleWell::loss_grad(double theta) const {
-  const double s = std::sqrt(k), u = s * theta;
-  return s * 4.0 * delta_L * u * (u * u - 1.0);
-}
+// theory.md §5 worked example, sharpness family: L_k and h_k live in theory::DoubleWell1D (theory/landscape.h).
+double DoubleWell::loss_grad(double theta) const { return theory::DoubleWell1D{delta_L, k}.grad(theta); }
 
-double DoubleWell::noise_var(double theta) const {
-  const double u = std::sqrt(k) * theta;
-  return k * 4.0 * delta_L * (1.0 + u * u) / B;
-}
+double DoubleWell::noise_var(double theta) const { return theory::DoubleWell1D{delta_L, k}.h_sgd(theta) / B; }
 
 namespace {
 constexpr int64_t kOracleIntervals = 40000;  // theory.md §8: 40,000 intervals, left boundary −3/√k

@@ -4,7 +4,8 @@
 /// optim/ optimizers, one tensor element per Monte Carlo path; and the exact 1-D first-passage quadrature
 /// (spec theory.md §5) as the oracle for SGD.
 ///
-/// Double well (theory.md §5 worked example), sharpness family L_k(θ) = L(√k θ):
+/// Double well (theory.md §5 worked example), sharpness family L_k(θ) = L(√k θ) — L_k' and h_k are
+/// theory::DoubleWell1D's (theory/landscape.h):
 ///   L(θ) = ΔL (θ² − 1)²,  per-sample gradient noise of variance h_k(θ)/B with h(θ) = 4ΔL(1 + θ²),
 ///   h_k(θ) = k h(√k θ): each step the optimizer sees g = L_k'(θ) + sqrt(h_k(θ)/B)·z, z ~ N(0, 1)
 ///   (or ±1). Paths start at a/√k and are absorbed at the first θ ≥ c/√k.
