@@ -9,6 +9,7 @@
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/optim_replay.h"
 #include "experiments/commands/reproduce.h"
+#include "experiments/commands/simulate_cmd.h"
 #include "optim/registry.h"
 
 int main(int argc, char** argv) {
@@ -33,6 +34,14 @@ int main(int argc, char** argv) {
     repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();
     repro->add_option("--only", rargs.only, "run only these targets (default: all)");
 
+    auto* sim = app.add_subcommand("simulate", "2-D landscape, escape and regret simulations with the real optimizers (docs/simulations.md)");
+    std::string sim_kind, sim_config, sim_out, sim_device = "cpu";
+    sim->add_option("kind", sim_kind, "trajectories | study | escape | regret")->required()
+        ->check(CLI::IsMember({"trajectories", "study", "escape", "regret"}));
+    sim->add_option("--config", sim_config, "simulation config JSON")->required();
+    sim->add_option("--out", sim_out, "output directory (summary.json, manifest.json, CSVs)")->required();
+    sim->add_option("--device", sim_device, "cpu, cuda or cuda:N")->capture_default_str();
+
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
     try {
@@ -47,6 +56,7 @@ int main(int argc, char** argv) {
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
+    if (sim->parsed()) return flatmin::experiments::run_simulate(sim_kind, sim_config, sim_out, sim_device, args);
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

@@ -4,6 +4,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import fig2_multiwell  # noqa: E402
+import fig2_start_study  # noqa: E402
+import fig2_yang  # noqa: E402
 import fig_dualadam_warmup  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
 import fig_theory_regret  # noqa: E402
@@ -11,6 +14,7 @@ import fig_theory_slopes  # noqa: E402
 
 FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup}
 FIGURES.update({"theory/slopes": fig_theory_slopes, "theory/regret": fig_theory_regret})
+FIGURES.update({"sim_fig2_yang": fig2_yang, "sim_fig2_multiwell": fig2_multiwell, "sim_start_study": fig2_start_study})
 
 
 def main():

@@ -53,6 +53,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     std::map<std::string, TargetRunner> t;
     add_optim_targets(t);
     add_theory_targets(t);
+    add_sim_targets(t);
     return t;
   }();
   return targets;

@@ -1,0 +1,230 @@
+#include "experiments/simulations/landscapes.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "theory/landscape.h"
+
+namespace flatmin::simulations {
+
+namespace {
+
+std::string classify(const std::array<double, 2>& eig) {
+  if (eig[0] > 0) return "min";
+  if (eig[1] < 0) return "max";
+  return "saddle";
+}
+
+CriticalPoint make_point(const Landscape& l, double x, double y) {
+  CriticalPoint c;
+  c.x = x;
+  c.y = y;
+  c.f = l.value(x, y);
+  c.eig = l.hessian(x, y).eigenvalues();
+  c.type = classify(c.eig);
+  return c;
+}
+
+/// Roots of a smooth h on [lo, hi]: sign changes on a fine scan, bisection, then Newton polish with dh.
+template <class H, class DH>
+std::vector<double> roots_1d(H h, DH dh, double lo, double hi, double step) {
+  std::vector<double> out;
+  double a = lo, ha = h(a);
+  if (ha == 0) out.push_back(a);
+  const auto n = static_cast<long>(std::ceil((hi - lo) / step));
+  for (long i = 1; i <= n; ++i) {
+    const double b = std::min(hi, lo + double(i) * step);
+    const double hb = h(b);
+    if (hb == 0) {
+      out.push_back(b);
+    } else if (ha != 0 && (ha < 0) != (hb < 0)) {
+      double l = a, r = b, hl = ha;
+      for (int it = 0; it < 200 && r - l > 1e-15 * std::max(1.0, std::abs(l)); ++it) {
+        const double m = 0.5 * (l + r), hm = h(m);
+        if ((hm < 0) == (hl < 0)) {
+          l = m;
+          hl = hm;
+        } else {
+          r = m;
+        }
+      }
+      double u = 0.5 * (l + r);
+      for (int it = 0; it < 3; ++it) {
+        const double d = dh(u);
+        if (d == 0) break;
+        const double v = u - h(u) / d;
+        if (v < a || v > b) break;
+        u = v;
+      }
+      out.push_back(u);
+    }
+    a = b;
+    ha = hb;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::array<double, 2> Hessian2::eigenvalues() const {
+  const double m = 0.5 * (xx + yy);
+  const double r = std::hypot(0.5 * (xx - yy), xy);
+  return {m - r, m + r};
+}
+
+double Hessian2::sum_abs_eigenvalues() const {
+  const auto e = eigenvalues();
+  return std::abs(e[0]) + std::abs(e[1]);
+}
+
+// ---- Yang 2020 (spec theory.md §11.2, §11.3) ------------------------------------------------
+
+// Yang 2020 Eq. (20), its gradient, Hessian and critical points live in theory/landscape.h (theory::Yang2020);
+// this class adapts them to the scalar interface the vectorised runs call per path.
+double YangLandscape::value(double x, double y) const { return theory::Yang2020::value({x, y}); }
+
+void YangLandscape::gradient(double x, double y, double& gx, double& gy) const {
+  const Eigen::Vector2d g = theory::Yang2020::grad({x, y});
+  gx = g[0];
+  gy = g[1];
+}
+
+Hessian2 YangLandscape::hessian(double x, double y) const {
+  const Eigen::Matrix2d h = theory::Yang2020::hess({x, y});
+  return {h(0, 0), h(0, 1), h(1, 1)};
+}
+
+std::vector<CriticalPoint> YangLandscape::critical_points(double lo, double hi) const {
+  std::vector<CriticalPoint> out;
+  for (const auto& c : theory::Yang2020::critical_points(std::max(std::abs(lo), std::abs(hi)))) {
+    const double x = c.x[0], y = c.x[1];
+    if (x < lo || x > hi || y < lo || y > hi) continue;
+    out.push_back(make_point(*this, x, y));
+  }
+  std::sort(out.begin(), out.end(), [](const CriticalPoint& a, const CriticalPoint& b) {
+    return a.x != b.x ? a.x < b.x : a.y < b.y;
+  });
+  return out;
+}
+
+nlohmann::json YangLandscape::describe() const {
+  return {{"name", "yang"}, {"formula", "x^2 + y^2 + 5 sin(x + y^2)"}, {"source", "Yang 2020 arXiv 2012.12418 Eq. (20)"}};
+}
+
+// ---- multiwell (our Fig. 2(e) stand-in; docs/simulations.md) --------------------------------
+
+MultiWellLandscape::MultiWellLandscape(std::vector<Well> wells, double confinement)
+    : wells_(std::move(wells)), q_(confinement) {
+  FLATMIN_CHECK(!wells_.empty(), "multiwell: 'wells' must not be empty");
+  FLATMIN_CHECK(std::isfinite(q_) && q_ >= 0, "multiwell: confinement = " << q_ << " must be finite and >= 0");
+  for (const auto& w : wells_) {
+    FLATMIN_CHECK(std::isfinite(w.centre) && std::isfinite(w.width) && std::isfinite(w.depth),
+                  "multiwell: well parameters must be finite");
+    FLATMIN_CHECK(w.width > 0, "multiwell: well width = " << w.width << " must be > 0");
+    FLATMIN_CHECK(w.depth > 0, "multiwell: well depth = " << w.depth << " must be > 0");
+  }
+}
+
+MultiWellLandscape MultiWellLandscape::default_landscape() {
+  return MultiWellLandscape({{-4.5, 0.9, 2.0}, {-1.5, 0.3, 2.0}, {1.5, 0.9, 2.0}, {4.5, 0.3, 2.0}}, 0.02);
+}
+
+// g(u) = q u² − Σ_j d_j exp(−(u − c_j)² / (2 w_j²))
+double MultiWellLandscape::g(double u) const {
+  double s = q_ * u * u;
+  for (const auto& w : wells_) {
+    const double z = (u - w.centre) / w.width;
+    s -= w.depth * std::exp(-0.5 * z * z);
+  }
+  return s;
+}
+
+double MultiWellLandscape::dg(double u) const {
+  double s = 2.0 * q_ * u;
+  for (const auto& w : wells_) {
+    const double z = (u - w.centre) / w.width;
+    s += w.depth * z / w.width * std::exp(-0.5 * z * z);
+  }
+  return s;
+}
+
+double MultiWellLandscape::d2g(double u) const {
+  double s = 2.0 * q_;
+  for (const auto& w : wells_) {
+    const double z = (u - w.centre) / w.width;
+    s += w.depth / (w.width * w.width) * (1.0 - z * z) * std::exp(-0.5 * z * z);
+  }
+  return s;
+}
+
+double MultiWellLandscape::value(double x, double y) const { return g(x) + g(y); }
+
+void MultiWellLandscape::gradient(double x, double y, double& gx, double& gy) const {
+  gx = dg(x);
+  gy = dg(y);
+}
+
+Hessian2 MultiWellLandscape::hessian(double x, double y) const { return {d2g(x), 0.0, d2g(y)}; }
+
+std::vector<double> MultiWellLandscape::critical_points_1d(double lo, double hi) const {
+  double wmin = wells_.front().width;
+  for (const auto& w : wells_) wmin = std::min(wmin, w.width);
+  return roots_1d([this](double u) { return dg(u); }, [this](double u) { return d2g(u); }, lo, hi,
+                  std::min(1e-3, wmin / 50));
+}
+
+std::vector<CriticalPoint> MultiWellLandscape::critical_points(double lo, double hi) const {
+  const auto r = critical_points_1d(lo, hi);
+  std::vector<CriticalPoint> out;
+  for (double x : r) {
+    for (double y : r) out.push_back(make_point(*this, x, y));
+  }
+  return out;
+}
+
+nlohmann::json MultiWellLandscape::describe() const {
+  nlohmann::json wells = nlohmann::json::array();
+  for (const auto& w : wells_) wells.push_back({{"centre", w.centre}, {"width", w.width}, {"depth", w.depth}});
+  return {{"name", "multiwell"},
+          {"formula", "g(x) + g(y), g(u) = q u^2 - sum_j d_j exp(-(u - c_j)^2 / (2 w_j^2))"},
+          {"wells", wells},
+          {"confinement", q_}};
+}
+
+std::unique_ptr<Landscape> make_landscape(const nlohmann::json& cfg) {
+  FLATMIN_CHECK(cfg.is_object(), "landscape: must be an object like {\"name\": \"yang\"}");
+  for (const auto& [k, v] : cfg.items()) {
+    FLATMIN_CHECK(k == "name" || k == "wells" || k == "confinement", "landscape: unknown key '" << k << "'");
+  }
+  FLATMIN_CHECK(cfg.contains("name") && cfg["name"].is_string(), "landscape: 'name' (yang | multiwell) is required");
+  const auto name = cfg["name"].get<std::string>();
+  if (name == "yang") {
+    FLATMIN_CHECK(cfg.size() == 1, "landscape 'yang' takes no parameters");
+    return std::make_unique<YangLandscape>();
+  }
+  FLATMIN_CHECK(name == "multiwell", "landscape: unknown name '" << name << "' (yang | multiwell)");
+  const auto def = MultiWellLandscape::default_landscape().describe();
+  std::vector<MultiWellLandscape::Well> wells;
+  if (cfg.contains("wells")) {
+    FLATMIN_CHECK(cfg["wells"].is_array(), "landscape: 'wells' must be an array");
+    for (const auto& w : cfg["wells"]) {
+      FLATMIN_CHECK(w.is_object() && w.contains("centre") && w.contains("width") && w.contains("depth") &&
+                        w["centre"].is_number() && w["width"].is_number() && w["depth"].is_number(),
+                    "landscape: each well needs numeric 'centre', 'width', 'depth'");
+      wells.push_back({w["centre"].get<double>(), w["width"].get<double>(), w["depth"].get<double>()});
+    }
+  } else {
+    for (const auto& w : def.at("wells")) {
+      wells.push_back({w["centre"].get<double>(), w["width"].get<double>(), w["depth"].get<double>()});
+    }
+  }
+  double q = def.at("confinement").get<double>();
+  if (cfg.contains("confinement")) {
+    FLATMIN_CHECK(cfg["confinement"].is_number(), "landscape: 'confinement' must be a number");
+    q = cfg["confinement"].get<double>();
+  }
+  return std::make_unique<MultiWellLandscape>(std::move(wells), q);
+}
+
+}  // namespace flatmin::simulations
