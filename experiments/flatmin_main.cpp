@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "experiments/commands/common_cli.h"
+#include "experiments/commands/hessian_cmd.h"
 #include "experiments/commands/optim_replay.h"
 #include "experiments/commands/reproduce.h"
 #include "optim/registry.h"
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
     repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();
     repro->add_option("--only", rargs.only, "run only these targets (default: all)");
 
+    flatmin::experiments::HessianArgs hargs;
+    auto* hess = flatmin::experiments::add_hessian_command(app, hargs);
+
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
     try {
@@ -47,6 +51,7 @@ int main(int argc, char** argv) {
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
+    if (hess->parsed()) return flatmin::experiments::run_hessian(hargs, args);
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

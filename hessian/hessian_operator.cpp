@@ -218,6 +218,10 @@ struct HessianOperator::Impl {
       auto r = acc[static_cast<std::size_t>(j)].to(torch::kCPU).contiguous();
       double* yj = y + j * n;
       std::memcpy(yj, r.data_ptr<double>(), sizeof(double) * static_cast<std::size_t>(n));
+    }
+    if (opt.allreduce_sum) opt.allreduce_sum(y, n * k);  // Σ over ranks of Σ_b (n_b/N)·H_b v
+    for (int j = 0; j < k; ++j) {
+      double* yj = y + j * n;
       if (opt.weight_decay != 0.0)
         for (std::int64_t i = 0; i < n; ++i) yj[i] += opt.weight_decay * x[j * n + i];
     }
@@ -238,6 +242,10 @@ struct HessianOperator::Impl {
       acc.add_(torch::cat(flat).to(torch::kCPU, torch::kFloat64), weights[b]);
     }
     if (g) std::memcpy(g, acc.data_ptr<double>(), sizeof(double) * static_cast<std::size_t>(n));
+    if (opt.allreduce_sum) {
+      opt.allreduce_sum(&loss, 1);
+      if (g) opt.allreduce_sum(g, n);
+    }
     return loss;
   }
 };
@@ -303,6 +311,8 @@ HessianOperator::HessianOperator(Model model, Dataset data, OperatorOptions opt)
     FLATMIN_CHECK(torch::isfinite(x).all().item<bool>(), "data x contains NaN or Inf");
   }
   n_samples_ = x.size(0);
+  double n_global = static_cast<double>(n_samples_);
+  if (opt.allreduce_sum) opt.allreduce_sum(&n_global, 1);  // data-parallel: global sample count
   if (opt.loss == Loss::CrossEntropy) {
     FLATMIN_CHECK(!y.is_floating_point() && !y.is_complex() && y.scalar_type() != torch::kBool && y.dim() == 1,
                   "cross_entropy needs integer class labels y of shape [N] (got " << y.scalar_type() << " "
@@ -322,7 +332,7 @@ HessianOperator::HessianOperator(Model model, Dataset data, OperatorOptions opt)
   for (std::int64_t s = 0; s < n_samples_; s += B) {
     const auto len = std::min(B, n_samples_ - s);
     I.batches.emplace_back(x.narrow(0, s, len), y.narrow(0, s, len));
-    I.weights.push_back(opt.reduction == Reduction::Mean ? double(len) / double(n_samples_) : 1.0);
+    I.weights.push_back(opt.reduction == Reduction::Mean ? double(len) / n_global : 1.0);
   }
   // Output shape against the loss (first batch).
   {
@@ -350,6 +360,7 @@ HessianOperator::HessianOperator(Model model, Dataset data, OperatorOptions opt)
     }
   }
   cache_ = opt.graph_cache == "on" || (opt.graph_cache == "auto" && I.batches.size() == 1);
+  n_samples_ = static_cast<std::int64_t>(n_global);
 
   if (opt.check_determinism) {  // curvlinops _check_deterministic (spec §8.1)
     std::vector<double> g1(static_cast<std::size_t>(n_)), g2(g1.size());

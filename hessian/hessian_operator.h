@@ -63,6 +63,11 @@ struct OperatorOptions {
   /// "auto" = on for one batch (PyHessian's single-batch mode), "on", "off".
   std::string graph_cache = "auto";
   bool check_determinism = true;  ///< evaluate loss and gradient twice; refuse a non-deterministic model
+  /// Data parallelism: each rank holds its shard of the data and passes a collective that sums
+  /// `n` doubles in place over all ranks (e.g. c10d ProcessGroupGloo/NCCL allreduce SUM on a
+  /// from_blob tensor). Sample counts, gradients and HVPs are all-reduced, so every rank sees the
+  /// global H; probes are identical on every rank (same seed). Empty = one process.
+  std::function<void(double* data, std::int64_t n)> allreduce_sum;
 };
 
 /// H = ∇²_θ L(θ) over the dataset for the selected parameters θ (a diagonal block H_SS when filtered),

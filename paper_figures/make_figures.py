@@ -5,9 +5,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fig_dualadam_warmup  # noqa: E402
+import fig_esd  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
 
-FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup}
+FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup,
+           "hessian_esd": fig_esd}
 
 
 def main():

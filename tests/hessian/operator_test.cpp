@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <thread>
 
 #include <Eigen/Eigenvalues>
 #include <nlohmann/json.hpp>
@@ -340,5 +343,66 @@ TEST(PyHessianCompat, ReproducesTheReferenceAlgorithmOnFixedSeed) {
     EXPECT_EQ(s.hvp_count, r["hvp_count"].get<std::int64_t>()) << dt;
     std::printf("[compat %s] max |Δnode| %.3g max |Δweight| %.3g λ %.12g vs %.12g\n", dt.c_str(), node_err, w_err,
                 s.eigenpairs[0].value, r["eigenvalues"][0].get<double>());
+  }
+}
+
+namespace {
+// An in-process stand-in for a 2-rank c10d allreduce(SUM) (threads as ranks).
+struct TwoRankSum {
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0, gen = 0;
+  std::vector<double> sum, result;
+  void operator()(double* d, std::int64_t n) {
+    std::unique_lock<std::mutex> l(m);
+    const int my = gen;
+    if (arrived == 0)
+      sum.assign(d, d + n);
+    else
+      for (std::int64_t i = 0; i < n; ++i) sum[static_cast<std::size_t>(i)] += d[i];
+    if (++arrived == 2) {
+      arrived = 0;
+      result = sum;
+      ++gen;
+      cv.notify_all();
+    } else {
+      cv.wait(l, [&] { return gen != my; });
+    }
+    std::copy(result.begin(), result.end(), d);
+  }
+};
+}  // namespace
+
+TEST(DataParallel, TwoRankShardsEqualOneRank) {
+  auto f = mlp();
+  fh::OperatorOptions o;
+  o.dtype = "float64";
+  fh::HessianOperator one(f.model, f.data, o);
+  const Mat H1 = explicit_h(one);
+  std::vector<double> g1(135);
+  const double l1 = one.loss_and_gradient(g1.data());
+  TwoRankSum reducer;
+  Mat H[2];
+  double loss[2];
+  std::int64_t n_seen[2];
+  auto rank = [&](int r) {
+    auto g = mlp();
+    const auto x = r == 0 ? g.data.x.narrow(0, 0, 20) : g.data.x.narrow(0, 20, 12);  // unequal shards
+    const auto y = r == 0 ? g.data.y.narrow(0, 0, 20) : g.data.y.narrow(0, 20, 12);
+    fh::OperatorOptions ro = o;
+    ro.batch_size = 7;
+    ro.allreduce_sum = [&reducer](double* d, std::int64_t n) { reducer(d, n); };
+    fh::HessianOperator h(g.model, {x, y}, ro);
+    n_seen[r] = h.n_samples();
+    H[r] = explicit_h(h);
+    loss[r] = h.loss_and_gradient(nullptr);
+  };
+  std::thread t0(rank, 0), t1(rank, 1);
+  t0.join();
+  t1.join();
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(n_seen[r], 32);
+    EXPECT_LT(rel_err(H[r], H1), 1e-12) << r;
+    EXPECT_NEAR(loss[r], l1, 1e-12 * std::abs(l1));
   }
 }
