@@ -341,7 +341,17 @@ TEST(PyHessianCompat, ReproducesTheReferenceAlgorithmOnFixedSeed) {
     EXPECT_NEAR(s.esd.grid.front(), r["grid_min"].get<double>(), node_tol) << dt;
     EXPECT_NEAR(s.esd.grid.back(), r["grid_max"].get<double>(), node_tol) << dt;
     EXPECT_EQ(s.hvp_count, r["hvp_count"].get<std::int64_t>()) << dt;
-    std::printf("[compat %s] max |Δnode| %.3g max |Δweight| %.3g λ %.12g vs %.12g\n", dt.c_str(), node_err, w_err,
+    // density_generate(): the smoothed ESD every 500 grid points.
+    const auto& dref = r["density_every_500"];
+    ASSERT_EQ(s.esd.grid.size(), 10000u);
+    double d_err = 0;
+    for (std::size_t i = 0; i < dref.size(); ++i) {
+      const double want = dref[i].get<double>();
+      d_err = std::max(d_err, std::abs(s.esd.density[500 * i] - want) / std::max(1e-3, std::abs(want)));
+    }
+    EXPECT_LT(d_err, dt == "float64" ? 1e-8 : 1e-2) << dt;
+    std::printf("[compat %s] max |Δnode| %.3g max |Δweight| %.3g density rel %.3g λ %.12g vs %.12g\n", dt.c_str(),
+                node_err, w_err, d_err,
                 s.eigenpairs[0].value, r["eigenvalues"][0].get<double>());
   }
 }
