@@ -8,12 +8,37 @@
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
+#include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
 
 int main(int argc, char** argv) {
   return flatmin::common::run_main("flatmin-theory", [&]() -> int {
     CLI::App app{"flatmin-theory: LibTorch-free theory checks (escape times, regret, closed forms)"};
     app.require_subcommand(1);
+    flatmin::experiments::TheoryArgs targs;
+    targs.argv.assign(argv, argv + argc);
+    app.add_option("--threads", targs.threads, "worker threads for the Monte Carlo (0 = all cores)")->capture_default_str();
+    auto add_cfg_cmd = [&](const char* name, const char* help, const char* out_help) {
+      auto* c = app.add_subcommand(name, help);
+      c->add_option("--config", targs.config, "config JSON (see docs/theory.md)")->required();
+      c->add_option("--out", targs.out, out_help)->required();
+      return c;
+    };
+    auto* esc = add_cfg_cmd("escape-time", "escape-time Monte Carlo of one 1-D problem vs the exact quadrature and formulas (A)-(F)",
+                            "output directory: summary.json, survival.csv, manifest.json");
+    auto* sweep = add_cfg_cmd("sweep", "slope studies: log tau vs B/eta, sqrt(B)/eta, 1/k, 1/sqrt(k), log k",
+                              "output directory: sweep_<name>.csv, slopes.csv, summary.json, manifest.json");
+    auto* regret = add_cfg_cmd("regret", "Theorem 2: R(T)/T of Adam vs MIAdam1 before the switch",
+                               "output directory: regret.csv, summary.json, manifest.json");
+    auto* validate = app.add_subcommand("validate", "run the whole theory validation suite; prints claim | predicted | measured | verdict");
+    targs.config = FLATMIN_THEORY_DEFAULT_VALIDATE_CONFIG;
+    targs.out = "results/theory";
+    validate->add_option("--config", targs.config, "validation config JSON")->capture_default_str();
+    validate->add_option("--out", targs.out, "output directory: validation.json, validation.csv, regret.csv, manifest.json")
+        ->capture_default_str();
+    validate->add_option("--profile", targs.profile, "quick (about 3 CPU minutes) or full")
+        ->check(CLI::IsMember({"quick", "full"}))
+        ->capture_default_str();
 
     auto* gain = app.add_subcommand("miadam-gain",
                                     "closed-form gain of MIAdam's kappa-accumulators and MI/Adam step ratio per step");
@@ -36,6 +61,11 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       throw flatmin::common::InputError(e.what());
     }
+    FLATMIN_CHECK(targs.threads >= 0, "--threads = " << targs.threads << " must be >= 0 (0 = all cores)");
+    if (esc->parsed()) return flatmin::experiments::run_escape_time_cmd(targs);
+    if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(targs);
+    if (regret->parsed()) return flatmin::experiments::run_regret_cmd(targs);
+    if (validate->parsed()) return flatmin::experiments::run_validate_cmd(targs);
     FLATMIN_CHECK(steps >= 1, "--steps = " << steps << " must be >= 1");
     FLATMIN_CHECK(order >= 1, "--order = " << order << " must be >= 1");
     const double bound = kappa < 1.0 ? flatmin::theory::miadam_steady_step_ratio(lr, kappa, order) : 0.0;

@@ -12,6 +12,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/adabound_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -127,7 +128,7 @@ rules::AdaBoundCoeffs<S> make_coeffs(const AdaBoundOptions& o, int64_t t) {
 /// Element loop of one chunk: __restrict pointers, every option a compile-time constant (no
 /// branches in the loop), so GCC vectorises it.
 template <class T, bool kAms, bool kCoupled, bool kDecoupled>
-__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, T* __restrict vmax, int64_t n,
                                            const rules::AdaBoundCoeffs<T>& c) {
   rules::AdaBoundCoeffs<T> cc = c;

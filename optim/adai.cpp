@@ -12,6 +12,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/adai_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -117,13 +118,13 @@ double blocked_sum(int64_t n, Block&& block) {
 }
 
 template <class T>
-__attribute__((noinline)) double sum_chunk(const T* __restrict x, int64_t n) {
+__attribute__((noinline)) FLATMIN_KERNEL_ISA double sum_chunk(const T* __restrict x, int64_t n) {
   return block_sum(x, n);
 }
 
 /// Pass 1 over one block: v update (element-wise), then the block's double sum of v.
 template <class T, bool kCoupled>
-__attribute__((noinline)) double pass1_chunk(const T* __restrict theta, const T* __restrict grad, T* __restrict v,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA double pass1_chunk(const T* __restrict theta, const T* __restrict grad, T* __restrict v,
                                              int64_t n, const rules::AdaiCoeffs<T>& c) {
   rules::AdaiCoeffs<T> cc = c;
   cc.coupled_wd = kCoupled;
@@ -149,7 +150,7 @@ enum WdMode : int { kNoWd = 0, kCoupledWd = 1, kDecoupledWd = 2 };
 
 /// Pass 2 over one chunk: β1, Π, m, θ (element-wise; every option a compile-time flag).
 template <class T, int kWd, bool kDampened>
-__attribute__((noinline)) void pass2_chunk(T* __restrict theta, const T* __restrict grad, const T* __restrict v,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void pass2_chunk(T* __restrict theta, const T* __restrict grad, const T* __restrict v,
                                            T* __restrict m, T* __restrict bp, int64_t n,
                                            const rules::AdaiCoeffs<T>& c) {
   rules::AdaiCoeffs<T> cc = c;

@@ -12,6 +12,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/adam_cm_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -153,7 +154,7 @@ constexpr int64_t kNormChunk = 1 << 14;  // fixed reduction chunk: the result do
 
 /// Σ x² of one chunk in double, with 8 fixed interleaved accumulators (vectorisable, deterministic).
 template <class T>
-__attribute__((noinline)) double sumsq_chunk(const T* __restrict x, int64_t n) {
+__attribute__((noinline)) FLATMIN_KERNEL_ISA double sumsq_chunk(const T* __restrict x, int64_t n) {
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -204,7 +205,7 @@ namespace {
 /// Element loop over [0, n) of one chunk: __restrict pointers and every option a compile-time
 /// constant, so the loop has no control flow. Only the buffer slot being written is touched.
 template <class T, CriticalKind K, CriticalMode M, bool kAms, bool kWd>
-__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, T* __restrict vmax, T* __restrict sum,
                                            T* __restrict item, int64_t n, const CriticalCoeffs<T>& c) {
   CriticalCoeffs<T> cc = c;

@@ -11,6 +11,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/adamax_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -68,7 +69,7 @@ void AdamaxParamState::adopt(const torch::Tensor& p) {
 namespace {
 
 template <class T, bool kWd>
-__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict u, int64_t n, const rules::AdamaxCoeffs<T>& c) {
   rules::AdamaxCoeffs<T> cc = c;
   cc.coupled_wd = kWd;

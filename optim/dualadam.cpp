@@ -11,6 +11,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/dualadam_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -108,7 +109,7 @@ rules::DualAdamCoeffs<S> make_coeffs(const DualAdamOptions& o, int64_t t) {
 }
 
 template <class T, bool kBlend, bool kCoupled, bool kDecoupled>
-__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, int64_t n, const rules::DualAdamCoeffs<T>& c) {
   rules::DualAdamCoeffs<T> cc = c;
   cc.blend = kBlend;

@@ -12,6 +12,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/miadam_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -116,7 +117,7 @@ constexpr int kMaxFusedOrder = 16;  // higher orders take the tensor path
 /// option a compile-time constant, so GCC vectorises it (no alias versioning, no control flow)
 /// whether or not the caller's lambda is outlined by OpenMP.
 template <class T, int K, bool kAms, bool kMi, bool kWd, bool kEpsIn>
-__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, T* __restrict vmax, T* __restrict b0,
                                            T* __restrict b1, T* __restrict b2, int64_t n,
                                            const rules::MIAdamCoeffs<T>& c) {

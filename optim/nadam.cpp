@@ -11,6 +11,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/nadam_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -100,7 +101,7 @@ using rules::NAdamForm;
 enum WdMode : int { kNoWd = 0, kCoupledWd = 1, kDecoupledWd = 2 };
 
 template <class T, int kForm, int kWd>
-__attribute__((noinline)) void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void fused_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, int64_t n, const rules::NAdamCoeffs<T>& c) {
   rules::NAdamCoeffs<T> cc = c;
   cc.form = static_cast<NAdamForm>(kForm);

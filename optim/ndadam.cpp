@@ -15,6 +15,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/ndadam_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -135,7 +136,7 @@ rules::NDAdamCoeffs<S> make_coeffs(const NDAdamOptions& o, int64_t t) {
 
 /// Plain branch, one chunk (no branches in the loop: the weight-decay flag is a template flag).
 template <class T, bool kWd>
-__attribute__((noinline)) void plain_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void plain_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, int64_t n, const rules::NDAdamCoeffs<T>& c) {
   rules::NDAdamCoeffs<T> cc = c;
   cc.has_wd = kWd;
@@ -185,7 +186,7 @@ inline double lane_sum(int64_t len, F&& term) {
 }
 
 template <class T, bool kWd>
-__attribute__((noinline)) void vector_rows(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void vector_rows(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                            T* __restrict v, int64_t rows, int64_t len,
                                            const rules::NDAdamCoeffs<T>& c) {
   rules::NDAdamCoeffs<T> cc = c;

@@ -13,6 +13,7 @@
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/swats_rule.h"
 #include "optim/rules/tensor_ops.h"
+#include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {
 
@@ -138,7 +139,7 @@ rules::SwatsCoeffs<S> make_coeffs(const SwatsOptions& o, int64_t t, bool first_s
 
 /// Adam phase over one block (n ≤ kBlock): the elementwise update fused with the two dot products.
 template <class T, bool kAms, bool kWd>
-__attribute__((noinline)) Dots adam_block(T* __restrict theta, const T* __restrict grad, T* __restrict m,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA Dots adam_block(T* __restrict theta, const T* __restrict grad, T* __restrict m,
                                           T* __restrict v, T* __restrict vmax, int64_t n,
                                           const rules::SwatsCoeffs<T>& c) {
   rules::SwatsCoeffs<T> cc = c;
@@ -217,7 +218,7 @@ Dots adam_dispatch(const torch::Tensor& p, const torch::Tensor& g, SwatsParamSta
 }
 
 template <class T, bool kWd, bool kNesterov, bool kFix, bool kFirst>
-__attribute__((noinline)) void sgd_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict buf, int64_t n,
+__attribute__((noinline)) FLATMIN_KERNEL_ISA void sgd_chunk(T* __restrict theta, const T* __restrict grad, T* __restrict buf, int64_t n,
                                          const rules::SwatsCoeffs<T>& c) {
   rules::SwatsCoeffs<T> cc = c;
   cc.has_wd = kWd;

@@ -7,9 +7,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fig_dualadam_warmup  # noqa: E402
 import fig_esd  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
+import fig_theory_regret  # noqa: E402
+import fig_theory_slopes  # noqa: E402
 
-FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup,
-           "hessian_esd": fig_esd}
+FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup}
+FIGURES.update({"theory/slopes": fig_theory_slopes, "theory/regret": fig_theory_regret})
+FIGURES.update({"hessian_esd": fig_esd})
 
 
 def main():

@@ -6,6 +6,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include "common/allocator.h"
 #include "common/error.h"
 
 namespace flatmin::experiments {
@@ -14,6 +15,7 @@ void setup_threads(int threads) {
   FLATMIN_CHECK(threads >= 0, "--threads = " << threads << " must be >= 0 (0 = all cores)");
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
+  common::tune_allocator();  // keep LibTorch's freed temporaries in the process (common/allocator.h)
 }
 
 torch::Device parse_device(const std::string& name) {
@@ -35,6 +37,7 @@ common::Manifest make_manifest(const std::string& command, const std::vector<std
   common::Manifest m(command, argv);
   m.set_library_version("libtorch", TORCH_VERSION);
   m.set_field("intra_op_threads", at::get_num_threads());
+  m.set_field("malloc_tuning", common::tune_allocator());
   return m;
 }
 

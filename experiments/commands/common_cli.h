@@ -10,7 +10,8 @@
 
 namespace flatmin::experiments {
 
-/// Sets LibTorch's intra-op thread count (Debian's LibTorch starts with 1); 0 = all cores.
+/// Sets LibTorch's intra-op thread count (Debian's LibTorch starts with 1); 0 = all cores. Also
+/// applies common::tune_allocator() (glibc malloc settings for tensor temporaries).
 void setup_threads(int threads);
 
 /// Parses --device ("cpu", "cuda", "cuda:N"); InputError when CUDA is requested but unavailable.

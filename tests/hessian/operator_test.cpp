@@ -14,8 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
+#include "common/dist/communicator.h"
 #include "common/error.h"
 #include "hessian/hessian_operator.h"
+#include "tests/support/temp_dir.h"
 
 namespace fh = flatmin::hessian;
 using fh::Mat;
@@ -416,3 +418,55 @@ TEST(DataParallel, TwoRankShardsEqualOneRank) {
     EXPECT_NEAR(loss[r], l1, 1e-12 * std::abs(l1));
   }
 }
+
+#ifdef FLATMIN_HAVE_GLOO
+TEST(DataParallel, TwoRanksOverC10dGlooOnLoopbackEqualOneRank) {
+  auto f = mlp();
+  fh::OperatorOptions o;
+  o.dtype = "float64";
+  fh::HessianOperator one(f.model, f.data, o);
+  const Mat H1 = explicit_h(one);
+  fh::AnalyzeOptions ao;
+  ao.top_k = 2;
+  ao.trace = true;
+  ao.trace_max_samples = 40;
+  const auto s1 = fh::analyze(one.as_operator(), ao);
+  flatmin::common::testing_support::TempDir dir;
+  const std::string init = "file://" + (dir / "store").string();
+  Mat H[2];
+  fh::Summary s[2];
+  std::string errors[2];
+  auto rank = [&](int r) {
+    try {
+      flatmin::dist::DistOptions d;
+      d.rank = r;
+      d.world_size = 2;
+      d.init = init;
+      d.timeout = std::chrono::milliseconds(60000);
+      auto comm = flatmin::dist::Communicator::create(d);
+      auto g = mlp();
+      const auto [b, e] = comm->shard(g.data.x.size(0));
+      fh::OperatorOptions ro = o;
+      ro.batch_size = 5;
+      ro.allreduce_sum = [comm](double* v, std::int64_t n) { comm->allreduce_sum(v, static_cast<size_t>(n)); };
+      fh::HessianOperator h(g.model, {g.data.x.slice(0, b, e), g.data.y.slice(0, b, e)}, ro);
+      H[r] = explicit_h(h);
+      s[r] = fh::analyze(h.as_operator(), ao);
+    } catch (const std::exception& ex) {
+      errors[r] = ex.what();
+    }
+  };
+  std::thread t0(rank, 0), t1(rank, 1);
+  t0.join();
+  t1.join();
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_LT(rel_err(H[r], H1), 1e-12) << r;
+    for (int k = 0; k < 2; ++k)
+      EXPECT_NEAR(s[r].eigenpairs[k].value, s1.eigenpairs[k].value, 1e-10 * std::abs(s1.eigenpairs[0].value));
+    EXPECT_NEAR(s[r].trace.estimate, s1.trace.estimate, 1e-10 * std::abs(s1.trace.estimate));
+  }
+  EXPECT_EQ(s[0].eigenpairs[0].value, s[1].eigenpairs[0].value);  // bit-identical on every rank
+}
+#endif

@@ -1,0 +1,73 @@
+#pragma once
+/// \file
+/// Data-parallel collectives for flatmin's LibTorch modules (Hessian-vector products, training):
+/// a thin wrapper over torch's c10d process groups — Gloo on CPU, NCCL on CUDA when LibTorch has
+/// it — that keeps c10d/Gloo headers out of every other translation unit.
+///
+/// A world of size 1 needs no process group: every collective is the identity, so code written
+/// against Communicator runs unchanged on one process.
+///
+/// Rendezvous (`init`):
+///   "file:///abs/path"      a c10d FileStore on a shared file system (also: tests, one machine);
+///   "tcp://host:port"       a c10d TCPStore, rank 0 is the server (torchrun's MASTER_ADDR/PORT).
+/// from_env() reads FLATMIN_RANK / FLATMIN_WORLD_SIZE / FLATMIN_DIST_INIT, else torchrun's
+/// RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT, else a world of size 1.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace flatmin::dist {
+
+struct DistOptions {
+  int rank = 0;
+  int world_size = 1;
+  std::string init;                           ///< "file://…" or "tcp://host:port" (world_size > 1)
+  std::string backend = "auto";               ///< "auto" (gloo on CPU tensors), "gloo", "nccl"
+  std::chrono::milliseconds timeout{120000};  ///< collectives and rendezvous
+  std::string gloo_hostname = "127.0.0.1";    ///< interface Gloo binds to ("" = the host's default)
+};
+
+/// Throws common::InputError for an inconsistent rank/world size/init string.
+void validate(const DistOptions& o);
+
+/// Options from FLATMIN_* or torchrun's environment variables (world of 1 when none are set).
+DistOptions options_from_env();
+
+class Communicator {
+ public:
+  /// Joins the process group (blocks until every rank has joined or the timeout passes).
+  static std::shared_ptr<Communicator> create(const DistOptions& options);
+  /// A world of one process (all collectives are the identity).
+  static std::shared_ptr<Communicator> local();
+
+  virtual ~Communicator() = default;
+  int rank() const { return rank_; }
+  int world_size() const { return world_size_; }
+  bool distributed() const { return world_size_ > 1; }
+
+  /// In-place sum over ranks of each tensor (same shapes and dtypes, in the same order, on every
+  /// rank; packed into one buffer per dtype, so one collective per dtype). The sum
+  /// order is fixed by the backend's algorithm: every rank gets bit-identical results.
+  virtual void allreduce_sum(std::vector<at::Tensor>& tensors) = 0;
+  /// In-place sum over ranks of n doubles (losses, counts, dot products).
+  void allreduce_sum(double* values, size_t n);
+  /// Copies `tensors` of rank `root` to every rank.
+  virtual void broadcast(std::vector<at::Tensor>& tensors, int root = 0) = 0;
+  virtual void barrier() = 0;
+
+  /// The contiguous shard [begin, end) of n items this rank owns (equal split, remainder to the
+  /// first ranks), so sample-weighted sums over ranks cover every item exactly once.
+  std::pair<int64_t, int64_t> shard(int64_t n) const;
+
+ protected:
+  Communicator(int rank, int world_size) : rank_(rank), world_size_(world_size) {}
+
+ private:
+  int rank_;
+  int world_size_;
+};
+
+}  // namespace flatmin::dist

@@ -1,0 +1,128 @@
+#include "experiments/theory_commands/theory_commands.h"
+
+#include <iostream>
+
+#include "common/atomic_file.h"
+#include "common/csv.h"
+#include "common/error.h"
+#include "common/format.h"
+#include "common/json_io.h"
+#include "common/manifest.h"
+#include "theory/regret.h"
+#include "theory/runs.h"
+#include "theory/sweep.h"
+#include "theory/validation.h"
+
+namespace flatmin::experiments {
+
+namespace {
+
+nlohmann::json read_config(const std::filesystem::path& p) {
+  auto cfg = common::read_json_file(p);
+  common::require_finite_json(cfg, p.string());
+  FLATMIN_CHECK(cfg.is_object(), p.string() << ": the config must be a JSON object");
+  return cfg;
+}
+
+/// Applies --threads to every config that has a "threads" key semantics (escape, regret).
+void set_threads(nlohmann::json& cfg, int threads) {
+  if (threads > 0) cfg["threads"] = threads;
+}
+
+common::Manifest manifest(const std::string& cmd, const TheoryArgs& a) {
+  common::Manifest m(cmd, a.argv);
+  m.set_field("threads_requested", a.threads);
+  return m;
+}
+
+}  // namespace
+
+int run_escape_time_cmd(const TheoryArgs& a) {
+  auto m = manifest("escape-time", a);
+  auto cfg = read_config(a.config);
+  set_threads(cfg, a.threads);
+  const auto summary = theory::escape_time_summary(cfg, true);
+  m.set_config(summary.at("config"));
+  m.set_seed("mc", summary.at("config").at("seed").get<std::uint64_t>());
+  {
+    common::AtomicFile f(a.out / "survival.csv");
+    common::CsvWriter csv(f.stream(), {"t", "S"});
+    const auto& t = summary.at("survival").at("t");
+    const auto& S = summary.at("survival").at("S");
+    for (std::size_t i = 0; i < t.size(); ++i) csv.row({t[i].get<double>(), S[i].get<double>()});
+    f.commit();
+  }
+  common::write_json_atomic(a.out / "summary.json", summary);
+  m.finish();
+  m.write(a.out / "manifest.json");
+  std::cout << "mean escape time " << summary.at("mean_escape_time").get<double>() << " +- "
+            << summary.at("stderr").get<double>() << " (" << summary.at("paths") << " paths)";
+  if (!summary.at("exact").is_null()) std::cout << ", exact " << summary.at("exact").get<double>();
+  if (!summary.at("predicted").is_null())
+    std::cout << ", " << summary.at("predicted_formula").get<std::string>() << " " << summary.at("predicted").get<double>();
+  std::cout << "\n";
+  return 0;
+}
+
+int run_sweep_cmd(const TheoryArgs& a) {
+  auto m = manifest("sweep", a);
+  auto cfg = read_config(a.config);
+  if (a.threads > 0) {
+    if (!cfg.contains("defaults")) cfg["defaults"] = nlohmann::json::object();
+    cfg["defaults"]["threads"] = a.threads;
+  }
+  const auto studies = theory::run_sweeps(cfg, true);
+  m.set_config(cfg);
+  nlohmann::json summary = {{"studies", nlohmann::json::array()}};
+  for (const auto& s : studies) summary["studies"].push_back(theory::to_json(s));
+  theory::write_sweep_csvs(studies, a.out);
+  common::write_json_atomic(a.out / "summary.json", summary);
+  m.finish();
+  m.write(a.out / "manifest.json");
+  for (const auto& s : studies)
+    std::cout << s.name << ": fitted slope " << s.fitted << " +- " << s.fitted_se << ", predicted " << s.predicted_full_slope
+              << " (exponent " << s.predicted_slope << ", exact " << s.exact_slope << ") " << (s.holds ? "holds" : "FAILS") << "\n";
+  return 0;
+}
+
+int run_regret_cmd(const TheoryArgs& a) {
+  auto m = manifest("regret", a);
+  auto cfg = read_config(a.config);
+  set_threads(cfg, a.threads);
+  const auto rc = theory::parse_regret_config(cfg);
+  const auto curves = theory::run_regret(rc);
+  m.set_config(theory::to_json(rc));
+  m.set_seed("regret", rc.seed);
+  theory::write_regret_csv(curves, a.out / "regret.csv");
+  nlohmann::json summary = {{"config", theory::to_json(rc)}, {"curves", nlohmann::json::array()}};
+  for (const auto& c : curves)
+    summary["curves"].push_back({{"optimizer", c.opt.label()}, {"t", c.t}, {"R_over_T", c.mean}, {"lo95", c.lo}, {"hi95", c.hi}});
+  common::write_json_atomic(a.out / "summary.json", summary);
+  m.finish();
+  m.write(a.out / "manifest.json");
+  for (const auto& c : curves) std::cout << c.opt.label() << ": R(T)/T = " << c.mean.back() << " at T = " << c.t.back() << "\n";
+  return 0;
+}
+
+int run_validate_cmd(const TheoryArgs& a) {
+  auto m = manifest("validate", a);
+  auto cfg = read_config(a.config);
+  if (a.threads > 0) {
+    if (!cfg.contains("defaults")) cfg["defaults"] = nlohmann::json::object();
+    cfg["defaults"]["threads"] = a.threads;
+    if (cfg.contains("regret")) cfg["regret"]["threads"] = a.threads;
+  }
+  theory::ValidationDetails details;
+  const auto rows = theory::run_validation(cfg, a.profile, true, &details);
+  m.set_config(theory::resolve_validation_profile(cfg, a.profile));
+  m.set_field("profile", a.profile);
+  std::size_t fails = 0;
+  for (const auto& r : rows) fails += r.holds ? 0 : 1;
+  theory::write_validation_outputs(rows, details, a.out, a.profile);
+  m.finish();
+  m.write(a.out / "manifest.json");
+  std::cout << theory::format_table(rows) << rows.size() - fails << " of " << rows.size() << " claims hold\n";
+  return 0;
+}
+
+}  // namespace flatmin::experiments

@@ -1,0 +1,115 @@
+// End-to-end tests of flatmin-theory's escape-time / sweep / regret / validate subcommands.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.h"
+#include "theory/validation.h"
+
+namespace {
+
+using flatmin::common::testing_support::TempDir;
+namespace fs = std::filesystem;
+
+struct Run {
+  int code;
+  std::string err;
+};
+
+Run run(const std::string& args, const TempDir& dir) {
+  const auto err_file = dir / "stderr.txt";
+  const std::string cmd = std::string(FLATMIN_BIN_DIR) + "/flatmin-theory " + args + " > " + (dir / "stdout.txt").string() +
+                          " 2> " + err_file.string();
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {WEXITSTATUS(status), ss.str()};
+}
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+nlohmann::json read(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+TEST(TheoryCli, EscapeTimeWritesSummaryWithIssueKeys) {
+  TempDir dir;
+  write(dir / "c.json", R"({"landscape": {"type": "double_well", "dL": 1, "k": 1.5}, "noise": "sgd_shaped",
+    "dynamics": "sgd", "lr": 0.1, "batch": 1, "beta1": 0, "dt": 0.002, "paths": 64, "seed": 3, "t_max": 1000})");
+  const auto r = run("escape-time --config " + (dir / "c.json").string() + " --out " + (dir / "out").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = read(dir / "out" / "summary.json");
+  for (const char* key : {"mean_escape_time", "stderr", "paths", "exact", "predicted", "config"}) EXPECT_TRUE(s.contains(key)) << key;
+  EXPECT_EQ(s["paths"], 64);
+  EXPECT_NEAR(s["exact"].get<double>(), 8.36, 0.005);  // theory.md §8(a)
+  EXPECT_EQ(s["config"]["landscape"]["k"], 1.5);
+  EXPECT_TRUE(fs::exists(dir / "out" / "manifest.json"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "survival.csv"));
+  EXPECT_EQ(read(dir / "out" / "manifest.json")["status"], "ok");
+}
+
+TEST(TheoryCli, BadConfigIsOneLineExit2AndNothingWritten) {
+  TempDir dir;
+  for (const std::string cfg : {R"({"lr": -0.1})", R"({"dynamics": "lion"})", R"({"noise": "white", "T": 0})", R"({"paths": 1})",
+                                R"({"lr": 0.1,)"}) {
+    write(dir / "bad.json", cfg);
+    const auto r = run("escape-time --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir);
+    EXPECT_EQ(r.code, 2) << cfg;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("flatmin-theory: error: ", 0), 0u) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "o")) << cfg;
+  }
+  write(dir / "bad.json", R"({"studies": [{"name": "x", "axis": "nope", "vary": "lr", "values": [0.1, 0.2], "base": {}}]})");
+  EXPECT_EQ(run("sweep --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir).code, 2);
+  write(dir / "bad.json", R"({"T": 100, "beta1": 0.99, "beta2": 0.5})");
+  EXPECT_EQ(run("regret --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir).code, 2);
+  write(dir / "bad.json", R"({"mc_checks": [{"config": {"dynamics": "momentum"}}]})");
+  EXPECT_EQ(run("validate --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir).code, 2);
+  EXPECT_FALSE(fs::exists(dir / "o"));
+}
+
+TEST(TheoryCli, RegretWritesCsv) {
+  TempDir dir;
+  write(dir / "r.json", R"({"problem": "noisy_quadratic", "T": 2000, "reps": 4})");
+  const auto r = run("regret --config " + (dir / "r.json").string() + " --out " + (dir / "out").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream csv(dir / "out" / "regret.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "t,optimizer,kappa,R_over_T,lo95,hi95");
+}
+
+TEST(TheoryCli, ValidateSmallSuite) {
+  TempDir dir;
+  write(dir / "v.json", R"({"defaults": {"paths": 50, "seed": 1},
+    "oracle_checks": [{"claim": "q", "config": {"lr": 0.1}, "reference": 44.0, "sig": 3}],
+    "mc_checks": [{"claim": "m", "config": {"lr": 0.1}}],
+    "regret": {"T": 10000},
+    "yang": {"reference": {"dL": 7.0591}, "sig": 4}})");
+  const auto r = run("validate --profile quick --config " + (dir / "v.json").string() + " --out " + (dir / "out").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto v = read(dir / "out" / "validation.json");
+  ASSERT_EQ(v["rows"].size(), 1u + 1u + 3u + 1u);
+  EXPECT_TRUE(v["rows"][0]["holds"].get<bool>());
+  EXPECT_TRUE(v["rows"][5]["holds"].get<bool>());
+  // Theorem 2 rows: Adam decays, MIAdam1 kappa=1 does not, kappa=0.98 decays (literal Theorem 2 fails).
+  EXPECT_TRUE(v["rows"][2]["holds"].get<bool>());
+  EXPECT_TRUE(v["rows"][3]["holds"].get<bool>());
+  EXPECT_FALSE(v["rows"][4]["holds"].get<bool>());
+}
+
+TEST(TheoryValidation, ProfilesMergeAndUnknownSectionsFail) {
+  const nlohmann::json cfg = {{"defaults", {{"paths", 10}}}, {"profiles", {{"full", {{"defaults", {{"paths", 99}}}}}}}};
+  EXPECT_EQ(flatmin::theory::resolve_validation_profile(cfg, "full")["defaults"]["paths"], 99);
+  EXPECT_EQ(flatmin::theory::resolve_validation_profile(cfg, "quick")["defaults"]["paths"], 10);
+  EXPECT_THROW(flatmin::theory::run_validation({{"bogus", 1}}, "quick"), std::exception);
+}
+
+}  // namespace

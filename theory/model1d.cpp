@@ -1,0 +1,193 @@
+#include "theory/model1d.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "common/error.h"
+
+namespace flatmin::theory {
+
+std::string to_string(NoiseType t) {
+  switch (t) {
+    case NoiseType::White: return "white";
+    case NoiseType::SgdShaped: return "sgd_shaped";
+    case NoiseType::Hessian: return "hessian";
+  }
+  return "?";
+}
+
+std::string to_string(DynamicsType t) {
+  switch (t) {
+    case DynamicsType::Sgd: return "sgd";
+    case DynamicsType::Momentum: return "momentum";
+    case DynamicsType::Adam: return "adam";
+    case DynamicsType::Adai: return "adai";
+    case DynamicsType::InvAdam: return "invadam";
+    case DynamicsType::MIAdam: return "miadam";
+  }
+  return "?";
+}
+
+double EscapeProblem::adai_vbar() const { return vbar > 0 ? vbar : noise_var(landscape.minimum()); }
+
+namespace {
+
+double get_num(const nlohmann::json& cfg, const char* key, double def) {
+  if (!cfg.contains(key)) return def;
+  const auto& v = cfg.at(key);
+  FLATMIN_CHECK(v.is_number(), "config key '" << key << "' must be a number, got " << v.dump());
+  const double d = v.get<double>();
+  FLATMIN_CHECK(std::isfinite(d), "config key '" << key << "' must be finite");
+  return d;
+}
+
+}  // namespace
+
+EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
+  FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
+  static const std::set<std::string> known = {
+      "landscape", "noise", "T", "dynamics", "lr", "batch", "beta1", "kappa", "order", "beta0", "adai_eps",
+      "vbar", "hessian_floor", "dt", "start", "absorb", "t_max", "paths", "seed", "threads", "survival_points",
+      "quadrature_intervals", "name", "notes"};
+  for (const auto& [k, v] : cfg.items()) FLATMIN_CHECK(known.count(k), "unknown config key '" << k << "'");
+  EscapeProblem p;
+  // landscape
+  if (cfg.contains("landscape")) {
+    const auto& l = cfg.at("landscape");
+    FLATMIN_CHECK(l.is_object(), "'landscape' must be an object like {\"type\":\"double_well\",\"dL\":1,\"k\":1}");
+    for (const auto& [k, v] : l.items())
+      FLATMIN_CHECK(k == "type" || k == "dL" || k == "k" || k == "coeffs" || k == "minimum" || k == "saddle",
+                    "unknown landscape key '" << k << "'");
+    const std::string type = l.value("type", std::string("double_well"));
+    if (type == "polynomial") {
+      FLATMIN_CHECK(l.contains("coeffs") && l.at("coeffs").is_array(), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
+      std::vector<double> c;
+      for (const auto& v : l.at("coeffs")) {
+        FLATMIN_CHECK(v.is_number(), "polynomial coeffs must be numbers");
+        c.push_back(v.get<double>());
+      }
+      FLATMIN_CHECK(l.contains("minimum") && l.contains("saddle"),
+                    "polynomial landscape needs guesses 'minimum' (start well) and 'saddle' (the exit, right of it)");
+      p.landscape = make_polynomial(c, get_num(l, "minimum", 0), get_num(l, "saddle", 0));
+    } else {
+      FLATMIN_CHECK(type == "double_well", "landscape type '" << type
+                                                << "' is not supported by escape-time (1-D Monte Carlo): use double_well or polynomial");
+      FLATMIN_CHECK(!l.contains("coeffs"), "'coeffs' needs landscape type polynomial");
+      p.landscape.dL = get_num(l, "dL", 1.0);
+      p.landscape.k = get_num(l, "k", 1.0);
+      FLATMIN_CHECK(p.landscape.dL > 0, "landscape.dL = " << p.landscape.dL << " must be > 0");
+      FLATMIN_CHECK(p.landscape.k > 0, "landscape.k = " << p.landscape.k << " must be > 0");
+    }
+  }
+  p.H_a = p.landscape.hess(p.landscape.minimum());
+  // noise
+  std::string noise = "sgd_shaped";
+  p.T = get_num(cfg, "T", p.T);
+  p.hessian_floor = get_num(cfg, "hessian_floor", p.hessian_floor);
+  if (cfg.contains("noise")) {
+    const auto& n = cfg.at("noise");
+    if (n.is_string()) {
+      noise = n.get<std::string>();
+    } else {
+      FLATMIN_CHECK(n.is_object() && n.contains("type") && n.at("type").is_string(),
+                    "'noise' must be \"sgd_shaped\", \"white\", \"hessian\" or an object with a string \"type\"");
+      for (const auto& [k, v] : n.items())
+        FLATMIN_CHECK(k == "type" || k == "T" || k == "floor", "unknown noise key '" << k << "'");
+      noise = n.at("type").get<std::string>();
+      p.T = get_num(n, "T", p.T);
+      p.hessian_floor = get_num(n, "floor", p.hessian_floor);
+    }
+  }
+  FLATMIN_CHECK(!(noise == "sgd_shaped" && p.landscape.is_polynomial()),
+                "noise sgd_shaped is defined for the double well only; use white or hessian with a polynomial landscape");
+  if (noise == "white") p.noise = NoiseType::White;
+  else if (noise == "sgd_shaped") p.noise = NoiseType::SgdShaped;
+  else if (noise == "hessian") p.noise = NoiseType::Hessian;
+  else FLATMIN_CHECK(false, "noise '" << noise << "' is not one of sgd_shaped, white, hessian");
+  FLATMIN_CHECK(p.T > 0, "T = " << p.T << " must be > 0");
+  FLATMIN_CHECK(p.hessian_floor > 0 && p.hessian_floor <= 1, "hessian floor = " << p.hessian_floor << " must be in (0, 1]");
+  // dynamics
+  const std::string dyn = cfg.contains("dynamics") && cfg.at("dynamics").is_string() ? cfg.at("dynamics").get<std::string>()
+                                                                                   : std::string(cfg.contains("dynamics") ? "<non-string>" : "sgd");
+  if (dyn == "sgd") p.dynamics = DynamicsType::Sgd;
+  else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
+  else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
+  else if (dyn == "adai") p.dynamics = DynamicsType::Adai;
+  else if (dyn == "invadam") p.dynamics = DynamicsType::InvAdam;
+  else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
+  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not one of sgd, momentum, adam, adai, invadam, miadam");
+  p.lr = get_num(cfg, "lr", p.lr);
+  p.batch = get_num(cfg, "batch", p.batch);
+  p.beta1 = get_num(cfg, "beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
+  p.kappa = get_num(cfg, "kappa", p.kappa);
+  const double order = get_num(cfg, "order", 1);
+  p.beta0 = get_num(cfg, "beta0", p.beta0);
+  p.adai_eps = get_num(cfg, "adai_eps", p.adai_eps);
+  p.vbar = get_num(cfg, "vbar", 0.0);
+  p.dt = get_num(cfg, "dt", p.dt);
+  p.t_max = get_num(cfg, "t_max", p.t_max);
+  FLATMIN_CHECK(p.lr > 0, "lr = " << p.lr << " must be > 0");
+  FLATMIN_CHECK(p.batch > 0, "batch = " << p.batch << " must be > 0");
+  FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
+  FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 in (0, 1)");
+  FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " violates 0 < kappa <= 1");
+  FLATMIN_CHECK(order == std::floor(order) && order >= 1 && order <= 3, "order = " << order << " must be 1, 2 or 3");
+  p.order = static_cast<int>(order);
+  FLATMIN_CHECK(p.beta0 > 0 && p.beta0 <= 1, "beta0 = " << p.beta0 << " must be in (0, 1]");
+  FLATMIN_CHECK(p.adai_eps > 0 && p.adai_eps < 1, "adai_eps = " << p.adai_eps << " must be in (0, 1)");
+  FLATMIN_CHECK(p.vbar >= 0, "vbar = " << p.vbar << " must be >= 0 (0 = C at the start minimum)");
+  FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
+  FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
+  FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");
+  p.start = get_num(cfg, "start", p.landscape.minimum());
+  p.absorb = get_num(cfg, "absorb", p.landscape.absorb());
+  FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
+  FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at " << p.landscape.saddle());
+  // Euler–Maruyama needs the fastest linear rate resolved: the curvature rate P·H_a at the minimum,
+  // the momentum rate r = (1−β1)/η (Adai: up to 1/η), the chain's leak (1−κ)/η and, for the chain's
+  // oscillation θ ↔ x_n, its angular frequency sqrt(η^n·P·H_a/η).
+  const double a = p.landscape.minimum();
+  const double curv = p.precond(a) * p.landscape.hess(a);
+  double rate = curv;
+  if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
+  if (p.chain() > 0) {
+    rate = std::max(rate, (1.0 - p.kappa) / p.lr);
+    rate = std::max(rate, std::sqrt(std::pow(p.lr, p.chain() - 1) * curv));
+  }
+  FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
+                                           << " (need < 0.5)");
+  return p;
+}
+
+nlohmann::json to_json(const EscapeProblem& p) {
+  nlohmann::json j;
+  if (p.landscape.is_polynomial())
+    j["landscape"] = {{"type", "polynomial"}, {"coeffs", p.landscape.poly}, {"minimum", p.landscape.minimum()},
+                      {"saddle", p.landscape.saddle()}, {"barrier", p.landscape.barrier()}};
+  else
+    j["landscape"] = {{"type", "double_well"}, {"dL", p.landscape.dL}, {"k", p.landscape.k}};
+  j["noise"] = to_string(p.noise);
+  if (p.noise == NoiseType::White) j["T"] = p.T;
+  if (p.noise == NoiseType::Hessian) j["hessian_floor"] = p.hessian_floor;
+  j["dynamics"] = to_string(p.dynamics);
+  j["lr"] = p.lr;
+  j["batch"] = p.batch;
+  j["beta1"] = p.beta1;
+  if (p.dynamics == DynamicsType::MIAdam) {
+    j["kappa"] = p.kappa;
+    j["order"] = p.order;
+  }
+  if (p.dynamics == DynamicsType::Adai) {
+    j["beta0"] = p.beta0;
+    j["adai_eps"] = p.adai_eps;
+    j["vbar"] = p.adai_vbar();
+  }
+  j["dt"] = p.dt;
+  j["start"] = p.start;
+  j["absorb"] = p.absorb;
+  j["t_max"] = p.t_max;
+  return j;
+}
+
+}  // namespace flatmin::theory

@@ -1,0 +1,195 @@
+#include "theory/regret.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "common/atomic_file.h"
+#include "common/csv.h"
+#include "common/error.h"
+#include "common/format.h"
+#include "theory/escape.h"
+#include "theory/rng.h"
+
+namespace flatmin::theory {
+
+std::string RegretOptimizer::label() const {
+  if (name == "adam") return "adam";
+  std::ostringstream s;
+  s << "miadam1_kappa" << kappa;
+  return s.str();
+}
+
+std::vector<std::int64_t> regret_checkpoints(std::int64_t T, int per_decade) {
+  std::vector<std::int64_t> out;
+  for (int i = 0;; ++i) {
+    const auto t = static_cast<std::int64_t>(std::llround(std::pow(10.0, static_cast<double>(i) / per_decade)));
+    if (t > T) break;
+    if (out.empty() || t != out.back()) out.push_back(t);
+  }
+  if (out.back() != T) out.push_back(T);
+  return out;
+}
+
+RegretConfig parse_regret_config(const nlohmann::json& cfg) {
+  FLATMIN_CHECK(cfg.is_object(), "regret config must be a JSON object");
+  RegretConfig c;
+  static const char* keys[] = {"problem", "target", "sigma", "a_width", "theta0", "alpha", "h", "beta1", "lambda", "beta2",
+                               "eps", "T", "checkpoints_per_decade", "reps", "seed", "threads", "optimizers", "notes", "name"};
+  for (const auto& [k, v] : cfg.items()) {
+    bool ok = false;
+    for (const char* kk : keys) ok = ok || k == kk;
+    FLATMIN_CHECK(ok, "unknown regret config key '" << k << "'");
+  }
+  auto num = [&](const char* k, double def) {
+    if (!cfg.contains(k)) return def;
+    FLATMIN_CHECK(cfg.at(k).is_number() && std::isfinite(cfg.at(k).get<double>()), "regret key '" << k << "' must be a finite number");
+    return cfg.at(k).get<double>();
+  };
+  c.problem = cfg.value("problem", c.problem);
+  FLATMIN_CHECK(c.problem == "quadratic" || c.problem == "noisy_quadratic", "regret problem '" << c.problem << "' is not quadratic or noisy_quadratic");
+  c.target = num("target", c.target);
+  c.sigma = num("sigma", c.sigma);
+  c.a_width = num("a_width", c.a_width);
+  c.theta0 = num("theta0", c.theta0);
+  c.alpha = num("alpha", c.alpha);
+  c.h = num("h", c.h);
+  c.beta1 = num("beta1", c.beta1);
+  c.lambda = num("lambda", c.lambda);
+  c.beta2 = num("beta2", c.beta2);
+  c.eps = num("eps", c.eps);
+  const double T = num("T", 1e5), cpd = num("checkpoints_per_decade", 4), reps = num("reps", 1), seed = num("seed", 1),
+               thr = num("threads", 0);
+  FLATMIN_CHECK(c.alpha > 0, "alpha = " << c.alpha << " must be > 0");
+  FLATMIN_CHECK(c.h >= 0 && c.h <= 1, "h = " << c.h << " must be in [0, 1]");
+  FLATMIN_CHECK(c.beta1 >= 0 && c.beta1 < 1, "beta1 = " << c.beta1 << " must be in [0, 1)");
+  FLATMIN_CHECK(c.beta2 > 0 && c.beta2 < 1, "beta2 = " << c.beta2 << " must be in (0, 1)");
+  FLATMIN_CHECK(c.beta1 * c.beta1 / std::sqrt(c.beta2) < 1, "Theorem 2 needs beta1^2/sqrt(beta2) < 1");
+  FLATMIN_CHECK(c.lambda > 0 && c.lambda <= 1, "lambda = " << c.lambda << " must be in (0, 1]");
+  FLATMIN_CHECK(c.eps > 0, "eps must be > 0");
+  FLATMIN_CHECK(c.sigma >= 0 && c.a_width >= 0 && c.a_width < 1, "need sigma >= 0 and 0 <= a_width < 1");
+  FLATMIN_CHECK(T >= 10 && T <= 1e9 && T == std::floor(T), "T = " << T << " must be an integer in [10, 1e9]");
+  FLATMIN_CHECK(cpd >= 1 && cpd <= 100 && cpd == std::floor(cpd), "checkpoints_per_decade must be an integer in [1, 100]");
+  FLATMIN_CHECK(reps >= 1 && reps <= 1e6 && reps == std::floor(reps), "reps must be an integer >= 1");
+  FLATMIN_CHECK(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer");
+  FLATMIN_CHECK(thr >= 0 && thr == std::floor(thr), "threads must be a non-negative integer");
+  FLATMIN_CHECK(c.problem == "noisy_quadratic" || reps == 1, "reps > 1 needs problem noisy_quadratic (quadratic is deterministic)");
+  c.T = static_cast<std::int64_t>(T);
+  c.checkpoints_per_decade = static_cast<int>(cpd);
+  c.reps = static_cast<int>(reps);
+  c.seed = static_cast<std::uint64_t>(seed);
+  c.threads = static_cast<int>(thr);
+  if (cfg.contains("optimizers")) {
+    FLATMIN_CHECK(cfg.at("optimizers").is_array(), "optimizers must be an array");
+    for (const auto& o : cfg.at("optimizers")) {
+      RegretOptimizer ro;
+      FLATMIN_CHECK(o.is_object() && o.contains("name"), "each optimizer needs a name (adam or miadam1)");
+      ro.name = o.at("name").get<std::string>();
+      FLATMIN_CHECK(ro.name == "adam" || ro.name == "miadam1", "regret optimizer '" << ro.name << "' is not adam or miadam1");
+      ro.kappa = o.value("kappa", 1.0);
+      FLATMIN_CHECK(ro.kappa > 0 && ro.kappa <= 1, "kappa = " << ro.kappa << " violates 0 < kappa <= 1 (Theorem 2)");
+      c.optimizers.push_back(ro);
+    }
+  } else {
+    c.optimizers = {{"adam", 1.0}, {"miadam1", 1.0}, {"miadam1", 0.98}};
+  }
+  FLATMIN_CHECK(!c.optimizers.empty(), "optimizers is empty");
+  return c;
+}
+
+nlohmann::json to_json(const RegretConfig& c) {
+  nlohmann::json opts = nlohmann::json::array();
+  for (const auto& o : c.optimizers) opts.push_back(o.name == "adam" ? nlohmann::json{{"name", "adam"}} : nlohmann::json{{"name", o.name}, {"kappa", o.kappa}});
+  return {{"problem", c.problem}, {"target", c.target}, {"sigma", c.sigma}, {"a_width", c.a_width}, {"theta0", c.theta0},
+          {"alpha", c.alpha}, {"h", c.h}, {"beta1", c.beta1}, {"lambda", c.lambda}, {"beta2", c.beta2}, {"eps", c.eps},
+          {"T", c.T}, {"checkpoints_per_decade", c.checkpoints_per_decade}, {"reps", c.reps}, {"seed", c.seed},
+          {"threads", c.threads}, {"optimizers", opts}};
+}
+
+std::vector<double> regret_path(const RegretConfig& c, const RegretOptimizer& o, std::uint64_t rep,
+                                const std::vector<std::int64_t>& checkpoints) {
+  Xoshiro256pp rng(c.seed, rep);
+  StdNormal z(rng);
+  const bool noisy = c.problem == "noisy_quadratic";
+  const bool mi = o.name == "miadam1";
+  double th = c.theta0, m = 0, v = 0, b1 = 0, beta1_pow = 1, beta1_t = c.beta1 / c.lambda, beta2_pow = 1;
+  // Σ f_t(θ_t) and the sufficient statistics of min_θ Σ ½a(θ−z)²: Σa, Σaz, Σaz² (Neumaier sums).
+  long double loss = 0, Sa = 0, Saz = 0, Saz2 = 0;
+  std::vector<double> out;
+  std::size_t next = 0;
+  for (std::int64_t t = 1; t <= c.T; ++t) {
+    double zt = c.target, at = 1.0;
+    if (noisy) {
+      zt = c.target + c.sigma * z();
+      at = 1.0 + c.a_width * (2.0 * (static_cast<double>(rng() >> 11) * 0x1.0p-53) - 1.0);
+    }
+    const double d = th - zt;
+    loss += 0.5L * at * d * d;  // f_t(θ_t) (Eq. 16)
+    Sa += at;
+    Saz += static_cast<long double>(at) * zt;
+    Saz2 += static_cast<long double>(at) * zt * zt;
+    const double g = at * d;
+    beta1_t *= c.lambda;  // β1,t = β1 λ^{t−1}
+    const double alpha_t = c.alpha / std::pow(static_cast<double>(t), c.h);  // α_t = α/t^h
+    m = beta1_t * m + (1 - beta1_t) * g;
+    v = c.beta2 * v + (1 - c.beta2) * g * g;
+    beta1_pow *= c.beta1;
+    beta2_pow *= c.beta2;
+    const double bc1 = 1 - beta1_pow, denom = std::sqrt(v) / std::sqrt(1 - beta2_pow) + c.eps;
+    if (mi) {
+      b1 = o.kappa * b1 + m;                       // optimizers.md §12.2: b1 ← κ b1 + m
+      th -= alpha_t * alpha_t / bc1 * b1 / denom;  // official code: lr^{K+1} with K = 1
+    } else {
+      th -= alpha_t / bc1 * m / denom;
+    }
+    if (next < checkpoints.size() && t == checkpoints[next]) {
+      const long double minv = 0.5L * (Saz2 - Saz * Saz / Sa);
+      out.push_back(static_cast<double>((loss - minv) / static_cast<long double>(t)));
+      ++next;
+    }
+    if (!std::isfinite(th)) {
+      while (out.size() < checkpoints.size()) out.push_back(std::numeric_limits<double>::infinity());
+      break;
+    }
+  }
+  return out;
+}
+
+std::vector<RegretCurve> run_regret(const RegretConfig& c) {
+  const auto cps = regret_checkpoints(c.T, c.checkpoints_per_decade);
+  std::vector<RegretCurve> curves;
+  for (const auto& o : c.optimizers) {
+    std::vector<std::vector<double>> runs(static_cast<std::size_t>(c.reps));
+    parallel_for_paths(c.reps, c.threads, [&](std::int64_t r) {
+      runs[static_cast<std::size_t>(r)] = regret_path(c, o, static_cast<std::uint64_t>(r), cps);
+    });
+    RegretCurve cv;
+    cv.opt = o;
+    cv.t = cps;
+    for (std::size_t i = 0; i < cps.size(); ++i) {
+      double s = 0, s2 = 0;
+      for (const auto& r : runs) {
+        s += r[i];
+        s2 += r[i] * r[i];
+      }
+      const double n = c.reps, mean = s / n;
+      const double se = c.reps > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1)) / n) : 0.0;
+      cv.mean.push_back(mean);
+      cv.lo.push_back(mean - 1.96 * se);
+      cv.hi.push_back(mean + 1.96 * se);
+    }
+    curves.push_back(cv);
+  }
+  return curves;
+}
+
+void write_regret_csv(const std::vector<RegretCurve>& curves, const std::filesystem::path& file) {
+  common::AtomicFile f(file);
+  common::CsvWriter csv(f.stream(), {"t", "optimizer", "kappa", "R_over_T", "lo95", "hi95"});
+  for (const auto& c : curves)
+    for (std::size_t i = 0; i < c.t.size(); ++i)
+      csv.row_strings({std::to_string(c.t[i]), c.opt.name, c.opt.name == "adam" ? "" : common::format_double(c.opt.kappa),
+                       common::format_double(c.mean[i]), common::format_double(c.lo[i]), common::format_double(c.hi[i])});
+  f.commit();
+}
+
+}  // namespace flatmin::theory

@@ -1,0 +1,26 @@
+#pragma once
+/// \file
+/// Whole runs of the theory checks as JSON-in / JSON-out functions (shared by the flatmin-theory
+/// subcommands and by `flatmin reproduce`). Nothing here writes files.
+
+#include <nlohmann/json.hpp>
+
+#include "theory/escape.h"
+#include "theory/regret.h"
+#include "theory/sweep.h"
+
+namespace flatmin::theory {
+
+/// escape-time: parses `cfg` (model1d.h keys + paths, seed, threads, survival_points,
+/// quadrature_intervals), runs the Monte Carlo and returns the summary: mean_escape_time, stderr,
+/// paths, escaped, censored, median_escape_time, exact (null unless overdamped 1-D),
+/// exact_exponent, discretisation_bias, predicted, predicted_formula, predicted_exponent,
+/// path_parameter, laplace, survival {t, S}, particle_steps, wall_time_s, particle_steps_per_s,
+/// config (resolved). `result_out` (optional) receives the raw result.
+nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, EscapeResult* result_out = nullptr);
+
+/// sweep: cfg = {"studies": [study, ...], "defaults"?: {escape keys merged under every base}}.
+/// Returns the studies (parsing all of them before running any).
+std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress);
+
+}  // namespace flatmin::theory

@@ -1,0 +1,122 @@
+#include "theory/yang_escape.h"
+
+#include <cmath>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "common/error.h"
+#include "theory/escape.h"
+#include "theory/landscape.h"
+#include "theory/rng.h"
+
+namespace flatmin::theory {
+
+YangEscapeConfig parse_yang_escape(const nlohmann::json& cfg) {
+  FLATMIN_CHECK(cfg.is_object(), "yang escape config must be an object");
+  YangEscapeConfig c;
+  static const char* keys[] = {"optimizer", "lr", "beta1", "beta2", "eps", "kappa", "delta", "noise", "paths", "max_steps", "seed", "threads"};
+  for (const auto& [k, v] : cfg.items()) {
+    bool ok = false;
+    for (const char* kk : keys) ok = ok || k == kk;
+    FLATMIN_CHECK(ok, "unknown yang escape key '" << k << "'");
+  }
+  auto num = [&](const char* k, double d) {
+    if (!cfg.contains(k)) return d;
+    FLATMIN_CHECK(cfg.at(k).is_number() && std::isfinite(cfg.at(k).get<double>()), "yang key '" << k << "' must be a finite number");
+    return cfg.at(k).get<double>();
+  };
+  c.optimizer = cfg.value("optimizer", c.optimizer);
+  c.noise = cfg.value("noise", c.noise);
+  FLATMIN_CHECK(c.optimizer == "adam" || c.optimizer == "miadam1", "yang optimizer must be adam or miadam1");
+  FLATMIN_CHECK(c.noise == "fixed" || c.noise == "local", "yang noise must be fixed or local");
+  c.lr = num("lr", c.lr);
+  c.beta1 = num("beta1", c.beta1);
+  c.beta2 = num("beta2", c.beta2);
+  c.eps = num("eps", c.eps);
+  c.kappa = num("kappa", c.kappa);
+  c.delta = num("delta", c.delta);
+  const double paths = num("paths", 300), ms = num("max_steps", 1e6), seed = num("seed", 1), th = num("threads", 0);
+  FLATMIN_CHECK(c.lr > 0 && c.delta > 0, "yang: need lr > 0 and delta > 0");
+  FLATMIN_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 > 0 && c.beta2 < 1 && c.eps > 0, "yang: betas/eps out of range");
+  FLATMIN_CHECK(c.kappa > 0 && c.kappa <= 1, "yang: kappa = " << c.kappa << " violates 0 < kappa <= 1");
+  FLATMIN_CHECK(paths >= 2 && paths == std::floor(paths) && ms >= 1 && ms == std::floor(ms) && seed >= 0 && th >= 0,
+                "yang: paths >= 2, max_steps >= 1, seed >= 0, threads >= 0 (integers)");
+  c.paths = static_cast<std::int64_t>(paths);
+  c.max_steps = static_cast<std::int64_t>(ms);
+  c.seed = static_cast<std::uint64_t>(seed);
+  c.threads = static_cast<int>(th);
+  return c;
+}
+
+YangEscapeResult run_yang_escape(const YangEscapeConfig& c) {
+  // geometry from the located critical points (never hard-coded)
+  const CriticalPoint* a = nullptr;
+  const CriticalPoint* u = nullptr;
+  const CriticalPoint* b = nullptr;
+  const auto cps = Yang2020::critical_points(6.0);
+  for (const auto& cp : cps) {
+    if (std::abs(cp.x[0] - 0.5) < 1e-6 && cp.x[1] > 1.5 && cp.x[1] < 2.5 && cp.index == 0) a = &cp;
+    if (std::abs(cp.x[0] - 0.5) < 1e-6 && cp.x[1] > 0.8 && cp.x[1] < 1.5 && cp.index == 1) u = &cp;
+    if (std::abs(cp.x[1]) < 1e-9 && cp.index == 0) b = &cp;
+  }
+  FLATMIN_CHECK(a && u && b, "Yang 2020: critical points a+, u+ or b not found");
+  const Eigen::Vector2d xa = a->x, xu = u->x;
+  Eigen::Vector2d e = u->eigenvectors.col(0);
+  if (e.dot(b->x - xu) < 0) e = -e;
+  const Eigen::Matrix2d La = (Yang2020::hess(xa) / c.delta).llt().matrixL();
+  std::vector<double> steps(static_cast<std::size_t>(c.paths));
+  std::vector<char> cens(static_cast<std::size_t>(c.paths), 0);
+  parallel_for_paths(c.paths, c.threads, [&](std::int64_t p) {
+    Xoshiro256pp rng(c.seed, static_cast<std::uint64_t>(p));
+    StdNormal z(rng);
+    Eigen::Vector2d th = xa, m = Eigen::Vector2d::Zero(), v = Eigen::Vector2d::Zero(), buf = Eigen::Vector2d::Zero();
+    double b1p = 1, b2p = 1;
+    std::int64_t t = 0;
+    bool out = false;
+    while (t < c.max_steps) {
+      ++t;
+      Eigen::Vector2d xi(z(), z());
+      if (c.noise == "fixed") {
+        xi = La * xi;
+      } else {  // |H(θ)|/δ
+        Eigen::SelfAdjointEigenSolver<Eigen::Matrix2d> es(Yang2020::hess(th));
+        xi = es.eigenvectors() * (es.eigenvalues().cwiseAbs() / c.delta).cwiseSqrt().cwiseProduct(xi);
+      }
+      const Eigen::Vector2d g = Yang2020::grad(th) + xi;
+      m = c.beta1 * m + (1 - c.beta1) * g;
+      v = c.beta2 * v + (1 - c.beta2) * g.cwiseProduct(g);
+      b1p *= c.beta1;
+      b2p *= c.beta2;
+      const Eigen::Vector2d denom = (v / (1 - b2p)).cwiseSqrt().array() + c.eps;
+      if (c.optimizer == "adam") {
+        th -= (c.lr / (1 - b1p)) * m.cwiseQuotient(denom);
+      } else {
+        buf = c.kappa * buf + m;                                    // optimizers.md §12.2
+        th -= (c.lr * c.lr / (1 - b1p)) * buf.cwiseQuotient(denom);  // official lr^{K+1}, K = 1
+      }
+      if ((th - xu).dot(e) > 0) {
+        out = true;
+        break;
+      }
+      if (!th.allFinite()) break;
+    }
+    steps[static_cast<std::size_t>(p)] = static_cast<double>(t);
+    cens[static_cast<std::size_t>(p)] = out ? 0 : 1;
+  });
+  YangEscapeResult r;
+  double s = 0, s2 = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    s += steps[i];
+    s2 += steps[i] * steps[i];
+    r.censored += cens[i];
+  }
+  const double n = static_cast<double>(c.paths);
+  r.mean_steps = s / n;
+  r.stderr_steps = std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1)) / n);
+  r.mean_time = c.lr * r.mean_steps;
+  r.stderr_time = c.lr * r.stderr_steps;
+  return r;
+}
+
+}  // namespace flatmin::theory
