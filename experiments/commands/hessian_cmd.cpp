@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/csv.h"
+#include "common/dist/communicator.h"
 #include "common/error.h"
 #include "common/json_io.h"
 #include "experiments/commands/common_cli.h"
@@ -97,12 +98,27 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
 
   auto model = fh::load_torchscript(a.model);
   auto data = fh::load_dataset(a.data);
+  // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
+  // are set: each rank takes its shard, HVPs are all-reduced, rank 0 writes the results.
+  const auto comm = flatmin::dist::Communicator::create(flatmin::dist::options_from_env());
+  if (comm->distributed()) {
+    const auto [b, e] = comm->shard(data.x.size(0));
+    FLATMIN_CHECK(data.y.size(0) == data.x.size(0), "data x has " << data.x.size(0) << " samples but y has "
+                                                                  << data.y.size(0));
+    FLATMIN_CHECK(e > b, "rank " << comm->rank() << " gets no samples (" << data.x.size(0) << " samples, "
+                                 << comm->world_size() << " ranks)");
+    data.x = data.x.slice(0, b, e);
+    data.y = data.y.slice(0, b, e);
+    oo.allreduce_sum = [comm](double* d, std::int64_t n) { comm->allreduce_sum(d, static_cast<size_t>(n)); };
+  }
   fh::HessianOperator h(model, data, oo);
   fh::validate(ao, h.n());
   std::cerr << "hessian: " << h.n() << " parameters, " << h.n_samples() << " samples in " << h.n_batches()
             << " batch(es), " << h.dtype_name() << ", " << (a.train_mode ? "train" : "eval") << " mode\n";
   torch::manual_seed(a.seed);  // compat mode draws from torch's CPU generator, as PyHessian
+  if (comm->rank() != 0) ao.progress = nullptr;
   const auto s = fh::analyze(h.as_operator(), ao);
+  if (comm->rank() != 0) return 0;  // rank 0 writes (every rank holds the same results)
 
   nlohmann::json j = s.to_json(ao);
   j["n_params"] = h.n();
@@ -114,6 +130,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
                {"graph_cache", h.graph_cached()}};
   j["loss"] = {{"name", a.loss}, {"reduction", a.reduction}, {"weight_decay", a.weight_decay}};
   j["device"] = a.device;
+  j["world_size"] = comm->world_size();
   if (s.has_trace) j["trace"]["samples"] = s.trace.samples;
 
   manifest.set_seed("hessian", a.seed);

@@ -131,3 +131,30 @@ TEST(HessianCli, BadInputIsOneLineExitTwoAndNothingWritten) {
     EXPECT_FALSE(fs::exists(out)) << args;
   }
 }
+
+#ifdef FLATMIN_HAVE_GLOO
+TEST(HessianCli, TwoProcessesOverGlooEqualOneProcess) {
+  TempDir tmp;
+  const std::string common = " --threads 1 hessian --model " + kData + "mlp_bn.pt --data " + kData +
+                             "mlp_bn_data.pt --top-k 2 --trace --trace-max-samples 40 --dtype float64";
+  const auto one = tmp / "one";
+  ASSERT_EQ(run("--model " + kData + "mlp_bn.pt --data " + kData + "mlp_bn_data.pt --top-k 2 --trace "
+                "--trace-max-samples 40 --dtype float64 --out " + one.string(), tmp).code, 0);
+  const auto two = tmp / "two";
+  const std::string env = "FLATMIN_WORLD_SIZE=2 FLATMIN_DIST_INIT=file://" + (tmp / "store").string();
+  const std::string cmd = "(" + env + " FLATMIN_RANK=1 " + kBin + common + " --out " + (tmp / "rank1").string() +
+                          " 2>/dev/null & " + env + " FLATMIN_RANK=0 " + kBin + common + " --out " + two.string() +
+                          " 2>/dev/null; r0=$?; wait $!; r1=$?; test $r0 -eq 0 -a $r1 -eq 0)";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_FALSE(fs::exists(tmp / "rank1"));  // only rank 0 writes
+  const auto s1 = read_json(one / "summary.json"), s2 = read_json(two / "summary.json");
+  EXPECT_EQ(s2["world_size"].get<int>(), 2);
+  EXPECT_EQ(s2["n_samples"].get<int>(), 32);
+  for (int i = 0; i < 2; ++i) {
+    const double a = s1["top_eigenvalues"][i]["value"].get<double>(), b = s2["top_eigenvalues"][i]["value"].get<double>();
+    EXPECT_NEAR(a, b, 1e-10 * std::abs(a));
+  }
+  EXPECT_NEAR(s1["trace"]["estimate"].get<double>(), s2["trace"]["estimate"].get<double>(),
+              1e-10 * std::abs(s1["trace"]["estimate"].get<double>()));
+}
+#endif
