@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "experiments/commands/common_cli.h"
+#include "experiments/commands/hessian_cmd.h"
 #include "experiments/commands/optim_replay.h"
 #include "experiments/commands/reproduce.h"
 #include "experiments/commands/simulate_cmd.h"
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
     sim->add_option("--config", sim_config, "simulation config JSON")->required();
     sim->add_option("--out", sim_out, "output directory (summary.json, manifest.json, CSVs)")->required();
     sim->add_option("--device", sim_device, "cpu, cuda or cuda:N")->capture_default_str();
+    flatmin::experiments::HessianArgs hargs;
+    auto* hess = flatmin::experiments::add_hessian_command(app, hargs);
 
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
     if (sim->parsed()) return flatmin::experiments::run_simulate(sim_kind, sim_config, sim_out, sim_device, args);
+    if (hess->parsed()) return flatmin::experiments::run_hessian(hargs, args);
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

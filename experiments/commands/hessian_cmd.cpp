@@ -1,0 +1,191 @@
+#include "experiments/commands/hessian_cmd.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include <Spectra/Util/Version.h>
+#include <torch/utils.h>
+
+#include "common/atomic_file.h"
+#include "common/csv.h"
+#include "common/dist/communicator.h"
+#include "common/error.h"
+#include "common/json_io.h"
+#include "experiments/commands/common_cli.h"
+#include "hessian/hessian_operator.h"
+
+namespace flatmin::experiments {
+
+CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
+  auto* s = app.add_subcommand("hessian", "Hessian spectrum of a TorchScript checkpoint: top-k, trace, density (ESD)");
+  s->add_option("--model", a.model, "TorchScript module (torch.jit.save)")->required();
+  s->add_option("--data", a.data, "torch.save'd dict {\"x\": Tensor, \"y\": Tensor}")->required();
+  s->add_option("--out", a.out, "output directory")->required();
+  s->add_option("--loss", a.loss, "cross_entropy | mse | bce_with_logits")->capture_default_str();
+  s->add_option("--reduction", a.reduction, "mean | sum")->capture_default_str();
+  s->add_option("--top-k", a.top_k, "number of top eigenvalues (0 = none)")->capture_default_str();
+  s->add_option("--which", a.which, "largest_alge | largest_magn | smallest_alge | both_ends")->capture_default_str();
+  s->add_option("--eig-tol", a.eig_tol, "Spectra relative tolerance")->capture_default_str();
+  s->add_option("--ncv", a.ncv, "Krylov subspace size (0 = max(2k+1, 20))")->capture_default_str();
+  s->add_flag("--trace", a.trace, "estimate the trace");
+  s->add_option("--trace-method", a.trace_method, "hutchinson | hutch++ | exact")->capture_default_str();
+  s->add_option("--probe", a.probe, "rademacher | gaussian")->capture_default_str();
+  s->add_option("--trace-rtol", a.trace_rtol, "stop when the 95% CI half-width <= rtol*|mean|")->capture_default_str();
+  s->add_option("--trace-min-samples", a.trace_min, "")->capture_default_str();
+  s->add_option("--trace-max-samples", a.trace_max, "")->capture_default_str();
+  s->add_option("--trace-block", a.trace_block, "probes per data pass")->capture_default_str();
+  s->add_option("--hutchpp-budget", a.hutchpp_budget, "HVPs for Hutch++")->capture_default_str();
+  s->add_flag("--density", a.density, "SLQ spectral density");
+  s->add_option("--slq-steps", a.slq_steps, "Lanczos steps per run")->capture_default_str();
+  s->add_option("--slq-runs", a.slq_runs, "SLQ runs (0 = 10, or 1 with --compat pyhessian)")->capture_default_str();
+  s->add_option("--kernel", a.kernel, "density smoothing: pyhessian (variance rule) | std")->capture_default_str();
+  s->add_option("--sigma-squared", a.sigma_squared, "pyhessian kernel variance factor")->capture_default_str();
+  s->add_option("--sigma", a.sigma, "std kernel standard deviation (0 = range/steps)")->capture_default_str();
+  s->add_option("--num-bins", a.num_bins, "density grid points")->capture_default_str();
+  s->add_option("--batch-size", a.batch_size, "HVP batch size (0 = whole dataset)")->capture_default_str();
+  s->add_option("--compat", a.compat, "pyhessian: PyHessian's algorithms, defaults and RNG stream")
+      ->check(CLI::IsMember({"pyhessian"}));
+  s->add_option("--dtype", a.dtype, "float32 | float64 (cast the model; default: keep)")
+      ->check(CLI::IsMember({"float32", "float64"}));
+  s->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
+  s->add_option("--param-filter", a.param_filter, "regex on parameter names (diagonal block H_SS)");
+  s->add_option("--weight-decay", a.weight_decay, "add weight_decay*I to H")->capture_default_str();
+  s->add_flag("--train-mode", a.train_mode, "BatchNorm batch statistics (default: eval mode, as PyHessian)");
+  s->add_option("--graph-cache", a.graph_cache, "auto | on | off")->capture_default_str();
+  s->add_option("--seed", a.seed, "probe / start-vector seed")->capture_default_str();
+  return s;
+}
+
+int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
+  namespace fh = flatmin::hessian;
+  auto manifest = make_manifest("hessian", argv);
+  parse_device(a.device);
+  FLATMIN_CHECK(!std::filesystem::exists(a.out) || std::filesystem::is_directory(a.out),
+                "--out '" << a.out << "' exists and is not a directory");
+  fh::OperatorOptions oo;
+  oo.loss = fh::parse_loss(a.loss);
+  oo.reduction = fh::parse_reduction(a.reduction);
+  oo.batch_size = a.batch_size;
+  oo.param_regex = a.param_filter;
+  oo.weight_decay = a.weight_decay;
+  oo.train_mode = a.train_mode;
+  oo.dtype = a.dtype;
+  oo.device = a.device;
+  oo.graph_cache = a.graph_cache;
+  fh::AnalyzeOptions ao;
+  ao.compat = a.compat.empty() ? "accurate" : a.compat;
+  ao.seed = a.seed;
+  ao.top_k = a.top_k;
+  ao.which = fh::parse_which(a.which);
+  ao.eig_tol = a.eig_tol;
+  ao.ncv = a.ncv;
+  ao.trace = a.trace;
+  ao.trace_method = a.trace_method;
+  ao.probe = fh::parse_probe(a.probe);
+  ao.trace_rtol = a.trace_rtol;
+  ao.trace_min_samples = a.trace_min;
+  ao.trace_max_samples = a.trace_max;
+  ao.trace_block = a.trace_block;
+  ao.hutchpp_budget = a.hutchpp_budget;
+  ao.density = a.density;
+  ao.slq_steps = a.slq_steps;
+  ao.slq_runs = a.slq_runs;
+  ao.smoothing.kernel = fh::parse_kernel(a.kernel);
+  ao.smoothing.num_bins = a.num_bins;
+  ao.smoothing.sigma_squared = a.sigma_squared;
+  ao.smoothing.sigma = a.sigma;
+  ao.progress = &std::cerr;
+
+  auto model = fh::load_torchscript(a.model);
+  auto data = fh::load_dataset(a.data);
+  // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
+  // are set: each rank takes its shard, HVPs are all-reduced, rank 0 writes the results.
+  const auto comm = flatmin::dist::Communicator::create(flatmin::dist::options_from_env());
+  if (comm->distributed()) {
+    const auto [b, e] = comm->shard(data.x.size(0));
+    FLATMIN_CHECK(data.y.size(0) == data.x.size(0), "data x has " << data.x.size(0) << " samples but y has "
+                                                                  << data.y.size(0));
+    FLATMIN_CHECK(e > b, "rank " << comm->rank() << " gets no samples (" << data.x.size(0) << " samples, "
+                                 << comm->world_size() << " ranks)");
+    data.x = data.x.slice(0, b, e);
+    data.y = data.y.slice(0, b, e);
+    oo.allreduce_sum = [comm](double* d, std::int64_t n) { comm->allreduce_sum(d, static_cast<size_t>(n)); };
+  }
+  fh::HessianOperator h(model, data, oo);
+  fh::validate(ao, h.n());
+  std::cerr << "hessian: " << h.n() << " parameters, " << h.n_samples() << " samples in " << h.n_batches()
+            << " batch(es), " << h.dtype_name() << ", " << (a.train_mode ? "train" : "eval") << " mode\n";
+  torch::manual_seed(a.seed);  // compat mode draws from torch's CPU generator, as PyHessian
+  if (comm->rank() != 0) ao.progress = nullptr;
+  const auto s = fh::analyze(h.as_operator(), ao);
+  if (comm->rank() != 0) return 0;  // rank 0 writes (every rank holds the same results)
+
+  nlohmann::json j = s.to_json(ao);
+  j["n_params"] = h.n();
+  j["n_samples"] = h.n_samples();
+  j["model"] = {{"path", a.model}, {"dtype", h.dtype_name()}, {"n_params", h.n()},
+                {"parameters", h.parameter_names()}, {"param_filter", a.param_filter}};
+  j["data"] = {{"path", a.data}, {"n_samples", h.n_samples()}, {"n_batches", h.n_batches()},
+               {"batch_size", a.batch_size}, {"mode", a.train_mode ? "train" : "eval"},
+               {"graph_cache", h.graph_cached()}};
+  j["loss"] = {{"name", a.loss}, {"reduction", a.reduction}, {"weight_decay", a.weight_decay}};
+  j["device"] = a.device;
+  j["world_size"] = comm->world_size();
+  if (s.has_trace) j["trace"]["samples"] = s.trace.samples;
+
+  manifest.set_seed("hessian", a.seed);
+  manifest.set_library_version("spectra", std::to_string(SPECTRA_MAJOR_VERSION) + "." +
+                                              std::to_string(SPECTRA_MINOR_VERSION) + "." +
+                                              std::to_string(SPECTRA_PATCH_VERSION));
+  nlohmann::json cfg = {{"model", a.model}, {"data", a.data}, {"loss", a.loss}, {"reduction", a.reduction},
+                        {"top_k", a.top_k}, {"which", a.which}, {"eig_tol", a.eig_tol}, {"ncv", a.ncv},
+                        {"trace", a.trace}, {"trace_method", a.trace_method}, {"probe", a.probe},
+                        {"trace_rtol", a.trace_rtol}, {"trace_min_samples", a.trace_min},
+                        {"trace_max_samples", a.trace_max}, {"density", a.density}, {"slq_steps", a.slq_steps},
+                        {"slq_runs", a.slq_runs}, {"kernel", a.kernel}, {"sigma_squared", a.sigma_squared},
+                        {"sigma", a.sigma}, {"num_bins", a.num_bins}, {"batch_size", a.batch_size},
+                        {"compat", ao.compat}, {"dtype", a.dtype}, {"device", a.device},
+                        {"param_filter", a.param_filter}, {"weight_decay", a.weight_decay},
+                        {"train_mode", a.train_mode}, {"graph_cache", a.graph_cache}, {"seed", a.seed}};
+  manifest.set_config(cfg);
+
+  const std::filesystem::path dir(a.out);
+  std::filesystem::create_directories(dir);
+  {
+    common::AtomicFile f(dir / "eigs.csv");
+    common::CsvWriter csv(f.stream(), {"k", "eigenvalue", "residual", "converged"});
+    for (std::size_t k = 0; k < s.eigenpairs.size(); ++k)
+      csv.row({double(k), s.eigenpairs[k].value, s.eigenpairs[k].residual, s.eigenpairs[k].converged ? 1.0 : 0.0});
+    f.commit();
+  }
+  if (s.has_trace) {
+    common::AtomicFile f(dir / "trace_samples.csv");
+    common::CsvWriter csv(f.stream(), {"i", "sample"});
+    for (std::size_t i = 0; i < s.trace.samples.size(); ++i) csv.row({double(i), s.trace.samples[i]});
+    f.commit();
+  }
+  if (s.has_density) {
+    {
+      common::AtomicFile f(dir / "slq_nodes.csv");
+      common::CsvWriter csv(f.stream(), {"run", "k", "node", "weight"});
+      for (std::size_t r = 0; r < s.slq.runs.size(); ++r)
+        for (std::size_t k = 0; k < s.slq.runs[r].nodes.size(); ++k)
+          csv.row({double(r), double(k), s.slq.runs[r].nodes[k], s.slq.runs[r].weights[k]});
+      f.commit();
+    }
+    common::AtomicFile f(dir / "esd.csv");
+    common::CsvWriter csv(f.stream(), {"grid", "density", "density_std"});
+    for (std::size_t i = 0; i < s.esd.grid.size(); ++i) csv.row({s.esd.grid[i], s.esd.density[i], s.esd.density_std[i]});
+    f.commit();
+  }
+  common::write_json_atomic(dir / "summary.json", j);
+  manifest.finish();
+  manifest.write(dir / "manifest.json");
+  std::cerr << "hessian: " << s.hvp_count << " HVPs in " << s.seconds << " s";
+  if (!s.eigenpairs.empty()) std::cerr << "; lambda_1 = " << s.eigenpairs[0].value;
+  if (s.has_trace) std::cerr << "; trace = " << s.trace.estimate << " +- " << s.trace.stderr_;
+  std::cerr << " -> " << dir.string() << "\n";
+  return 0;
+}
+
+}  // namespace flatmin::experiments
