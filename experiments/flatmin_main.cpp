@@ -9,6 +9,8 @@
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/optim_replay.h"
 #include "experiments/commands/reproduce.h"
+#include "experiments/commands/sweep_cmd.h"
+#include "experiments/commands/train_cmd.h"
 #include "optim/registry.h"
 
 int main(int argc, char** argv) {
@@ -33,6 +35,11 @@ int main(int argc, char** argv) {
     repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();
     repro->add_option("--only", rargs.only, "run only these targets (default: all)");
 
+    flatmin::experiments::TrainCmdArgs targs;
+    auto* train = flatmin::experiments::add_train_subcommand(app, targs);
+    flatmin::experiments::SweepCmdArgs sargs;
+    auto* sweep = flatmin::experiments::add_sweep_subcommand(app, sargs);
+
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
     try {
@@ -47,6 +54,8 @@ int main(int argc, char** argv) {
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
+    if (train->parsed()) return flatmin::experiments::run_train_cmd(targs, args);
+    if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(sargs, threads, args);
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

@@ -51,6 +51,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
   static const std::map<std::string, TargetRunner> targets = [] {
     std::map<std::string, TargetRunner> t;
     add_optim_targets(t);
+    add_train_targets(t);
     return t;
   }();
   return targets;
