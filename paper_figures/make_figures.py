@@ -6,8 +6,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fig_dualadam_warmup  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
+import fig_training_curves  # noqa: E402
 
-FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup}
+FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup,
+           "train_adam_vs_miadam1": fig_training_curves}
 
 
 def main():

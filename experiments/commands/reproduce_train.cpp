@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <ATen/Parallel.h>
+
 #include "common/error.h"
 #include "common/json_io.h"
 #include "experiments/commands/reproduce_target.h"
@@ -25,7 +27,11 @@ std::vector<ReportRow> train_adam_vs_miadam1(const json& cfg, const fs::path& di
   s.profile = ctx.profile;
   s.device = ctx.device;
   s.out = dir / "sweep";
-  s.workers = 0;
+  // N child processes × (threads / N) intra-op threads: on a shared machine one OpenMP thread per process
+  // is several times faster than two threads in one process (docs/training.md).
+  s.workers = cfg.value("workers", 0);
+  s.threads = at::get_num_threads();
+  s.exe = fs::read_symlink("/proc/self/exe");
   s.data_dir = cfg.value("data_dir", "");
   const json agg = train::run_sweep(s);
   const std::string a = cfg.at("baseline"), b = cfg.at("method");

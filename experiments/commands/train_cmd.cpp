@@ -21,6 +21,9 @@ CLI::App* add_train_subcommand(CLI::App& app, TrainCmdArgs& a) {
   c->add_option("--data-dir", a.data_dir, "dataset folder (overrides the recipe's data.dir and $FLATMIN_DATA_DIR)");
   c->add_option("--stop-after", a.stop_after, "return after this many epochs (the checkpoint allows --resume)");
   c->add_flag("--no-progress", a.no_progress, "no progress line on stderr");
+  c->add_option("--world-size", a.world_size, "data-parallel ranks (c10d Gloo; start one process per rank)")->capture_default_str();
+  c->add_option("--rank", a.rank, "this process's rank in [0, world size)")->capture_default_str();
+  c->add_option("--dist-store", a.dist_store, "rendezvous file shared by all ranks (c10d FileStore; a fresh path per run)");
   return c;
 }
 
@@ -37,7 +40,11 @@ int run_train_cmd(const TrainCmdArgs& a, const std::vector<std::string>& argv) {
   t.stop_after = a.stop_after;
   t.progress = !a.no_progress;
   t.argv = argv;
+  t.world_size = a.world_size;
+  t.rank = a.rank;
+  t.dist_store = a.dist_store;
   const auto r = train::run_training(t);
+  if (a.rank != 0) return 0;
   std::cout << r.at("name").get<std::string>() << ": " << r.at("status").get<std::string>() << ", epoch "
             << r.at("epochs_done") << "/" << r.at("epochs");
   if (r.contains("best_test_acc")) {

@@ -20,6 +20,7 @@
 #include "common/progress.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
+#include "experiments/train/distributed.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
 
@@ -309,6 +310,9 @@ json run_training(const TrainArgs& args) {
   const torch::Device device(args.device);
   const fs::path out = args.out;
   FLATMIN_CHECK(!out.empty(), "train: --out is required");
+  FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
+                "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
+  const bool writer = args.rank == 0;
   fs::create_directories(out);
   const fs::path ckpt_file = out / "checkpoint.pt";
   std::error_code ec;
@@ -340,6 +344,9 @@ json run_training(const TrainArgs& args) {
   const int64_t steps_per_epoch = drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
   FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
 
+  std::unique_ptr<Collective> coll;
+  if (args.world_size > 1) coll = std::make_unique<Collective>(args.rank, args.world_size, args.dist_store);
+
   std::vector<EpochRow> rows;
   int64_t done_epochs = 0, global_step = 0;
   if (have_ckpt) {
@@ -370,14 +377,14 @@ json run_training(const TrainArgs& args) {
     for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
   }
 
-  common::write_json_atomic(out / "config.json", cfg);
+  if (writer) common::write_json_atomic(out / "config.json", cfg);
   json model_json = {{"model", spec.to_json()},
                      {"weights", {{"final", "model_final.pt"}, {"best", "model_best.pt"}}},
                      {"format", "torch::serialize::OutputArchive of the module (Module::save); rebuild with "
                                 "flatmin::models::make_model(ModelSpec::from_json(model)) and Module::load"},
                      {"input", {{"mean", data.aug_test.mean}, {"std", data.aug_test.std}}},
                      {"dataset", cfg.at("data").at("dataset")}};
-  common::write_json_atomic(out / "model.json", model_json);
+  if (writer) common::write_json_atomic(out / "model.json", model_json);
 
   auto manifest = common::Manifest("train", args.argv);
   manifest.set_library_version("libtorch", TORCH_VERSION);
@@ -387,12 +394,13 @@ json run_training(const TrainArgs& args) {
   manifest.set_field("parameters", models::parameter_count(*model));
   manifest.set_field("label_noise", data.noise.to_json());
   manifest.set_field("resumed_from_epoch", done_epochs);
-  manifest.write(out / "manifest.json");
+  manifest.set_field("world_size", args.world_size);
+  if (writer) manifest.write(out / "manifest.json");
 
   const bool set_epoch = cfg.at("set_epoch");
   const int64_t last_epoch = args.stop_after > 0 ? std::min(epochs, done_epochs + args.stop_after) : epochs;
   common::Progress progress(cfg.at("name").get<std::string>(), (last_epoch - done_epochs) * steps_per_epoch, 10.0,
-                            args.progress ? &std::cerr : nullptr);
+                            args.progress && writer ? &std::cerr : nullptr);
   int64_t progress_done = 0;
   for (int64_t epoch = done_epochs + 1; epoch <= last_epoch; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -408,19 +416,46 @@ json run_training(const TrainArgs& args) {
         optimizer->param_groups()[g].options().set_lr(scheduled_lr(cfg.at("schedule"), base_lr[g], epoch, global_step, steps_per_epoch));
       }
       lr_now = optimizer->param_groups()[0].options().get_lr();
-      auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
       optimizer->zero_grad();
-      auto logits = model->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y);
-      loss.backward();
-      optimizer->step();
-      const double l = loss.item<double>();
+      double l = 0;
+      if (!coll) {
+        auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
+        auto logits = model->forward(x);
+        auto loss = torch::nn::functional::cross_entropy(logits, y);
+        loss.backward();
+        optimizer->step();
+        l = loss.item<double>();
+        loss_sum += l * double(count);
+        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+        seen += count;
+      } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
+        const int64_t W = coll->world(), r = coll->rank();
+        const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
+        if (hi > lo) {
+          auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
+          auto logits = model->forward(x);
+          auto loss = torch::nn::functional::cross_entropy(
+                          logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                      static_cast<double>(count);
+          loss.backward();
+          l = loss.item<double>();
+          loss_sum += l * double(count);
+          correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+          seen += hi - lo;
+        }
+        coll->allreduce_grads(model->parameters());
+        optimizer->step();
+      }
       FLATMIN_CHECK(std::isfinite(l), "train: loss became " << l << " at epoch " << epoch << ", batch " << b + 1
                                                             << " (diverged; lower the lr)");
-      loss_sum += l * double(count);
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += count;
       progress.update(++progress_done);
+    }
+    if (coll) {
+      auto t = torch::tensor({loss_sum, double(correct), double(seen)}, torch::kFloat64);
+      coll->allreduce_sum(t);
+      loss_sum = t[0].item<double>();
+      correct = static_cast<int64_t>(t[1].item<double>());
+      seen = static_cast<int64_t>(t[2].item<double>());
     }
     EpochRow row;
     row.epoch = epoch;
@@ -432,6 +467,7 @@ json run_training(const TrainArgs& args) {
     const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
     rows.push_back(row);
 
+    if (!writer) continue;
     save_model(*model, out / "model_final.pt");
     if (best) save_model(*model, out / "model_best.pt");
     json metrics = json::array();
@@ -481,6 +517,7 @@ json run_training(const TrainArgs& args) {
   result["train_size"] = data.train.n;
   result["test_size"] = data.test.n;
   result["parameters"] = models::parameter_count(*model);
+  if (!writer) return result;
   if (finished) common::write_json_atomic(out / "result.json", result);
   manifest.set_field("result", result);
   manifest.finish(finished ? "ok" : "partial");
