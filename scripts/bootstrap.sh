@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake g++ make git pkg-config
           libtorch-dev python3-torch libspectra-dev libeigen3-dev libboost-dev libgtest-dev
-          libcli11-dev nlohmann-json3-dev python3-matplotlib python3-numpy)
+          libcli11-dev nlohmann-json3-dev python3-matplotlib python3-numpy
+          zlib1g-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
