@@ -11,6 +11,8 @@
 #include "experiments/commands/optim_replay.h"
 #include "experiments/commands/reproduce.h"
 #include "experiments/commands/simulate_cmd.h"
+#include "experiments/commands/sweep_cmd.h"
+#include "experiments/commands/train_cmd.h"
 #include "optim/registry.h"
 
 int main(int argc, char** argv) {
@@ -44,6 +46,10 @@ int main(int argc, char** argv) {
     sim->add_option("--device", sim_device, "cpu, cuda or cuda:N")->capture_default_str();
     flatmin::experiments::HessianArgs hargs;
     auto* hess = flatmin::experiments::add_hessian_command(app, hargs);
+    flatmin::experiments::TrainCmdArgs targs;
+    auto* train = flatmin::experiments::add_train_subcommand(app, targs);
+    flatmin::experiments::SweepCmdArgs sargs;
+    auto* sweep = flatmin::experiments::add_sweep_subcommand(app, sargs);
 
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
@@ -61,6 +67,8 @@ int main(int argc, char** argv) {
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
     if (sim->parsed()) return flatmin::experiments::run_simulate(sim_kind, sim_config, sim_out, sim_device, args);
     if (hess->parsed()) return flatmin::experiments::run_hessian(hargs, args);
+    if (train->parsed()) return flatmin::experiments::run_train_cmd(targs, args);
+    if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(sargs, threads, args);
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

@@ -54,6 +54,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     add_optim_targets(t);
     add_theory_targets(t);
     add_sim_targets(t);
+    add_train_targets(t);
     return t;
   }();
   return targets;

@@ -45,5 +45,6 @@ const std::map<std::string, TargetRunner>& reproduce_targets();
 void add_optim_targets(std::map<std::string, TargetRunner>& targets);
 void add_theory_targets(std::map<std::string, TargetRunner>& targets);
 void add_sim_targets(std::map<std::string, TargetRunner>& targets);
+void add_train_targets(std::map<std::string, TargetRunner>& targets);
 
 }  // namespace flatmin::experiments
