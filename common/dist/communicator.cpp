@@ -166,6 +166,17 @@ void Communicator::allreduce_sum(double* values, size_t n) {
   std::memcpy(values, t.data_ptr<double>(), n * sizeof(double));
 }
 
+void Communicator::allreduce_grads(const std::vector<at::Tensor>& params) {
+  if (!distributed()) return;
+  std::vector<at::Tensor> grads;
+  grads.reserve(params.size());
+  for (const auto& p : params) {
+    if (!p.grad().defined()) const_cast<at::Tensor&>(p).mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  allreduce_sum(grads);
+}
+
 std::pair<int64_t, int64_t> Communicator::shard(int64_t n) const {
   const int64_t w = world_size_, r = rank_;
   const int64_t base = n / w, extra = n % w;

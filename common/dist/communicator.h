@@ -54,6 +54,9 @@ class Communicator {
   virtual void allreduce_sum(std::vector<at::Tensor>& tensors) = 0;
   /// In-place sum over ranks of n doubles (losses, counts, dot products).
   void allreduce_sum(double* values, size_t n);
+  /// Sums the gradients of `params` over ranks in place (one packed collective per dtype); a
+  /// parameter without a gradient on this rank counts as zero and gets the summed gradient.
+  void allreduce_grads(const std::vector<at::Tensor>& params);
   /// Copies `tensors` of rank `root` to every rank.
   virtual void broadcast(std::vector<at::Tensor>& tensors, int root = 0) = 0;
   virtual void barrier() = 0;

@@ -20,7 +20,7 @@
 #include "common/progress.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
-#include "experiments/train/distributed.h"
+#include "common/dist/communicator.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
 
@@ -344,8 +344,16 @@ json run_training(const TrainArgs& args) {
   FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
 
   fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
-  std::unique_ptr<Collective> coll;
-  if (args.world_size > 1) coll = std::make_unique<Collective>(args.rank, args.world_size, args.dist_store);
+  std::shared_ptr<dist::Communicator> coll;
+  if (args.world_size > 1) {
+    FLATMIN_CHECK(!args.dist_store.empty(),
+                  "distributed: --dist-store (a file path shared by all ranks) is required with --world-size > 1");
+    dist::DistOptions d;
+    d.rank = args.rank;
+    d.world_size = args.world_size;
+    d.init = "file://" + args.dist_store;
+    coll = dist::Communicator::create(d);
+  }
 
   std::vector<EpochRow> rows;
   int64_t done_epochs = 0, global_step = 0;
@@ -429,7 +437,7 @@ json run_training(const TrainArgs& args) {
         correct += logits.argmax(1).eq(y).sum().item<int64_t>();
         seen += count;
       } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
-        const int64_t W = coll->world(), r = coll->rank();
+        const int64_t W = coll->world_size(), r = coll->rank();
         const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
         if (hi > lo) {
           auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
@@ -451,11 +459,11 @@ json run_training(const TrainArgs& args) {
       progress.update(++progress_done);
     }
     if (coll) {
-      auto t = torch::tensor({loss_sum, double(correct), double(seen)}, torch::kFloat64);
-      coll->allreduce_sum(t);
-      loss_sum = t[0].item<double>();
-      correct = static_cast<int64_t>(t[1].item<double>());
-      seen = static_cast<int64_t>(t[2].item<double>());
+      double t[3] = {loss_sum, double(correct), double(seen)};
+      coll->allreduce_sum(t, 3);
+      loss_sum = t[0];
+      correct = static_cast<int64_t>(t[1]);
+      seen = static_cast<int64_t>(t[2]);
     }
     EpochRow row;
     row.epoch = epoch;

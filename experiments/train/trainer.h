@@ -22,7 +22,7 @@ struct TrainArgs {
   int64_t stop_after = 0;     ///< > 0: return after this many epochs in this call (tests, time slicing)
   bool progress = true;       ///< per-batch progress with ETA on stderr
   std::vector<std::string> argv;
-  /// Data parallelism over c10d Gloo (distributed.h): every global batch is split evenly over the
+  /// Data parallelism over c10d Gloo (common/dist/communicator.h): every global batch is split evenly over the
   /// ranks, gradients are summed; rank 0 alone writes files. BatchNorm statistics stay per rank.
   int rank = 0, world_size = 1;
   std::string dist_store;  ///< c10d FileStore path shared by all ranks (fresh per run)
