@@ -264,7 +264,7 @@ bool is_nd_config(const nlohmann::json& cfg) {
 
 EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
-  static const char* kKeys[] = {"landscape", "noise", "T", "hessian_floor", "dynamics", "lr", "batch", "beta1", "kappa",
+  static const char* kKeys[] = {"landscape", "noise", "T", "hessian_floor", "hessian_floor_ref", "dynamics", "lr", "batch", "beta1", "kappa",
                                 "order", "dt", "t_max", "absorb_fraction", "rho", "paths", "seed", "threads", "survival_points",
                                 "quadrature_intervals", "notes"};
   for (const auto& [key, v] : cfg.items()) {
@@ -310,6 +310,9 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
   else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
   else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not available in d dimensions (sgd | momentum | adam | miadam)");
+  const std::string fref = cfg.value("hessian_floor_ref", std::string("escape"));
+  FLATMIN_CHECK(fref == "escape" || fref == "min", "hessian_floor_ref '" << fref << "' must be escape or min");
+  p.floor_ref_min = fref == "min";
   p.T = get_num(cfg, "T", p.T);
   p.hessian_floor = get_num(cfg, "hessian_floor", p.hessian_floor);
   p.lr = get_num(cfg, "lr", p.lr);
@@ -360,7 +363,7 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   p.e = p.geom.e;
   if ((p.u.x - p.a.x).dot(p.e) < 0) p.e = -p.e;
   p.absorb_offset = p.absorb_fraction * (p.u.x - p.a.x).dot(p.e);
-  p.floor_abs = p.hessian_floor * p.a.eigenvalues.minCoeff();
+  p.floor_abs = p.hessian_floor * (p.floor_ref_min ? p.a.eigenvalues.minCoeff() : p.geom.H_ae);
   // Euler–Maruyama must resolve the fastest linear rate (as model1d.cpp): curvature rate P·λ at a
   // (and |λ_u| at the saddle), the momentum rate r = (1−β1)/η, the chain's leak and oscillation.
   double curv = 0;
@@ -397,6 +400,7 @@ nlohmann::json to_json(const EscapeProblemND& p) {
   j["noise"] = to_string(p.noise);
   j["T"] = p.T;
   j["hessian_floor"] = p.hessian_floor;
+  j["hessian_floor_ref"] = p.floor_ref_min ? "min" : "escape";
   j["dynamics"] = to_string(p.dynamics);
   j["lr"] = p.lr;
   j["batch"] = p.batch;

@@ -7,9 +7,11 @@
 ///
 /// Noise (per-step gradient covariance C):
 ///   "white":   C = (2T/η)·I, so SGD's diffusion is D = ηC/2 = T·I (theory.md §3(A)).
-///   "hessian": C = |H(θ)|_f / B, |H|_f = Q·max(|Λ|, f·λ_min(H_a))·Qᵀ (the spectral absolute value
-///              of the local Hessian with every eigenvalue floored at f·λ_min(H_a), f = hessian_floor,
-///              default 0.25; for d = 1 this is exactly model1d.h's floor f·H_a).
+///   "hessian": C = |H(θ)|_f / B, |H|_f = Q·max(|Λ|, f·h_ref)·Qᵀ (the spectral absolute value of
+///              the local Hessian with every eigenvalue floored at f·h_ref, f = hessian_floor,
+///              default 0.25; h_ref = H_ae, the start minimum's curvature along the exit direction
+///              (hessian_floor_ref "escape", default; for d = 1 exactly model1d.h's floor f·H_a) or
+///              λ_min(H_a) (hessian_floor_ref "min")).
 /// Dynamics (state θ ∈ R^d, m ∈ R^d if β1 > 0 or momentum, x_1 ∈ R^d for miadam; P = C^{-1/2} for
 /// adam/miadam, I for sgd/momentum; theory.md §6, component-wise the 1-D forms of model1d.h):
 ///   overdamped: dθ = −P∇L dt + P·sqrt(η)·C^{1/2} dW
@@ -41,6 +43,7 @@ struct EscapeProblemND {
   QuadraticDoubleWell qdw;  ///< when type == QuadraticDoubleWell
   NoiseType noise = NoiseType::White;
   double T = 0.1, hessian_floor = 0.25;
+  bool floor_ref_min = false;  ///< hessian_floor_ref: false = "escape" (f·H_ae), true = "min" (f·λ_min(H_a))
   DynamicsType dynamics = DynamicsType::Sgd;  ///< sgd, momentum, adam, miadam (order 1)
   double lr = 0.1, batch = 1.0, beta1 = 0.0, kappa = 1.0;
   int order = 1;
@@ -51,7 +54,7 @@ struct EscapeProblemND {
   EscapeGeometry geom;       ///< ΔL, H_ae, H_ue, e, det ratio^{1/4} (landscape.h)
   Eigen::VectorXd e;         ///< unstable unit eigenvector of H_u, oriented so (u − a)·e > 0
   double absorb_offset = 0;  ///< exit when (θ − u)·e >= absorb_offset
-  double floor_abs = 0;      ///< f·λ_min(H_a)
+  double floor_abs = 0;      ///< f·H_ae or f·λ_min(H_a)
 
   int dim() const { return type == LandscapeND::Yang2020 ? 2 : qdw.dim(); }
   bool has_momentum() const { return dynamics == DynamicsType::Momentum || beta1 > 0.0; }
@@ -69,7 +72,7 @@ struct EscapeProblemND {
 /// True when `cfg["landscape"]["type"]` names a d-dimensional landscape.
 bool is_nd_config(const nlohmann::json& cfg);
 /// Parses and validates (keys: landscape {type: quadratic_double_well, d, dL, k, lambda[] | yang},
-/// noise, T, hessian_floor, dynamics, lr, batch, beta1, kappa, order, dt, t_max, absorb_fraction, rho,
+/// noise, T, hessian_floor, hessian_floor_ref, dynamics, lr, batch, beta1, kappa, order, dt, t_max, absorb_fraction, rho,
 /// + run keys). Throws common::InputError naming the problem.
 EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg);
 nlohmann::json to_json(const EscapeProblemND& p);
