@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "theory/escape.h"
+#include "theory/escape_nd.h"
 #include "theory/rng.h"
 
 namespace {
@@ -56,13 +57,14 @@ double anchor_rate(std::int64_t paths, std::int64_t steps, int threads, double& 
 }
 
 double library_rate(const nlohmann::json& cfg, std::int64_t paths, int threads, double& mean, double& per_cpu_s) {
-  EscapeProblem p = flatmin::theory::parse_escape_problem(cfg);
   EscapeRun run;
   run.paths = paths;
   run.seed = 7;
   run.threads = threads;
+  const bool nd = flatmin::theory::is_nd_config(cfg);
   const double c0 = cpu_seconds();
-  const auto r = flatmin::theory::run_escape_mc(p, run);
+  const auto r = nd ? flatmin::theory::run_escape_mc_nd(flatmin::theory::parse_escape_problem_nd(cfg), run)
+                    : flatmin::theory::run_escape_mc(flatmin::theory::parse_escape_problem(cfg), run);
   per_cpu_s = r.particle_steps / (cpu_seconds() - c0);
   mean = r.mean;
   return r.particle_steps / r.wall_s;
@@ -72,7 +74,7 @@ double library_rate(const nlohmann::json& cfg, std::int64_t paths, int threads, 
 
 int main(int argc, char** argv) {
   return flatmin::common::run_main("flatmin-bench-theory", [&]() -> int {
-    CLI::App app{"flatmin-bench-theory: 1-D SDE particle-steps/s vs a bare RNG+update anchor"};
+    CLI::App app{"flatmin-bench-theory: 1-D and d-dim SDE particle-steps/s vs a bare RNG+update anchor"};
     int threads = 0, repeats = 3;
     std::int64_t paths = 2000;
     app.add_option("--threads", threads, "threads (0 = all cores)")->capture_default_str();
@@ -98,6 +100,13 @@ int main(int argc, char** argv) {
         {"sgd   (white noise)", {{"dynamics", "sgd"}, {"noise", "white"}, {"T", 0.2}, {"lr", 0.1}}},
         {"momentum (2-D state)", {{"dynamics", "momentum"}, {"lr", 0.1}, {"beta1", 0.5}}},
         {"miadam1 kappa=0.98 (2-D state)", {{"dynamics", "miadam"}, {"lr", 0.15}, {"kappa", 0.98}, {"landscape", {{"type", "double_well"}, {"k", 2}}}}},
+        // d-dimensional engine (escape_nd.h): d = 1 (same steps as "sgd (white noise)"), 3-D well, Yang 2020.
+        {"nd: sgd white, d=1 double well", {{"dynamics", "sgd"}, {"noise", "white"}, {"T", 0.2}, {"lr", 0.1},
+                                              {"landscape", {{"type", "quadratic_double_well"}, {"d", 1}}}}},
+        {"nd: sgd white, 3-D double well", {{"dynamics", "sgd"}, {"noise", "white"}, {"T", 0.2}, {"lr", 0.1},
+                                              {"landscape", {{"type", "quadratic_double_well"}, {"d", 3}, {"lambda", {2, 5}}}}}},
+        {"nd: sgd white T=2, Yang 2020", {{"dynamics", "sgd"}, {"noise", "white"}, {"T", 2.0}, {"lr", 0.1}, {"dt", 0.001},
+                                            {"landscape", {{"type", "yang"}}}}},
     };
     std::cout << "threads " << nt << ", paths " << paths << ", best of " << repeats << "\n";
     double best_anchor = 0, anchor_cpu = 0, checksum = 0;

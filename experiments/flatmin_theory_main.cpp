@@ -24,12 +24,14 @@ int main(int argc, char** argv) {
       c->add_option("--out", targs.out, out_help)->required();
       return c;
     };
-    auto* esc = add_cfg_cmd("escape-time", "escape-time Monte Carlo of one 1-D problem vs the exact quadrature and formulas (A)-(F)",
+    auto* esc = add_cfg_cmd("escape-time", "escape-time Monte Carlo of one problem (1-D, quadratic_double_well, yang) vs the exact quadrature and formulas (A)-(F)",
                             "output directory: summary.json, survival.csv, manifest.json");
     auto* sweep = add_cfg_cmd("sweep", "slope studies: log tau vs B/eta, sqrt(B)/eta, 1/k, 1/sqrt(k), log k",
                               "output directory: sweep_<name>.csv, slopes.csv, summary.json, manifest.json");
     auto* regret = add_cfg_cmd("regret", "Theorem 2: R(T)/T of Adam vs MIAdam1 before the switch",
                                "output directory: regret.csv, summary.json, manifest.json");
+    auto* flow = add_cfg_cmd("flow", "noise-free continuous-time flow (Odeint dopri5) on a 1-D or d-dim landscape",
+                             "output directory: trajectory.csv, summary.json, manifest.json");
     auto* validate = app.add_subcommand("validate", "run the whole theory validation suite; prints claim | predicted | measured | verdict");
     targs.config = FLATMIN_THEORY_DEFAULT_VALIDATE_CONFIG;
     targs.out = "results/theory";
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     }
     FLATMIN_CHECK(targs.threads >= 0, "--threads = " << targs.threads << " must be >= 0 (0 = all cores)");
     if (esc->parsed()) return flatmin::experiments::run_escape_time_cmd(targs);
+    if (flow->parsed()) return flatmin::experiments::run_flow_cmd(targs);
     if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(targs);
     if (regret->parsed()) return flatmin::experiments::run_regret_cmd(targs);
     if (validate->parsed()) return flatmin::experiments::run_validate_cmd(targs);

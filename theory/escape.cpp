@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "theory/rng.h"
+#include "theory/lane_engine.h"
 #include "theory/sde_stepper.h"
 
 namespace flatmin::theory {
@@ -85,115 +86,39 @@ inline void noise_at(const Coeffs& c, const double* x, double* s, std::size_t w,
   }
 }
 
-/// Drift functor of the odeint system (`.first`): W paths of N components.
-template <std::size_t N, std::size_t W = 1>
-struct DriftFn {
+/// The 1-D problem as a lane-engine model (lane_engine.h): N state components, one normal per step.
+template <std::size_t S>
+struct Model1D {
+  static constexpr std::size_t N = S;
+  static constexpr std::size_t K = 1;
+  const EscapeProblem* p;
   const Coeffs* c;
-  void operator()(const std::array<double, N * W>& x, std::array<double, N * W>& d, double /*t*/) const {
-    for (std::size_t l = 0; l < W; ++l) drift_at<N>(*c, x.data() + l, d.data() + l, W);
+  double dt, t_max, absorb, start, m0;
+  Model1D(const EscapeProblem& prob, const Coeffs& co)
+      : p(&prob), c(&co), dt(prob.dt), t_max(prob.t_max), absorb(prob.absorb), start(prob.start),
+        m0(prob.landscape.grad(prob.start)) {}
+  void init(double* x, std::size_t w) const {
+    for (std::size_t j = 0; j < S; ++j) x[j * w] = 0.0;
+    x[0] = start;
+    if constexpr (S > 1) if (c->has_m) x[w] = m0;  // m starts at the mean gradient (0 at a minimum)
   }
+  void idle(double* x, std::size_t /*w*/) const { x[0] = start; }
+  void drift(const double* x, double* d, std::size_t w) const { drift_at<S>(*c, x, d, w); }
+  void noise(const double* x, double* s, std::size_t w, const double* xi) const { noise_at<S>(*c, x, s, w, xi[0]); }
+  bool exited(const double* x, std::size_t /*w*/) const { return x[0] >= absorb; }
+  bool finite(const double* x, std::size_t /*w*/) const { return std::isfinite(x[0]); }
 };
-
-/// Noise functor (`.second`): draws ξ ~ N(0,1) once per step for each lane from that lane's own
-/// stream (held by pointer, so odeint's copies of the system share the streams).
-template <std::size_t N, std::size_t W = 1>
-struct NoiseFn {
-  const Coeffs* c;
-  StdNormal* normal;  // W normals, one per lane
-  void operator()(const std::array<double, N * W>& x, std::array<double, N * W>& s, double /*t*/) const {
-    for (std::size_t l = 0; l < W; ++l) noise_at<N>(*c, x.data() + l, s.data() + l, W, normal[l]());
-  }
-};
-
-/// Lanes per batch: independent paths stepped together so their latency chains overlap.
-constexpr std::size_t kLanes = 8;
-
-/// A worker: runs paths taken one by one from `next` in kLanes lanes until none are left.
-/// Each path i uses Xoshiro256pp(seed, i), so its result does not depend on lane, batch or thread.
-template <std::size_t N>
-void run_batch(const EscapeProblem& p, const Coeffs& c, std::uint64_t seed, std::int64_t paths, std::atomic<std::int64_t>& next,
-               std::atomic<std::int64_t>& done, std::vector<double>& times, std::vector<std::int64_t>& steps) {
-  constexpr std::size_t W = kLanes;
-  std::array<Xoshiro256pp, W> rngs{Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0),
-                                   Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0), Xoshiro256pp(seed, 0)};
-  std::vector<StdNormal> normals;
-  for (auto& r : rngs) normals.emplace_back(r);
-  std::array<double, N * W> x{};
-  std::array<std::int64_t, W> path{}, k{};
-  const double m0 = p.landscape.grad(p.start);
-  auto start_lane = [&](std::size_t l) {
-    const std::int64_t i = next.fetch_add(1);
-    path[l] = i < paths ? i : -1;
-    k[l] = 0;
-    rngs[l] = Xoshiro256pp(seed, static_cast<std::uint64_t>(path[l] < 0 ? 0 : path[l]));
-    for (std::size_t j = 0; j < N; ++j) x[j * W + l] = 0.0;
-    x[l] = p.start;
-    if constexpr (N > 1) if (c.has_m) x[W + l] = m0;  // m starts at the mean gradient (0 at a minimum)
-  };
-  std::size_t active = 0;
-  for (std::size_t l = 0; l < W; ++l) {
-    start_lane(l);
-    active += path[l] >= 0;
-  }
-  auto system = std::make_pair(DriftFn<N, W>{&c}, NoiseFn<N, W>{&c, normals.data()});
-  const StochasticEuler<N * W> stepper;
-  const double dt = p.dt, absorb = p.absorb;
-  const auto max_steps = static_cast<std::int64_t>(std::ceil(p.t_max / dt));
-  while (active > 0) {
-    stepper.do_step(system, x, 0.0, dt);
-    for (std::size_t l = 0; l < W; ++l) {
-      if (path[l] < 0) {
-        x[l] = p.start;  // idle lane: keep it harmless
-        continue;
-      }
-      ++k[l];
-      const bool exited = x[l] >= absorb;
-      if (!std::isfinite(x[l])) throw std::runtime_error("escape path diverged (non-finite state); reduce dt");
-      if (exited || k[l] >= max_steps) {
-        const auto i = static_cast<std::size_t>(path[l]);
-        times[i] = static_cast<double>(k[l]) * dt;
-        steps[i] = exited ? k[l] : -k[l];  // negative: censored at t_max
-        done.fetch_add(1);
-        start_lane(l);
-        if (path[l] < 0) --active;
-      }
-    }
-  }
-}
-
-template <std::size_t N>
-double run_path(const EscapeProblem& p, const Coeffs& c, std::uint64_t seed, std::uint64_t path, std::int64_t* steps_out) {
-  Xoshiro256pp rng(seed, path);
-  StdNormal normal(rng);
-  std::array<double, N> x{};
-  x[0] = p.start;
-  if constexpr (N > 1) if (c.has_m) x[1] = p.landscape.grad(p.start);  // m starts at the mean gradient (0 at a minimum)
-  auto system = std::make_pair(DriftFn<N>{&c}, NoiseFn<N>{&c, &normal});
-  const StochasticEuler<N> stepper;
-  const double dt = p.dt, absorb = p.absorb;
-  const auto max_steps = static_cast<std::int64_t>(std::ceil(p.t_max / dt));
-  std::int64_t k = 0;
-  while (k < max_steps) {
-    stepper.do_step(system, x, static_cast<double>(k) * dt, dt);
-    ++k;
-    if (x[0] >= absorb) break;
-    if (!std::isfinite(x[0])) throw std::runtime_error("escape path diverged (non-finite state); reduce dt");
-  }
-  // Convention: *steps_out = k for an escaped path, −k for a censored one (no exit by t_max).
-  if (steps_out) *steps_out = x[0] >= absorb ? k : -k;
-  return static_cast<double>(k) * dt;
-}
 
 }  // namespace
 
 double simulate_escape_path(const EscapeProblem& p, std::uint64_t seed, std::uint64_t path, std::int64_t* steps) {
   const Coeffs c = make_coeffs(p);
   switch (p.state_dim()) {
-    case 1: return run_path<1>(p, c, seed, path, steps);
-    case 2: return run_path<2>(p, c, seed, path, steps);
-    case 3: return run_path<3>(p, c, seed, path, steps);
-    case 4: return run_path<4>(p, c, seed, path, steps);
-    case 5: return run_path<5>(p, c, seed, path, steps);
+    case 1: return detail::run_single(Model1D<1>(p, c), seed, path, steps);
+    case 2: return detail::run_single(Model1D<2>(p, c), seed, path, steps);
+    case 3: return detail::run_single(Model1D<3>(p, c), seed, path, steps);
+    case 4: return detail::run_single(Model1D<4>(p, c), seed, path, steps);
+    case 5: return detail::run_single(Model1D<5>(p, c), seed, path, steps);
     default: throw std::logic_error("state dimension out of range");
   }
 }
@@ -263,72 +188,18 @@ EscapeRun parse_escape_run(const nlohmann::json& cfg) {
 }
 
 EscapeResult run_escape_mc(const EscapeProblem& p, const EscapeRun& run) {
-  FLATMIN_CHECK(run.paths >= 2, "paths = " << run.paths << " must be >= 2");
-  FLATMIN_CHECK(run.survival_points >= 2, "survival_points must be >= 2");
-  EscapeResult r;
-  r.times.assign(static_cast<std::size_t>(run.paths), 0.0);
-  std::vector<std::int64_t> steps(static_cast<std::size_t>(run.paths), 0);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<common::Progress> prog;
-  if (run.progress) prog = std::make_unique<common::Progress>("escape-time paths", run.paths, 10.0);
   const Coeffs c = make_coeffs(p);
-  std::atomic<std::int64_t> next{0}, done{0};
-  auto worker = [&]() {
+  return detail::run_mc(run, [&](std::atomic<std::int64_t>& next, std::atomic<std::int64_t>& done, std::vector<double>& times,
+                                 std::vector<std::int64_t>& steps) {
     switch (p.state_dim()) {
-      case 1: run_batch<1>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
-      case 2: run_batch<2>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
-      case 3: run_batch<3>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
-      case 4: run_batch<4>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
-      case 5: run_batch<5>(p, c, run.seed, run.paths, next, done, r.times, steps); break;
+      case 1: detail::run_lanes(Model1D<1>(p, c), run.seed, run.paths, next, done, times, steps); break;
+      case 2: detail::run_lanes(Model1D<2>(p, c), run.seed, run.paths, next, done, times, steps); break;
+      case 3: detail::run_lanes(Model1D<3>(p, c), run.seed, run.paths, next, done, times, steps); break;
+      case 4: detail::run_lanes(Model1D<4>(p, c), run.seed, run.paths, next, done, times, steps); break;
+      case 5: detail::run_lanes(Model1D<5>(p, c), run.seed, run.paths, next, done, times, steps); break;
       default: throw std::logic_error("state dimension out of range");
     }
-  };
-  const int nt = run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::exception_ptr error;
-  std::mutex mu;
-  std::atomic<bool> failed{false};
-  auto guarded = [&]() {
-    try {
-      worker();
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!error) error = std::current_exception();
-      failed = true;
-      next.store(run.paths);  // let the other workers stop taking paths
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int i = 0; i < nt; ++i) pool.emplace_back(guarded);
-  while (prog && done.load() < run.paths && !failed.load()) {
-    prog->update(done.load());
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-  if (prog) prog->finish();
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double sum = 0, sum2 = 0;
-  for (std::size_t i = 0; i < r.times.size(); ++i) {
-    sum += r.times[i];
-    sum2 += r.times[i] * r.times[i];
-    r.particle_steps += static_cast<double>(std::abs(steps[i]));
-    (steps[i] < 0 ? r.censored : r.escaped)++;
-  }
-  const double n = static_cast<double>(run.paths);
-  r.mean = sum / n;
-  const double var = std::max(0.0, (sum2 - sum * sum / n) / (n - 1));
-  r.stderr_ = std::sqrt(var / n);
-  std::vector<double> sorted = r.times;
-  std::sort(sorted.begin(), sorted.end());
-  r.median = sorted[sorted.size() / 2];
-  const double tmax = sorted.back();
-  for (int i = 0; i < run.survival_points; ++i) {
-    const double t = i == run.survival_points - 1 ? tmax : tmax * i / (run.survival_points - 1);
-    const auto escaped_by_t = std::upper_bound(sorted.begin(), sorted.end(), t) - sorted.begin();
-    r.survival_t.push_back(t);
-    r.survival_s.push_back(1.0 - static_cast<double>(escaped_by_t) / n);
-  }
-  return r;
+  });
 }
 
 }  // namespace flatmin::theory

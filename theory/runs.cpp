@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "theory/escape_nd.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
 
@@ -13,6 +14,7 @@ nlohmann::json num_or_null(double v) { return std::isfinite(v) ? nlohmann::json(
 }  // namespace
 
 nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, EscapeResult* result_out) {
+  if (is_nd_config(cfg)) return escape_time_summary_nd(cfg, progress, result_out);
   const EscapeProblem p = parse_escape_problem(cfg);
   EscapeRun run = parse_escape_run(cfg);
   run.progress = progress;
@@ -94,13 +96,88 @@ std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress) {
       } else if (vary == "lr" || vary == "batch") {
         c[vary] = v;
       }
-      parse_escape_problem(c);
+      if (is_nd_config(c)) parse_escape_problem_nd(c);
+      else parse_escape_problem(c);
       parse_escape_run(c);
     }
   }
   std::vector<SweepStudy> out;
   for (const auto& st : studies) out.push_back(run_sweep_study(st, progress));
   return out;
+}
+
+nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
+  FLATMIN_CHECK(cfg.is_object(), "flow config must be a JSON object");
+  static const char* kKeys[] = {"landscape", "start", "offset", "dynamics", "lr", "beta1", "beta2", "eps", "kappa", "order",
+                                "abs_tol", "rel_tol", "t_end", "t_out", "notes"};
+  for (const auto& [key, v] : cfg.items()) {
+    bool ok = false;
+    for (const char* k : kKeys) ok = ok || key == k;
+    FLATMIN_CHECK(ok, "unknown flow config key '" << key << "'");
+  }
+  auto num = [&](const char* key, double def) {
+    if (!cfg.contains(key)) return def;
+    FLATMIN_CHECK(cfg.at(key).is_number() && std::isfinite(cfg.at(key).get<double>()), "flow config key '" << key << "' must be a finite number");
+    return cfg.at(key).get<double>();
+  };
+  nlohmann::json land = cfg.value("landscape", nlohmann::json{{"type", "double_well"}});
+  nlohmann::json lc = {{"landscape", land}};
+  GradFn grad;
+  std::function<double(const Eigen::VectorXd&)> value;
+  Eigen::VectorXd a;
+  nlohmann::json land_resolved;
+  if (is_nd_config(lc)) {
+    const EscapeProblemND p = parse_escape_problem_nd(lc);
+    grad = [p](const Eigen::VectorXd& x) { return p.grad(x); };
+    value = [p](const Eigen::VectorXd& x) { return p.value(x); };
+    a = p.a.x;
+    land_resolved = to_json(p).at("landscape");
+  } else {
+    const EscapeProblem p = parse_escape_problem(lc);
+    const DoubleWell1D L = p.landscape;
+    grad = [L](const Eigen::VectorXd& x) { return Eigen::VectorXd::Constant(1, L.grad(x[0])); };
+    value = [L](const Eigen::VectorXd& x) { return L.value(x[0]); };
+    a = Eigen::VectorXd::Constant(1, L.minimum());
+    land_resolved = to_json(p).at("landscape");
+  }
+  Eigen::VectorXd x0 = a;
+  if (cfg.contains("start")) {
+    const auto& s = cfg.at("start");
+    FLATMIN_CHECK(s.is_array() && static_cast<int>(s.size()) == a.size(), "flow 'start' must be an array of " << a.size() << " numbers");
+    for (int i = 0; i < a.size(); ++i) {
+      FLATMIN_CHECK(s[i].is_number() && std::isfinite(s[i].get<double>()), "flow 'start' entries must be finite numbers");
+      x0[i] = s[i].get<double>();
+    }
+  } else {
+    x0[0] += num("offset", 0.05);
+  }
+  FlowOptions o;
+  o.dynamics = cfg.value("dynamics", std::string("sgd"));
+  o.lr = num("lr", o.lr);
+  o.beta1 = num("beta1", o.beta1);
+  o.beta2 = num("beta2", o.beta2);
+  o.eps = num("eps", o.eps);
+  o.kappa = num("kappa", o.kappa);
+  o.order = static_cast<int>(num("order", o.order));
+  o.abs_tol = num("abs_tol", o.abs_tol);
+  o.rel_tol = num("rel_tol", o.rel_tol);
+  FLATMIN_CHECK(o.abs_tol > 0 && o.rel_tol > 0, "flow: abs_tol and rel_tol must be > 0");
+  const double t_end = num("t_end", 100 * o.lr), t_out = num("t_out", o.lr);
+  FLATMIN_CHECK((t_end - o.lr) / t_out <= 1e7, "flow: (t_end - lr)/t_out = " << (t_end - o.lr) / t_out << " output rows is too many");
+  traj = integrate_flow(grad, x0, t_end, t_out, o);
+  const Eigen::VectorXd& xf = traj.theta.back();
+  nlohmann::json s;
+  s["final_theta"] = std::vector<double>(xf.data(), xf.data() + xf.size());
+  s["final_value"] = value(xf);
+  s["final_grad_norm"] = grad(xf).norm();
+  s["samples"] = traj.t.size();
+  s["time_unit"] = "continuous time, one iteration = lr";
+  nlohmann::json rc = {{"landscape", land_resolved}, {"start", std::vector<double>(x0.data(), x0.data() + x0.size())},
+                       {"dynamics", o.dynamics}, {"lr", o.lr}, {"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps},
+                       {"kappa", o.kappa}, {"order", o.order}, {"abs_tol", o.abs_tol}, {"rel_tol", o.rel_tol},
+                       {"t_end", t_end}, {"t_out", t_out}};
+  s["config"] = rc;
+  return s;
 }
 
 }  // namespace flatmin::theory

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "theory/escape.h"
+#include "theory/flow.h"
 #include "theory/regret.h"
 #include "theory/sweep.h"
 
@@ -22,5 +23,13 @@ nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, Esc
 /// sweep: cfg = {"studies": [study, ...], "defaults"?: {escape keys merged under every base}}.
 /// Returns the studies (parsing all of them before running any).
 std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress);
+
+/// flow: the noise-free Odeint flow (flow.h) of one config: {"landscape": double_well |
+/// quadratic_double_well | yang (as escape-time), "start": [θ0...] (default: the start minimum
+/// displaced by "offset" (default 0.05) along the first coordinate), "dynamics", "lr", "beta1",
+/// "beta2", "eps", "kappa", "order", "abs_tol", "rel_tol", "t_end", "t_out"}. Unknown keys and bad
+/// values throw common::InputError before integrating. Returns the summary (final_theta,
+/// final_value, final_grad_norm, samples, config) and fills `traj`.
+nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj);
 
 }  // namespace flatmin::theory

@@ -7,6 +7,7 @@
 #include "common/csv.h"
 #include "common/error.h"
 #include "common/format.h"
+#include "theory/escape_nd.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
 
@@ -76,6 +77,8 @@ SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
   FLATMIN_CHECK(s.rel_tol >= 0 && std::isfinite(s.rel_tol), "sweep '" << s.name << "': rel_tol must be >= 0");
   // Parse every point first (bad input fails before any simulation).
   std::vector<EscapeProblem> problems;
+  std::vector<EscapeProblemND> nd_problems;  // d-dimensional landscapes (escape_nd.h)
+  const bool nd = is_nd_config(cfg.at("base"));
   EscapeRun run = parse_escape_run(cfg.at("base"));
   run.progress = progress;
   for (const auto& v : values) {
@@ -87,6 +90,19 @@ SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
     } else {
       c[vary] = v;
     }
+    if (nd) {
+      nd_problems.push_back(parse_escape_problem_nd(c));
+      // The axis and the point's knobs, through the 1-D struct's fields (lr, batch, k).
+      EscapeProblem q;
+      q.lr = nd_problems.back().lr;
+      q.batch = nd_problems.back().batch;
+      q.landscape.k = nd_problems.back().qdw.k;
+      q.dynamics = nd_problems.back().dynamics;
+      FLATMIN_CHECK(vary != "k" || nd_problems.back().type == LandscapeND::QuadraticDoubleWell,
+                    "sweep '" << s.name << "': vary k needs the quadratic double well");
+      problems.push_back(q);
+      continue;
+    }
     problems.push_back(parse_escape_problem(c));
     FLATMIN_CHECK(!(vary == "k" || s.axis == SweepAxis::InvK || s.axis == SweepAxis::InvSqrtK || s.axis == SweepAxis::LogK) ||
                       !problems.back().landscape.is_polynomial(),
@@ -95,21 +111,26 @@ SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
   s.dynamics = to_string(problems.front().dynamics);
   std::vector<double> xs, ly, sly, le, lp, ex;
   bool have_exact = true;
-  for (const auto& p : problems) {
+  for (std::size_t idx = 0; idx < problems.size(); ++idx) {
+    const EscapeProblem& p = problems[idx];
     SweepPoint pt;
     pt.x = axis_value(s.axis, p);
     pt.lr = p.lr;
     pt.batch = p.batch;
     pt.k = p.landscape.k;
-    const auto r = run_escape_mc(p, run);
+    const auto r = nd ? run_escape_mc_nd(nd_problems[idx], run) : run_escape_mc(p, run);
     FLATMIN_CHECK(r.censored == 0, "sweep '" << s.name << "': " << r.censored << " paths did not escape by t_max = " << p.t_max
                                              << " at x = " << pt.x << "; raise t_max");
     pt.mc_mean = r.mean;
     pt.mc_stderr = r.stderr_;
-    const auto pred = predict(p);
+    const auto pred = nd ? predict_nd(nd_problems[idx]) : predict(p);
     pt.predicted = pred.tau;
     pt.predicted_exponent = pred.exponent;
-    if (p.overdamped()) {
+    if (nd && has_exact_oracle(nd_problems[idx])) {
+      const EscapeProblem m = marginal_problem(nd_problems[idx]);
+      pt.exact = exact_escape_time(m);
+      pt.bias = discretisation_bias(m);
+    } else if (!nd && p.overdamped()) {
       pt.exact = exact_escape_time(p);
       pt.bias = discretisation_bias(p);
     } else {

@@ -16,6 +16,12 @@
 ///   regret          regret config (+ "decay_window")    Theorem 2
 ///   yang            {reference: {dL, H_ae, H_ue, det_quarter}, sig}
 ///   yang_theorem1   {adam, miadam (yang_escape.h configs), adam_lrs?}  discrete Theorem 1 on Yang 2020, ϱ fit
+///   nd_kramers      [{claim, config (d-dim, white, sgd), asym_coef?}]  d-dim MC vs Eyring–Kramers (A):
+///                   |MC − EK| <= 3 se + asym_coef·(T/ΔL)·EK (default 1); plus MC vs the θ₁-marginal
+///                   quadrature for the separable double well
+///   nd_slopes       sweep config with d-dim bases                       fitted vs predicted slopes in d dims
+///   yang_sde_theorem1 {adam, miadam (d-dim yang configs), rel_tol}     Theorem 1 via the SDE on Yang:
+///                   ϱ fitted from Adam's MC (Eq. 15), MIAdam1 κ=1 vs Eq. 14, MIAdam1 faster than Adam
 ///   max_particle_steps  refuse a Monte Carlo case estimated (from the oracle/formula) above this (5e9)
 ///   profiles        {"quick": {...}, "full": {...}}     JSON merge-patches applied first
 

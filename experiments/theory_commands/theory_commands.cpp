@@ -64,6 +64,35 @@ int run_escape_time_cmd(const TheoryArgs& a) {
   return 0;
 }
 
+int run_flow_cmd(const TheoryArgs& a) {
+  auto m = manifest("flow", a);
+  const auto cfg = read_config(a.config);
+  theory::FlowTrajectory traj;
+  const auto summary = theory::flow_run(cfg, traj);
+  m.set_config(summary.at("config"));
+  const double lr = summary.at("config").at("lr").get<double>();
+  const std::size_t d = static_cast<std::size_t>(traj.theta.front().size());
+  {
+    std::vector<std::string> cols{"t", "step"};
+    for (std::size_t i = 0; i < d; ++i) cols.push_back("theta_" + std::to_string(i));
+    common::AtomicFile f(a.out / "trajectory.csv");
+    common::CsvWriter csv(f.stream(), cols);
+    for (std::size_t k = 0; k < traj.t.size(); ++k) {
+      std::vector<double> row{traj.t[k], traj.t[k] / lr};
+      for (std::size_t i = 0; i < d; ++i) row.push_back(traj.theta[k][static_cast<Eigen::Index>(i)]);
+      csv.row(row);
+    }
+    f.commit();
+  }
+  common::write_json_atomic(a.out / "summary.json", summary);
+  m.finish();
+  m.write(a.out / "manifest.json");
+  std::cout << "flow " << summary.at("config").at("dynamics").get<std::string>() << ": " << traj.t.size()
+            << " samples, final value " << summary.at("final_value").get<double>() << ", |grad| "
+            << summary.at("final_grad_norm").get<double>() << "\n";
+  return 0;
+}
+
 int run_sweep_cmd(const TheoryArgs& a) {
   auto m = manifest("sweep", a);
   auto cfg = read_config(a.config);

@@ -20,6 +20,8 @@ int run_escape_time_cmd(const TheoryArgs& a);
 int run_sweep_cmd(const TheoryArgs& a);
 /// DIR/regret.csv (t, optimizer, kappa, R_over_T, lo95, hi95), DIR/summary.json, DIR/manifest.json.
 int run_regret_cmd(const TheoryArgs& a);
+/// DIR/trajectory.csv (t, step, theta_0.., value), DIR/summary.json, DIR/manifest.json.
+int run_flow_cmd(const TheoryArgs& a);
 /// Prints the table; DIR/validation.json, DIR/validation.csv, DIR/slopes/*.csv, DIR/regret/regret.csv, DIR/manifest.json.
 int run_validate_cmd(const TheoryArgs& a);
 

@@ -75,6 +75,47 @@ TEST(TheoryCli, BadConfigIsOneLineExit2AndNothingWritten) {
   EXPECT_FALSE(fs::exists(dir / "o"));
 }
 
+TEST(TheoryCli, MultiDimEscapeTimeAndFlow) {
+  TempDir dir;
+  write(dir / "y.json", R"({"landscape": {"type": "yang"}, "noise": "white", "T": 2.0, "dynamics": "sgd", "lr": 0.1,
+    "dt": 0.001, "paths": 32, "seed": 3})");
+  auto r = run("escape-time --config " + (dir / "y.json").string() + " --out " + (dir / "out").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = read(dir / "out" / "summary.json");
+  for (const char* key : {"mean_escape_time", "stderr", "paths", "exact", "predicted", "config"}) EXPECT_TRUE(s.contains(key)) << key;
+  EXPECT_TRUE(s["exact"].is_null());
+  EXPECT_TRUE(s["predicted"].is_number());
+  EXPECT_TRUE(fs::exists(dir / "out" / "manifest.json"));
+  write(dir / "q.json", R"({"landscape": {"type": "quadratic_double_well", "d": 3, "lambda": [2, 5]}, "noise": "white", "T": 0.5,
+    "paths": 32})");
+  r = run("escape-time --config " + (dir / "q.json").string() + " --out " + (dir / "out_q").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  s = read(dir / "out_q" / "summary.json");
+  EXPECT_TRUE(s["exact"].is_number());
+  EXPECT_EQ(s["config"]["landscape"]["d"], 3);
+  write(dir / "f.json", R"({"landscape": {"type": "yang"}, "start": [0.5, 1.6], "dynamics": "adam", "lr": 0.01, "t_end": 2, "t_out": 0.1})");
+  r = run("flow --config " + (dir / "f.json").string() + " --out " + (dir / "flow").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "flow" / "trajectory.csv"));
+  EXPECT_TRUE(read(dir / "flow" / "summary.json")["final_theta"].is_array());
+  EXPECT_EQ(read(dir / "flow" / "manifest.json")["status"], "ok");
+  for (const std::string cfg : {R"({"landscape": {"type": "quadratic_double_well", "d": 9}})", R"({"landscape": {"type": "yang"}, "noise": "sgd_shaped"})",
+                                R"({"landscape": {"type": "yang"}, "dt": 0.5})"}) {
+    write(dir / "bad.json", cfg);
+    const auto b = run("escape-time --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir);
+    EXPECT_EQ(b.code, 2) << cfg;
+    EXPECT_EQ(std::count(b.err.begin(), b.err.end(), '\n'), 1) << b.err;
+    EXPECT_FALSE(fs::exists(dir / "o")) << cfg;
+  }
+  for (const std::string cfg : {R"({"landscape": {"type": "yang"}, "start": [1]})", R"({"dynamics": "lion"})", R"({"t_end": -1})"}) {
+    write(dir / "bad.json", cfg);
+    const auto b = run("flow --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir);
+    EXPECT_EQ(b.code, 2) << cfg;
+    EXPECT_EQ(std::count(b.err.begin(), b.err.end(), '\n'), 1) << b.err;
+    EXPECT_FALSE(fs::exists(dir / "o")) << cfg;
+  }
+}
+
 TEST(TheoryCli, RegretWritesCsv) {
   TempDir dir;
   write(dir / "r.json", R"({"problem": "noisy_quadratic", "T": 2000, "reps": 4})");

@@ -1,0 +1,614 @@
+#include "theory/escape_nd.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include <Eigen/Eigenvalues>
+
+#include "common/error.h"
+#include "theory/lane_engine.h"
+#include "theory/quadrature.h"
+
+namespace flatmin::theory {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double get_num(const nlohmann::json& cfg, const char* key, double def) {
+  if (!cfg.contains(key)) return def;
+  FLATMIN_CHECK(cfg.at(key).is_number(), "config key '" << key << "' must be a number");
+  const double v = cfg.at(key).get<double>();
+  FLATMIN_CHECK(std::isfinite(v), "config key '" << key << "' must be finite");
+  return v;
+}
+
+/// The d-dimensional problem as a lane-engine model (lane_engine.h). D coordinates, NC blocks of
+/// D components (θ, m?, x_1?), K = D normals per step. FULL: C and P are full D×D matrices (Yang
+/// with Hessian noise); otherwise diagonal, component-wise exactly the 1-D formulas of escape.cpp.
+template <int D, int NC, bool FULL>
+struct ModelND {
+  static constexpr std::size_t N = static_cast<std::size_t>(D * NC);
+  static constexpr std::size_t K = static_cast<std::size_t>(D);
+  using Vec = Eigen::Matrix<double, D, 1>;
+  using Mat = Eigen::Matrix<double, D, D>;
+  bool yang, hess_noise, adam, has_m;
+  int chain;
+  double dL, k, eta, inv_eta, leak, eta_n, r, floor_abs, batch, white_c;
+  std::array<double, D> lam{}, a{}, u{}, e{}, m0{};
+  double off;
+  double dt, t_max;
+
+  explicit ModelND(const EscapeProblemND& p)
+      : yang(p.type == LandscapeND::Yang2020), hess_noise(p.noise == NoiseType::Hessian),
+        adam(p.dynamics == DynamicsType::Adam || p.dynamics == DynamicsType::MIAdam), has_m(p.has_momentum()),
+        chain(p.chain()), dL(p.qdw.dL), k(p.qdw.k), eta(p.lr), inv_eta(1.0 / p.lr), leak(1.0 - p.kappa),
+        eta_n(std::pow(p.lr, p.chain())), r((1.0 - p.beta1) / p.lr), floor_abs(p.floor_abs), batch(p.batch),
+        white_c(2.0 * p.T / p.lr), off(p.absorb_offset), dt(p.dt), t_max(p.t_max) {
+    const Eigen::VectorXd g0 = p.grad(p.a.x);
+    for (int i = 0; i < D; ++i) {
+      if (!yang && i > 0) lam[i] = p.qdw.lambda[i - 1];
+      a[i] = p.a.x[i];
+      u[i] = p.u.x[i];
+      e[i] = p.e[i];
+      m0[i] = g0[i];
+    }
+  }
+  std::array<double, D> grad(const double* x, std::size_t w) const {
+    std::array<double, D> g{};
+    if constexpr (D == 2) {
+      if (yang) {
+        const double px = x[0], py = x[w];
+        const double c = std::cos(px + py * py);
+        g[0] = 2.0 * px + 5.0 * c;  // theory.md §11.3 (same as Yang2020::grad)
+        g[1] = 2.0 * py * (1.0 + 5.0 * c);
+        return g;
+      }
+    }
+    const double th = x[0];
+    g[0] = 4.0 * dL * k * th * (k * th * th - 1.0);  // QuadraticDoubleWell::grad
+    for (int i = 1; i < D; ++i) g[i] = lam[i] * x[i * w];
+    return g;
+  }
+  /// Diagonal C_i(θ), exactly EscapeProblem::noise_var's arithmetic per coordinate.
+  double cdiag(const double* x, int i) const {
+    if (!hess_noise) return white_c;
+    double h;
+    if (i == 0) {
+      const double th = x[0];
+      h = std::abs(4.0 * dL * k * (3.0 * k * th * th - 1.0));
+    } else {
+      h = lam[i];
+    }
+    return (h > floor_abs ? h : floor_abs) / batch;
+  }
+  /// Full case: C^{1/2} and P from the eigen-decomposition of the local Yang Hessian.
+  void full_mats(const double* x, std::size_t w, Mat& csq, Mat& P) const {
+    if constexpr (D == 2) {
+      const double px = x[0], py = x[w];
+      const double s = std::sin(px + py * py), c = std::cos(px + py * py);
+      Mat H;
+      H(0, 0) = 2.0 - 5.0 * s;  // Yang2020::hess
+      H(0, 1) = H(1, 0) = -10.0 * py * s;
+      H(1, 1) = 2.0 + 10.0 * c - 20.0 * py * py * s;
+      Eigen::SelfAdjointEigenSolver<Mat> es;
+      es.computeDirect(H);
+      Vec lc = es.eigenvalues().cwiseAbs().cwiseMax(floor_abs) / batch;
+      const Mat& Q = es.eigenvectors();
+      csq = Q * lc.cwiseSqrt().asDiagonal() * Q.transpose();
+      P = adam ? Mat(Q * lc.cwiseSqrt().cwiseInverse().asDiagonal() * Q.transpose()) : Mat(Mat::Identity());
+    }
+  }
+  void init(double* x, std::size_t w) const {
+    for (std::size_t j = 0; j < N; ++j) x[j * w] = 0.0;
+    for (int i = 0; i < D; ++i) x[i * w] = a[i];
+    if constexpr (NC > 1)
+      if (has_m) for (int i = 0; i < D; ++i) x[(D + i) * w] = m0[i];  // m starts at the mean gradient
+  }
+  void idle(double* x, std::size_t w) const {
+    for (int i = 0; i < D; ++i) x[i * w] = a[i];
+  }
+  // theory.md §6, component-wise; layout θ_i at i, m_i at D + i, x_1,i at the last block.
+  void drift(const double* x, double* d, std::size_t w) const {
+    const std::array<double, D> g = grad(x, w);
+    if constexpr (FULL) {
+      Mat csq, P;
+      full_mats(x, w, csq, P);
+      Vec gv, pv;
+      for (int i = 0; i < D; ++i) gv[i] = g[i];
+      const int last = (NC - 1) * D;
+      if constexpr (NC == 1) {
+        pv = P * gv;
+        for (int i = 0; i < D; ++i) d[i * w] = -pv[i];
+      } else {
+        Vec y;
+        for (int i = 0; i < D; ++i) {
+          double input = g[i];
+          if (has_m) {
+            d[(D + i) * w] = r * (g[i] - x[(D + i) * w]);
+            input = x[(D + i) * w];
+          }
+          if (chain > 0) d[(last + i) * w] = (input - leak * x[(last + i) * w]) * inv_eta;
+          y[i] = x[(last + i) * w];
+        }
+        pv = P * y;
+        const double scale = chain > 0 ? eta_n : 1.0;
+        for (int i = 0; i < D; ++i) d[i * w] = -scale * pv[i];
+      }
+    } else {
+      for (int i = 0; i < D; ++i) {
+        const double C = cdiag(x, i);
+        const double P = adam ? 1.0 / std::sqrt(C) : 1.0;
+        if constexpr (NC == 1) {
+          d[i * w] = -P * g[i];
+        } else {
+          double input = g[i];
+          if (has_m) {
+            d[(D + i) * w] = r * (g[i] - x[(D + i) * w]);
+            input = x[(D + i) * w];
+          }
+          if (chain == 0) {
+            d[i * w] = -P * x[(D + i) * w];
+          } else {
+            const int last = (NC - 1) * D;
+            d[(last + i) * w] = (input - leak * x[(last + i) * w]) * inv_eta;
+            d[i * w] = -eta_n * P * x[(last + i) * w];
+          }
+        }
+      }
+    }
+  }
+  void noise(const double* x, double* s, std::size_t w, const double* xi) const {
+    if constexpr (FULL) {
+      Mat csq, P;
+      full_mats(x, w, csq, P);
+      Vec xv;
+      for (int i = 0; i < D; ++i) xv[i] = xi[i];
+      for (std::size_t j = 0; j < N; ++j) s[j * w] = 0.0;
+      if constexpr (NC == 1) {
+        const Vec z = adam ? Vec(std::sqrt(eta) * xv) : Vec(std::sqrt(eta) * (csq * xv));  // P·C^{1/2} = I for adam
+        for (int i = 0; i < D; ++i) s[i * w] = z[i];
+      } else {
+        const Vec z = csq * xv;
+        for (int i = 0; i < D; ++i) {
+          if (has_m) s[(D + i) * w] = r * std::sqrt(eta) * z[i];
+          else s[(D + i) * w] = std::sqrt(inv_eta) * z[i];  // raw minibatch noise entering x_1 (β1 = 0 chain)
+        }
+      }
+    } else {
+      for (int i = 0; i < D; ++i) {
+        const double C = cdiag(x, i);
+        if constexpr (NC == 1) {
+          const double P = adam ? 1.0 / std::sqrt(C) : 1.0;
+          s[i * w] = P * std::sqrt(eta * C) * xi[i];
+        } else {
+          for (int j = 0; j < NC; ++j) s[(j * D + i) * w] = 0.0;
+          if (has_m) s[(D + i) * w] = r * std::sqrt(eta * C) * xi[i];
+          else s[(D + i) * w] = std::sqrt(C * inv_eta) * xi[i];
+        }
+      }
+    }
+  }
+  bool exited(const double* x, std::size_t w) const {
+    double proj = 0;
+    for (int i = 0; i < D; ++i) proj += (x[i * w] - u[i]) * e[i];
+    return proj >= off;
+  }
+  bool finite(const double* x, std::size_t w) const {
+    for (int i = 0; i < D; ++i)
+      if (!std::isfinite(x[i * w])) return false;
+    return true;
+  }
+};
+
+/// Calls f(ModelND<D, NC, FULL>) for the problem's dimension and state layout.
+template <class F>
+auto dispatch(const EscapeProblemND& p, F&& f) {
+  const int d = p.dim();
+  const int nc = 1 + (p.has_momentum() ? 1 : 0) + p.chain();
+  const bool full = !p.diagonal();
+  if (full) {
+    if (d != 2) throw std::logic_error("full noise needs d = 2");
+    switch (nc) {
+      case 1: return f(ModelND<2, 1, true>(p));
+      case 2: return f(ModelND<2, 2, true>(p));
+      case 3: return f(ModelND<2, 3, true>(p));
+    }
+  }
+#define FLATMIN_ND_CASE(DD)                              \
+  if (d == DD) switch (nc) {                             \
+      case 1: return f(ModelND<DD, 1, false>(p));        \
+      case 2: return f(ModelND<DD, 2, false>(p));        \
+      case 3: return f(ModelND<DD, 3, false>(p));        \
+    }
+  FLATMIN_ND_CASE(1)
+  FLATMIN_ND_CASE(2)
+  FLATMIN_ND_CASE(3)
+  FLATMIN_ND_CASE(4)
+#undef FLATMIN_ND_CASE
+  throw std::logic_error("escape_nd: dimension/state layout out of range");
+}
+
+}  // namespace
+
+double EscapeProblemND::value(const Eigen::VectorXd& x) const {
+  return type == LandscapeND::Yang2020 ? Yang2020::value(Eigen::Vector2d(x[0], x[1])) : qdw.value(x);
+}
+Eigen::VectorXd EscapeProblemND::grad(const Eigen::VectorXd& x) const {
+  if (type == LandscapeND::Yang2020) return Yang2020::grad(Eigen::Vector2d(x[0], x[1]));
+  return qdw.grad(x);
+}
+Eigen::MatrixXd EscapeProblemND::hess(const Eigen::VectorXd& x) const {
+  if (type == LandscapeND::Yang2020) return Yang2020::hess(Eigen::Vector2d(x[0], x[1]));
+  return qdw.hess(x);
+}
+Eigen::MatrixXd EscapeProblemND::noise_cov(const Eigen::VectorXd& x) const {
+  const int d = dim();
+  if (noise == NoiseType::White) return Eigen::MatrixXd::Identity(d, d) * (2.0 * T / lr);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(hess(x));
+  const Eigen::VectorXd lc = es.eigenvalues().cwiseAbs().cwiseMax(floor_abs) / batch;
+  return es.eigenvectors() * lc.asDiagonal() * es.eigenvectors().transpose();
+}
+
+bool is_nd_config(const nlohmann::json& cfg) {
+  if (!cfg.is_object() || !cfg.contains("landscape") || !cfg.at("landscape").is_object()) return false;
+  const auto& l = cfg.at("landscape");
+  if (!l.contains("type") || !l.at("type").is_string()) return false;
+  const std::string t = l.at("type").get<std::string>();
+  return t == "quadratic_double_well" || t == "yang";
+}
+
+EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
+  FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
+  static const char* kKeys[] = {"landscape", "noise", "T", "hessian_floor", "hessian_floor_ref", "dynamics", "lr", "batch", "beta1", "kappa",
+                                "order", "dt", "t_max", "absorb_fraction", "rho", "paths", "seed", "threads", "survival_points",
+                                "quadrature_intervals", "notes"};
+  for (const auto& [key, v] : cfg.items()) {
+    bool ok = false;
+    for (const char* k : kKeys) ok = ok || key == k;
+    FLATMIN_CHECK(ok, "unknown config key '" << key << "' for a d-dimensional landscape");
+  }
+  EscapeProblemND p;
+  const auto& l = cfg.at("landscape");
+  const std::string type = l.at("type").get<std::string>();
+  if (type == "yang") {
+    for (const auto& [key, v] : l.items()) FLATMIN_CHECK(key == "type", "unknown yang landscape key '" << key << "'");
+    p.type = LandscapeND::Yang2020;
+  } else {
+    for (const auto& [key, v] : l.items())
+      FLATMIN_CHECK(key == "type" || key == "d" || key == "dL" || key == "k" || key == "lambda",
+                    "unknown quadratic_double_well landscape key '" << key << "'");
+    const double d = get_num(l, "d", 2);
+    FLATMIN_CHECK(d == std::floor(d) && d >= 1 && d <= 4, "landscape.d = " << d << " must be an integer in [1, 4]");
+    p.qdw.dL = get_num(l, "dL", 1.0);
+    p.qdw.k = get_num(l, "k", 1.0);
+    FLATMIN_CHECK(p.qdw.dL > 0, "landscape.dL = " << p.qdw.dL << " must be > 0");
+    FLATMIN_CHECK(p.qdw.k > 0, "landscape.k = " << p.qdw.k << " must be > 0");
+    const int n = static_cast<int>(d) - 1;
+    p.qdw.lambda = Eigen::VectorXd::Constant(n, 2.0);
+    if (l.contains("lambda")) {
+      FLATMIN_CHECK(l.at("lambda").is_array() && static_cast<int>(l.at("lambda").size()) == n,
+                    "landscape.lambda must be an array of d - 1 = " << n << " curvatures");
+      for (int i = 0; i < n; ++i) {
+        FLATMIN_CHECK(l.at("lambda")[i].is_number(), "landscape.lambda entries must be numbers");
+        p.qdw.lambda[i] = l.at("lambda")[i].get<double>();
+        FLATMIN_CHECK(std::isfinite(p.qdw.lambda[i]) && p.qdw.lambda[i] > 0, "landscape.lambda[" << i << "] must be > 0");
+      }
+    }
+  }
+  const std::string noise = cfg.value("noise", std::string("white"));
+  if (noise == "white") p.noise = NoiseType::White;
+  else if (noise == "hessian") p.noise = NoiseType::Hessian;
+  else FLATMIN_CHECK(false, "noise '" << noise << "' is not available in d dimensions (white | hessian)");
+  const std::string dyn = cfg.value("dynamics", std::string("sgd"));
+  if (dyn == "sgd") p.dynamics = DynamicsType::Sgd;
+  else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
+  else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
+  else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
+  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not available in d dimensions (sgd | momentum | adam | miadam)");
+  const std::string fref = cfg.value("hessian_floor_ref", std::string("escape"));
+  FLATMIN_CHECK(fref == "escape" || fref == "min", "hessian_floor_ref '" << fref << "' must be escape or min");
+  p.floor_ref_min = fref == "min";
+  p.T = get_num(cfg, "T", p.T);
+  p.hessian_floor = get_num(cfg, "hessian_floor", p.hessian_floor);
+  p.lr = get_num(cfg, "lr", p.lr);
+  p.batch = get_num(cfg, "batch", p.batch);
+  p.beta1 = get_num(cfg, "beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
+  p.kappa = get_num(cfg, "kappa", p.kappa);
+  p.order = static_cast<int>(get_num(cfg, "order", 1));
+  p.dt = get_num(cfg, "dt", p.dt);
+  p.t_max = get_num(cfg, "t_max", p.t_max);
+  p.absorb_fraction = get_num(cfg, "absorb_fraction", p.absorb_fraction);
+  if (cfg.contains("rho")) {
+    p.rho = get_num(cfg, "rho", 0.5);
+    FLATMIN_CHECK(p.rho >= 0 && p.rho <= 1, "rho = " << p.rho << " must be in [0, 1]");
+  }
+  FLATMIN_CHECK(p.T > 0, "T = " << p.T << " must be > 0");
+  FLATMIN_CHECK(p.hessian_floor > 0 && p.hessian_floor <= 1, "hessian_floor = " << p.hessian_floor << " must be in (0, 1]");
+  FLATMIN_CHECK(p.lr > 0, "lr = " << p.lr << " must be > 0");
+  FLATMIN_CHECK(p.batch > 0, "batch = " << p.batch << " must be > 0");
+  FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
+  FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 > 0");
+  FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " must be in (0, 1]");
+  FLATMIN_CHECK(p.order == 1, "order = " << p.order << ": only MIAdam order 1 is available in d dimensions");
+  FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
+  FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
+  FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");
+  FLATMIN_CHECK(p.absorb_fraction >= 0 && p.absorb_fraction <= 1, "absorb_fraction = " << p.absorb_fraction << " must be in [0, 1]");
+  // Critical points: the start minimum a and the saddle u.
+  if (p.type == LandscapeND::Yang2020) {
+    // a+ = the minimum on x = 0.5 with the smallest y > 0, u+ = the saddle on x = 0.5 with the
+    // smallest y > 0 (theory.md §11.3/§11.4), located by Yang2020::critical_points.
+    const auto cps = Yang2020::critical_points();
+    const CriticalPoint* a = nullptr;
+    const CriticalPoint* u = nullptr;
+    for (const auto& c : cps) {
+      if (std::abs(c.x[0] - 0.5) > 1e-9 || c.x[1] <= 0) continue;
+      if (c.index == 0 && (!a || c.x[1] < a->x[1])) a = &c;
+      if (c.index == 1 && (!u || c.x[1] < u->x[1])) u = &c;
+    }
+    if (!a || !u) throw std::logic_error("Yang 2020: a+ / u+ not found");
+    p.a = *a;
+    p.u = *u;
+  } else {
+    const auto cps = p.qdw.critical_points();
+    p.a = cps[0];
+    p.u = cps[1];
+  }
+  p.geom = escape_geometry(p.a, p.u);
+  p.e = p.geom.e;
+  if ((p.u.x - p.a.x).dot(p.e) < 0) p.e = -p.e;
+  p.absorb_offset = p.absorb_fraction * (p.u.x - p.a.x).dot(p.e);
+  p.floor_abs = p.hessian_floor * (p.floor_ref_min ? p.a.eigenvalues.minCoeff() : p.geom.H_ae);
+  // Euler–Maruyama must resolve the fastest linear rate (as model1d.cpp): curvature rate P·λ at a
+  // (and |λ_u| at the saddle), the momentum rate r = (1−β1)/η, the chain's leak and oscillation.
+  double curv = 0;
+  for (const CriticalPoint* c : {&p.a, &p.u}) {
+    for (int i = 0; i < c->eigenvalues.size(); ++i) {
+      const double lam = std::abs(c->eigenvalues[i]);
+      double P = 1.0;
+      if (p.dynamics == DynamicsType::Adam || p.dynamics == DynamicsType::MIAdam) {
+        const double C = p.noise == NoiseType::White ? 2.0 * p.T / p.lr : std::max(lam, p.floor_abs) / p.batch;
+        P = 1.0 / std::sqrt(C);
+      }
+      curv = std::max(curv, P * lam);
+    }
+  }
+  double rate = curv;
+  if (p.has_momentum()) rate = std::max(rate, (1.0 - p.beta1) / p.lr);
+  if (p.chain() > 0) {
+    rate = std::max(rate, (1.0 - p.kappa) / p.lr);
+    rate = std::max(rate, std::sqrt(curv));
+  }
+  FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
+                                           << " (need < 0.5)");
+  return p;
+}
+
+nlohmann::json to_json(const EscapeProblemND& p) {
+  nlohmann::json j;
+  if (p.type == LandscapeND::Yang2020) {
+    j["landscape"] = {{"type", "yang"}};
+  } else {
+    std::vector<double> lam(p.qdw.lambda.data(), p.qdw.lambda.data() + p.qdw.lambda.size());
+    j["landscape"] = {{"type", "quadratic_double_well"}, {"d", p.qdw.dim()}, {"dL", p.qdw.dL}, {"k", p.qdw.k}, {"lambda", lam}};
+  }
+  j["noise"] = to_string(p.noise);
+  j["T"] = p.T;
+  j["hessian_floor"] = p.hessian_floor;
+  j["hessian_floor_ref"] = p.floor_ref_min ? "min" : "escape";
+  j["dynamics"] = to_string(p.dynamics);
+  j["lr"] = p.lr;
+  j["batch"] = p.batch;
+  j["beta1"] = p.beta1;
+  j["kappa"] = p.kappa;
+  j["order"] = p.order;
+  j["dt"] = p.dt;
+  j["t_max"] = p.t_max;
+  j["absorb_fraction"] = p.absorb_fraction;
+  if (p.rho >= 0) j["rho"] = p.rho;
+  auto vec = [](const Eigen::VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); };
+  j["start"] = vec(p.a.x);
+  j["saddle"] = vec(p.u.x);
+  j["exit_direction"] = vec(p.e);
+  j["absorb_offset"] = p.absorb_offset;
+  return j;
+}
+
+EscapeResult run_escape_mc_nd(const EscapeProblemND& p, const EscapeRun& run) {
+  return detail::run_mc(run, [&](std::atomic<std::int64_t>& next, std::atomic<std::int64_t>& done, std::vector<double>& times,
+                                 std::vector<std::int64_t>& steps) {
+    dispatch(p, [&](const auto& m) {
+      detail::run_lanes(m, run.seed, run.paths, next, done, times, steps);
+      return 0;
+    });
+  });
+}
+
+double simulate_escape_path_nd(const EscapeProblemND& p, std::uint64_t seed, std::uint64_t path, std::int64_t* steps) {
+  return dispatch(p, [&](const auto& m) { return detail::run_single(m, seed, path, steps); });
+}
+
+bool has_exact_oracle(const EscapeProblemND& p) { return p.type == LandscapeND::QuadraticDoubleWell && p.overdamped(); }
+
+EscapeProblem marginal_problem(const EscapeProblemND& p) {
+  if (p.type != LandscapeND::QuadraticDoubleWell) throw std::logic_error("marginal_problem: double well only");
+  const double Ha = p.qdw.hess(p.a.x)(0, 0);
+  nlohmann::json c = {{"landscape", {{"type", "double_well"}, {"dL", p.qdw.dL}, {"k", p.qdw.k}}},
+                      {"noise", to_string(p.noise)},
+                      {"T", p.T},
+                      {"hessian_floor", p.floor_abs / Ha},
+                      {"dynamics", to_string(p.dynamics)},
+                      {"lr", p.lr},
+                      {"batch", p.batch},
+                      {"beta1", p.beta1},
+                      {"kappa", p.kappa},
+                      {"order", p.order},
+                      {"dt", p.dt},
+                      {"t_max", p.t_max}};
+  EscapeProblem m = parse_escape_problem(c);
+  m.absorb = p.a.x[0] + (1.0 + p.absorb_fraction) * (p.u.x[0] - p.a.x[0]);
+  if (p.absorb_fraction == 0.5) m.absorb = m.landscape.absorb();
+  return m;
+}
+
+double path_parameter_nd(const EscapeProblemND& p, bool adam) {
+  if (p.type == LandscapeND::QuadraticDoubleWell) {
+    const EscapeProblem m = marginal_problem(p);
+    return adam ? path_parameter_adam(m) : path_parameter_sgd(m);
+  }
+  // Straight segment a → u, direction t: (1/ΔL)∫ ∇L·t / w(tᵀ|H|_f t) dl, w = x (sgd) or sqrt(x) (adam);
+  // Simpson's rule. Solve s/h_a + (1−s)/h_u = I with h = H_ae, |H_ue| (or their square roots).
+  const Eigen::VectorXd seg = p.u.x - p.a.x;
+  const double len = seg.norm();
+  const Eigen::VectorXd t = seg / len;
+  const int n = 2000;
+  double I = 0;
+  for (int i = 0; i <= n; ++i) {
+    const Eigen::VectorXd x = p.a.x + seg * (static_cast<double>(i) / n);
+    const double curv = t.dot(p.noise_cov(x) * t) * p.batch;
+    const double f = p.grad(x).dot(t) / (adam ? std::sqrt(curv) : curv);
+    I += f * (i == 0 || i == n ? 1.0 : (i % 2 ? 4.0 : 2.0));
+  }
+  I *= len / (3.0 * n) / p.geom.dL;
+  const double ha = adam ? std::sqrt(p.geom.H_ae) : p.geom.H_ae;
+  const double hu = adam ? std::sqrt(std::abs(p.geom.H_ue)) : std::abs(p.geom.H_ue);
+  return (I - 1.0 / hu) / (1.0 / ha - 1.0 / hu);
+}
+
+namespace {
+/// The path parameter used by predict_nd (`rho` when given), with a note when it lies outside
+/// (0, 1), where Xie's interpolation reading does not hold (it is still the exact quasi-potential
+/// of the 1-D marginal, like model1d's path_parameter_*).
+double used_s(const EscapeProblemND& p, bool adam, std::string& note) {
+  if (p.rho >= 0) {
+    note = ", rho given";
+    return p.rho;
+  }
+  const double s = path_parameter_nd(p, adam);
+  if (s <= 0 || s >= 1) {
+    std::ostringstream n;
+    n << ", path parameter s = " << s << " outside (0, 1)";
+    note = n.str();
+  }
+  return s;
+}
+}  // namespace
+
+Prediction predict_nd(const EscapeProblemND& p) {
+  std::string note;
+  Prediction r;
+  r.s = kNaN;
+  r.tau = kNaN;
+  r.exponent = kNaN;
+  const auto& g = p.geom;
+  const double det_ratio = std::abs(p.u.eigenvalues.prod() / p.a.eigenvalues.prod());
+  const double eta = p.lr, B = p.batch;
+  if (p.noise == NoiseType::White) {
+    if (p.dynamics == DynamicsType::Sgd && p.beta1 == 0) {
+      r.tau = tau_white_A(g.H_ue, det_ratio, g.dL, p.T);
+      r.exponent = g.dL / p.T;
+      r.formula = "(A) Eyring-Kramers, white noise, d dims";
+    } else {
+      r.formula = "none (white noise with this dynamics in d dims)";
+    }
+    return r;
+  }
+  switch (p.dynamics) {
+    case DynamicsType::Sgd:
+    case DynamicsType::Momentum:
+      r.s = used_s(p, false, note);
+      r.exponent = 2.0 * B * g.dL / eta * (r.s / g.H_ae + (1 - r.s) / std::abs(g.H_ue));
+      if (p.beta1 > 0) {
+        r.tau = tau_momentum_C(eta, B, p.beta1, g.dL, g.H_ae, g.H_ue, r.s);
+        r.formula = "(C) Xie momentum, d dims";
+      } else {
+        r.tau = tau_sgd_B(eta, B, g.dL, g.H_ae, g.H_ue, r.s);
+        r.formula = "(B) Xie SGD, d dims";
+      }
+      break;
+    case DynamicsType::Adam:
+      r.s = used_s(p, true, note);
+      r.tau = tau_adam_D(eta, B, p.beta1, g.dL, g.H_ae, g.H_ue, g.det_ratio_quarter, r.s);
+      r.exponent = 2.0 * std::sqrt(B) * g.dL / eta * (r.s / std::sqrt(g.H_ae) + (1 - r.s) / std::sqrt(std::abs(g.H_ue)));
+      r.formula = "(D) = Eq. 15 Adam, d dims";
+      break;
+    case DynamicsType::MIAdam:
+      r.s = used_s(p, true, note);
+      if (p.kappa == 1.0 && p.order == 1) {
+        r.tau = mean_time_eq14(eta, B, p.beta1, g.dL, g.H_ae, g.H_ue, g.det_ratio_quarter, r.s);
+        r.formula = "Eq. 14 (MIAdam1, kappa=1), rate 1/phi14(t) integrated over t, d dims";
+      } else {
+        r.formula = "none (kappa < 1 in d dims)";
+      }
+      break;
+    default: r.formula = "none"; break;
+  }
+  r.formula += note;
+  return r;
+}
+
+nlohmann::json escape_time_summary_nd(const nlohmann::json& cfg, bool progress, EscapeResult* result_out) {
+  const EscapeProblemND p = parse_escape_problem_nd(cfg);
+  EscapeRun run = parse_escape_run(cfg);
+  run.progress = progress;
+  QuadratureOptions q;
+  if (cfg.contains("quadrature_intervals")) {
+    FLATMIN_CHECK(cfg.at("quadrature_intervals").is_number_integer() && cfg.at("quadrature_intervals").get<int>() >= 100,
+                  "quadrature_intervals must be an integer >= 100");
+    q.intervals = cfg.at("quadrature_intervals").get<int>();
+  }
+  auto num_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+  const Prediction pred = predict_nd(p);
+  const EscapeResult r = run_escape_mc_nd(p, run);
+  nlohmann::json s;
+  s["mean_escape_time"] = r.mean;
+  s["stderr"] = r.stderr_;
+  s["paths"] = run.paths;
+  s["escaped"] = r.escaped;
+  s["censored"] = r.censored;
+  s["median_escape_time"] = r.median;
+  if (r.censored > 0) s["warning"] = "some paths were censored at t_max: mean_escape_time is a lower bound";
+  if (has_exact_oracle(p)) {
+    const EscapeProblem m = marginal_problem(p);
+    s["exact"] = exact_escape_time(m, q);
+    s["exact_exponent"] = exact_exponent(m);
+    s["discretisation_bias"] = discretisation_bias(m, q);
+    s["laplace"] = tau_laplace_1d(m);
+    s["exact_source"] = "1-D quadrature of the separable theta_1 marginal";
+  } else {
+    s["exact"] = nullptr;
+    s["exact_exponent"] = nullptr;
+    s["discretisation_bias"] = nullptr;
+    s["laplace"] = nullptr;
+  }
+  s["predicted"] = num_or_null(pred.tau);
+  s["predicted_formula"] = pred.formula;
+  s["predicted_exponent"] = num_or_null(pred.exponent);
+  s["path_parameter"] = num_or_null(pred.s);
+  s["geometry"] = {{"dL", p.geom.dL},
+                   {"H_ae", p.geom.H_ae},
+                   {"H_ue", p.geom.H_ue},
+                   {"det_ratio", std::abs(p.u.eigenvalues.prod() / p.a.eigenvalues.prod())},
+                   {"det_ratio_quarter", p.geom.det_ratio_quarter}};
+  s["survival"] = {{"t", r.survival_t}, {"S", r.survival_s}};
+  s["particle_steps"] = r.particle_steps;
+  s["wall_time_s"] = r.wall_s;
+  s["particle_steps_per_s"] = r.wall_s > 0 ? r.particle_steps / r.wall_s : 0.0;
+  s["time_unit"] = "continuous time, one iteration = lr";
+  nlohmann::json resolved = to_json(p);
+  resolved["paths"] = run.paths;
+  resolved["seed"] = run.seed;
+  resolved["threads"] = run.threads;
+  resolved["survival_points"] = run.survival_points;
+  resolved["quadrature_intervals"] = q.intervals;
+  s["config"] = resolved;
+  if (result_out) *result_out = r;
+  return s;
+}
+
+}  // namespace flatmin::theory
