@@ -1,0 +1,271 @@
+#include "experiments/train/sweep.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/atomic_file.h"
+#include "common/csv.h"
+#include "common/error.h"
+#include "common/format.h"
+#include "common/json_io.h"
+#include "experiments/train/trainer.h"
+
+extern char** environ;
+
+namespace flatmin::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string noise_tag(double p) {
+  std::ostringstream os;
+  os << p;
+  return os.str();
+}
+
+json load_base(const SweepArgs& args) {
+  const json& b = args.config.at("base");
+  if (b.is_string()) {
+    fs::path p = b.get<std::string>();
+    if (p.is_relative()) p = args.config_dir / p;
+    return common::read_json_file(p);
+  }
+  FLATMIN_CHECK(b.is_object(), "sweep: 'base' must be a recipe object or the path of a recipe file");
+  return b;
+}
+
+fs::path sweep_out(const SweepArgs& args) {
+  if (!args.out.empty()) return args.out;
+  FLATMIN_CHECK(args.config.contains("out"), "sweep: no output folder (give \"out\" in the sweep file or --out)");
+  return args.config.at("out").get<std::string>();
+}
+
+int spawn_run(const SweepArgs& args, const SweepRun& r, int threads) {
+  std::vector<std::string> argv = {args.exe.string(), "--threads", std::to_string(threads), "train",
+                                   "--config", (r.dir / "run_config.json").string(), "--out", r.dir.string(),
+                                   "--resume", "--device", args.device, "--no-progress"};
+  if (!args.data_dir.empty()) {
+    argv.push_back("--data-dir");
+    argv.push_back(args.data_dir);
+  }
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  const std::string log = (r.dir / "log.txt").string();
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args.exe.c_str(), &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("sweep: cannot start " + args.exe.string() + ": " + std::strerror(rc));
+  return pid;
+}
+
+}  // namespace
+
+std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
+  const json& c = args.config;
+  FLATMIN_CHECK(c.is_object(), "sweep config must be a JSON object");
+  for (const auto& [k, v] : c.items()) {
+    static const std::set<std::string> allowed = {"about", "name", "base", "optimizers", "seeds", "noise_rates", "out", "overrides", "notes"};
+    FLATMIN_CHECK(allowed.count(k) == 1, "sweep: unknown key '" << k << "' (allowed: about, name, base, optimizers, seeds, noise_rates, out, overrides)");
+  }
+  FLATMIN_CHECK(c.contains("base") && c.contains("optimizers"), "sweep: needs 'base' and 'optimizers'");
+  json base = load_base(args);
+  if (base.contains("profiles")) {  // the profile is merged here; run configs carry none
+    const json profiles = base.at("profiles");
+    base.erase("profiles");
+    if (profiles.contains(args.profile)) base.merge_patch(profiles.at(args.profile));
+  }
+  if (c.contains("overrides")) base.merge_patch(c.at("overrides"));
+  const auto seeds = c.value("seeds", std::vector<uint64_t>{0});
+  const auto noises = c.value("noise_rates", std::vector<double>{0.0});
+  FLATMIN_CHECK(!seeds.empty() && !noises.empty() && c.at("optimizers").is_array() && !c.at("optimizers").empty(),
+                "sweep: 'optimizers', 'seeds' and 'noise_rates' must be non-empty lists");
+  const fs::path out = sweep_out(args);
+  std::vector<SweepRun> runs;
+  std::set<std::string> labels;
+  for (const auto& o : c.at("optimizers")) {
+    FLATMIN_CHECK(o.is_object() && o.contains("name"), "sweep: every optimizers[] entry needs a 'name'");
+    const std::string label = o.value("label", o.at("name").get<std::string>());
+    FLATMIN_CHECK(labels.insert(label).second, "sweep: optimizer label '" << label << "' appears twice (give distinct 'label's)");
+    for (double p : noises) {
+      for (auto s : seeds) {
+        SweepRun r;
+        r.label = label;
+        r.noise = p;
+        r.seed = s;
+        r.id = label + "_noise" + noise_tag(p) + "_seed" + std::to_string(s);
+        r.dir = out / "runs" / r.id;
+        r.config = base;
+        r.config["name"] = r.id;
+        r.config["optimizer"] = {{"name", o.at("name")}, {"options", o.value("options", json::object())}};
+        r.config["seed"] = s;
+        r.config["data"]["label_noise"]["rate"] = p;
+        resolve_train_config(r.config, args.profile);  // validates now, before anything runs
+        runs.push_back(std::move(r));
+      }
+    }
+  }
+  return runs;
+}
+
+std::string slurm_script(const SweepArgs& args, const std::vector<SweepRun>& runs) {
+  for (const auto& r : runs) common::write_json_atomic(r.dir / "run_config.json", r.config);
+  std::ostringstream s;
+  s << "#!/bin/bash\n"
+    << "# flatmin sweep '" << args.config.value("name", "sweep") << "': " << runs.size()
+    << " runs as a SLURM job array. Submit with: sbatch <this file>; afterwards run `flatmin sweep` with the same\n"
+    << "# config again (finished runs are skipped) to aggregate. Interrupted tasks can be resubmitted: they --resume.\n"
+    << "#SBATCH --job-name=" << args.config.value("name", "flatmin-sweep") << "\n"
+    << "#SBATCH --array=0-" << runs.size() - 1 << "\n"
+    << "#SBATCH --cpus-per-task=4\n";
+  if (args.device.rfind("cuda", 0) == 0) s << "#SBATCH --gres=gpu:1\n";
+  s << "#SBATCH --output=" << (sweep_out(args) / "slurm-%A_%a.out").string() << "\n"
+    << "set -euo pipefail\nRUNS=(\n";
+  for (const auto& r : runs) s << "  '" << r.dir.string() << "'\n";
+  s << ")\nD=\"${RUNS[$SLURM_ARRAY_TASK_ID]}\"\n"
+    << "exec '" << args.exe.string() << "' --threads \"${SLURM_CPUS_PER_TASK}\" train --config \"$D/run_config.json\" --out \"$D\" --resume --device "
+    << args.device << " --no-progress" << (args.data_dir.empty() ? "" : " --data-dir '" + args.data_dir + "'") << "\n";
+  return s.str();
+}
+
+json aggregate_runs(const std::vector<SweepRun>& runs) {
+  struct Acc {
+    std::vector<double> best, final_, noise, time;
+    int64_t expected = 0;
+  };
+  std::map<std::pair<std::string, double>, Acc> groups;
+  std::vector<std::pair<std::string, double>> order;
+  for (const auto& r : runs) {
+    const auto key = std::make_pair(r.label, r.noise);
+    if (groups.count(key) == 0) order.push_back(key);
+    auto& g = groups[key];
+    ++g.expected;
+    if (!run_finished(r.dir)) continue;
+    const json res = common::read_json_file(r.dir / "result.json");
+    g.best.push_back(res.at("best_test_acc"));
+    g.final_.push_back(res.at("final_test_acc"));
+    g.noise.push_back(res.at("label_noise").at("realised_rate"));
+    g.time.push_back(res.value("train_time_s", 0.0));
+  }
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? std::nan("") : s / double(v.size());
+  };
+  auto sd = [&](const std::vector<double>& v) {
+    if (v.size() < 2) return std::nan("");
+    const double m = mean(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / double(v.size() - 1));
+  };
+  json rows = json::array();
+  for (const auto& key : order) {
+    const auto& g = groups[key];
+    auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
+    rows.push_back({{"optimizer", key.first},
+                    {"noise_rate", key.second},
+                    {"runs_finished", g.best.size()},
+                    {"runs_expected", g.expected},
+                    {"best_test_acc_mean", num(mean(g.best))},
+                    {"best_test_acc_std", num(sd(g.best))},
+                    {"final_test_acc_mean", num(mean(g.final_))},
+                    {"final_test_acc_std", num(sd(g.final_))},
+                    {"realised_noise_mean", num(mean(g.noise))},
+                    {"train_time_s_mean", num(mean(g.time))},
+                    {"best_test_acc", g.best},
+                    {"final_test_acc", g.final_}});
+  }
+  return {{"std", "sample standard deviation (n - 1) over seeds; null when fewer than 2 finished runs"}, {"rows", rows}};
+}
+
+json run_sweep(const SweepArgs& args) {
+  const auto runs = expand_sweep(args);
+  const fs::path out = sweep_out(args);
+  std::vector<const SweepRun*> todo;
+  for (const auto& r : runs) {
+    if (!run_finished(r.dir)) todo.push_back(&r);
+  }
+  std::cerr << "sweep: " << runs.size() << " runs, " << runs.size() - todo.size() << " finished, " << todo.size() << " to run\n";
+  std::vector<std::string> failed;
+  if (args.workers <= 0) {
+    for (const auto* r : todo) {
+      common::write_json_atomic(r->dir / "run_config.json", r->config);
+      TrainArgs ta;
+      ta.config = r->config;
+      ta.profile = args.profile;
+      ta.device = args.device;
+      ta.out = r->dir;
+      ta.resume = true;
+      ta.data_dir = args.data_dir;
+      ta.progress = args.progress;
+      ta.argv = args.argv;
+      run_training(ta);
+    }
+  } else {
+    FLATMIN_CHECK(!args.exe.empty(), "sweep: workers need the flatmin executable path");
+    const int cores = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int per = std::max(1, cores / args.workers);
+    std::map<int, const SweepRun*> active;
+    size_t next = 0, done = 0;
+    while (done < todo.size()) {
+      while (next < todo.size() && static_cast<int>(active.size()) < args.workers) {
+        common::write_json_atomic(todo[next]->dir / "run_config.json", todo[next]->config);
+        active[spawn_run(args, *todo[next], per)] = todo[next];
+        ++next;
+      }
+      int status = 0;
+      const pid_t pid = waitpid(-1, &status, 0);
+      if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
+      auto it = active.find(pid);
+      if (it == active.end()) continue;
+      ++done;
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      std::cerr << "sweep: [" << done << "/" << todo.size() << "] " << it->second->id << (ok ? " finished" : " FAILED (see log.txt)") << "\n";
+      if (!ok) failed.push_back(it->second->id + " (" + (it->second->dir / "log.txt").string() + ")");
+      active.erase(it);
+    }
+  }
+  json agg = aggregate_runs(runs);
+  agg["name"] = args.config.value("name", "sweep");
+  agg["profile"] = args.profile;
+  agg["runs"] = runs.size();
+  common::write_json_atomic(out / "aggregate.json", agg);
+  {
+    common::AtomicFile f(out / "aggregate.csv");
+    common::CsvWriter w(f.stream(), {"optimizer", "noise_rate", "runs_finished", "best_test_acc_mean", "best_test_acc_std",
+                                     "final_test_acc_mean", "final_test_acc_std", "realised_noise_mean"});
+    auto cell = [](const json& v) { return v.is_null() ? std::string("nan") : common::format_double(v.get<double>()); };
+    for (const auto& r : agg["rows"]) {
+      w.row_strings({r["optimizer"].get<std::string>(), common::format_double(r["noise_rate"].get<double>()),
+                     std::to_string(r["runs_finished"].get<int64_t>()), cell(r["best_test_acc_mean"]), cell(r["best_test_acc_std"]),
+                     cell(r["final_test_acc_mean"]), cell(r["final_test_acc_std"]), cell(r["realised_noise_mean"])});
+    }
+    f.commit();
+  }
+  if (!failed.empty()) {
+    std::string list;
+    for (const auto& f : failed) list += (list.empty() ? "" : ", ") + f;
+    throw std::runtime_error("sweep: " + std::to_string(failed.size()) + " run(s) failed: " + list);
+  }
+  return agg;
+}
+
+}  // namespace flatmin::train

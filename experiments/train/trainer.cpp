@@ -1,0 +1,528 @@
+#include "experiments/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "common/atomic_file.h"
+#include "common/csv.h"
+#include "common/error.h"
+#include "common/json_io.h"
+#include "common/manifest.h"
+#include "common/progress.h"
+#include "experiments/data/dataset.h"
+#include "experiments/models/models.h"
+#include "experiments/train/distributed.h"
+#include "optim/optimizer_base.h"
+#include "optim/registry.h"
+
+namespace flatmin::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";
+
+void check_keys(const json& j, const std::string& where, const std::set<std::string>& allowed) {
+  FLATMIN_CHECK(j.is_object(), where << " must be a JSON object");
+  for (const auto& [k, v] : j.items()) {
+    if (allowed.count(k) == 0) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      throw common::InputError(where + ": unknown key '" + k + "' (allowed: " + list + ")");
+    }
+  }
+}
+
+template <class T>
+T get_or(const json& j, const char* key, T def, const std::string& where) {
+  if (!j.contains(key) || j.at(key).is_null()) return def;
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw common::InputError(where + "." + key + " has the wrong type (" + j.at(key).dump() + ")");
+  }
+}
+
+// ---- checkpoint helpers ------------------------------------------------------------------------------
+
+void write_archive_atomic(torch::serialize::OutputArchive& a, const fs::path& file) {
+  common::AtomicFile f(file);
+  a.save_to(f.stream());
+  f.commit();
+}
+
+std::string read_string(torch::serialize::InputArchive& a, const std::string& key) {
+  c10::IValue v;
+  a.read(key, v);
+  return v.toStringRef();
+}
+
+int64_t read_int(torch::serialize::InputArchive& a, const std::string& key) {
+  c10::IValue v;
+  a.read(key, v);
+  return v.toInt();
+}
+
+void save_model(const models::Net& model, const fs::path& file) {
+  torch::serialize::OutputArchive a;
+  model.save(a);
+  write_archive_atomic(a, file);
+}
+
+/// Per-epoch metrics row.
+struct EpochRow {
+  int64_t epoch = 0;
+  double lr = 0, train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, time_s = 0;
+  json to_json() const {
+    return {{"epoch", epoch},         {"lr", lr},           {"train_loss", train_loss}, {"train_acc", train_acc},
+            {"test_loss", test_loss}, {"test_acc", test_acc}, {"time_s", time_s}};
+  }
+  static EpochRow from_json(const json& j) {
+    EpochRow r;
+    r.epoch = j.at("epoch");
+    r.lr = j.at("lr");
+    r.train_loss = j.at("train_loss");
+    r.train_acc = j.at("train_acc");
+    r.test_loss = j.at("test_loss");
+    r.test_acc = j.at("test_acc");
+    r.time_s = j.at("time_s");
+    return r;
+  }
+};
+
+void write_metrics_csv(const std::vector<EpochRow>& rows, const fs::path& file) {
+  common::AtomicFile f(file);
+  common::CsvWriter w(f.stream(), {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "time_s"});
+  for (const auto& r : rows) {
+    w.row({double(r.epoch), r.lr, r.train_loss, r.train_acc, r.test_loss, r.test_acc, r.time_s});
+  }
+  f.commit();
+}
+
+struct Data {
+  data::ImageSet train, test;
+  data::Augment aug_train, aug_test;
+  data::NoiseReport noise;
+};
+
+Data load_data(const json& d, const std::string& data_dir_override, uint64_t run_seed) {
+  Data out;
+  const std::string name = d.at("dataset");
+  const std::string dir = !data_dir_override.empty() ? data_dir_override : d.at("dir").get<std::string>();
+  if (name == "fashion_mnist") {
+    out.train = data::load_fashion_mnist(dir, true);
+    out.test = data::load_fashion_mnist(dir, false);
+  } else if (name == "cifar10" || name == "cifar100") {
+    const int c = name == "cifar10" ? 10 : 100;
+    out.train = data::load_cifar(dir, c, true);
+    out.test = data::load_cifar(dir, c, false);
+  } else {
+    out.train = data::make_synthetic(d.at("synthetic"), true);
+    out.test = data::make_synthetic(d.at("synthetic"), false);
+  }
+  const uint64_t subset_seed = d.at("subset_seed");
+  out.train = data::subset(out.train, d.at("train_subset"), subset_seed);
+  out.test = data::subset(out.test, d.at("test_subset"), subset_seed + 1);
+  const auto& ln = d.at("label_noise");
+  const uint64_t noise_seed = ln.at("seed").is_null() ? data::mix_seed(run_seed, 0x40153) : ln.at("seed").get<uint64_t>();
+  out.noise = data::apply_label_noise(out.train.labels, out.train.num_classes, ln.at("rate"), ln.at("mode"), noise_seed);
+  const auto& aug = d.at("augment");
+  out.aug_train.crop_padding = aug.at("crop_padding");
+  out.aug_train.hflip = aug.at("hflip");
+  if (d.at("normalize").get<bool>()) {
+    data::default_normalization(name, static_cast<int>(out.train.channels), out.aug_train.mean, out.aug_train.std);
+    if (d.contains("mean")) out.aug_train.mean = d.at("mean").get<std::vector<float>>();
+    if (d.contains("std")) out.aug_train.std = d.at("std").get<std::vector<float>>();
+  }
+  out.aug_test.mean = out.aug_train.mean;
+  out.aug_test.std = out.aug_train.std;
+  return out;
+}
+
+/// Builds the (B,C,H,W) float batch and labels for the given indices.
+std::pair<torch::Tensor, torch::Tensor> batch(const data::ImageSet& set, const int64_t* idx, int64_t count,
+                                              const data::Augment& aug, bool train, uint64_t seed, int64_t epoch,
+                                              const torch::Device& device) {
+  auto x = torch::empty({count, set.channels, set.height, set.width}, torch::kFloat32);
+  data::make_batch(set, idx, count, aug, train, seed, epoch, x.data_ptr<float>());
+  auto y = torch::empty({count}, torch::kInt64);
+  auto* yp = y.data_ptr<int64_t>();
+  for (int64_t i = 0; i < count; ++i) yp[i] = set.labels[idx[i]];
+  if (!device.is_cpu()) {
+    x = x.to(device);
+    y = y.to(device);
+  }
+  return {x, y};
+}
+
+std::pair<double, double> evaluate(models::Net& model, const data::ImageSet& set, const data::Augment& aug,
+                                   int64_t bs, const torch::Device& device) {
+  torch::NoGradGuard ng;
+  model.eval();
+  std::vector<int64_t> idx(static_cast<size_t>(set.n));
+  for (int64_t i = 0; i < set.n; ++i) idx[i] = i;
+  double loss = 0;
+  int64_t correct = 0;
+  for (int64_t s = 0; s < set.n; s += bs) {
+    const int64_t c = std::min(bs, set.n - s);
+    auto [x, y] = batch(set, idx.data() + s, c, aug, false, 0, 0, device);
+    auto logits = model.forward(x);
+    loss += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
+    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+  }
+  return {loss / double(set.n), double(correct) / double(set.n)};
+}
+
+}  // namespace
+
+json resolve_train_config(const json& raw_in, const std::string& profile) {
+  FLATMIN_CHECK(raw_in.is_object(), "train config must be a JSON object");
+  common::require_finite_json(raw_in, "train config");
+  json raw = raw_in;
+  if (raw.contains("profiles")) {
+    const json profiles = raw.at("profiles");
+    raw.erase("profiles");
+    FLATMIN_CHECK(profiles.is_object(), "train config: 'profiles' must be an object");
+    if (profiles.contains(profile)) raw.merge_patch(profiles.at(profile));
+  }
+  check_keys(raw, "train config",
+             {"about", "name", "data", "model", "optimizer", "weight_decay", "epochs", "batch_size", "test_batch_size",
+              "drop_last", "schedule", "seed", "set_epoch", "notes"});
+  json c;
+  c["name"] = get_or<std::string>(raw, "name", "run", "train config");
+  // data
+  FLATMIN_CHECK(raw.contains("data"), "train config: missing 'data'");
+  const json& d = raw.at("data");
+  check_keys(d, "data", {"dataset", "dir", "train_subset", "test_subset", "subset_seed", "augment", "normalize", "mean",
+                         "std", "label_noise", "synthetic"});
+  json dd;
+  dd["dataset"] = get_or<std::string>(d, "dataset", "", "data");
+  const std::set<std::string> datasets = {"fashion_mnist", "cifar10", "cifar100", "synthetic"};
+  FLATMIN_CHECK(datasets.count(dd["dataset"].get<std::string>()) == 1,
+                "data.dataset = '" << dd["dataset"].get<std::string>() << "' is not one of fashion_mnist, cifar10, cifar100, synthetic");
+  dd["dir"] = get_or<std::string>(d, "dir", "", "data");
+  dd["train_subset"] = get_or<int64_t>(d, "train_subset", 0, "data");
+  dd["test_subset"] = get_or<int64_t>(d, "test_subset", 0, "data");
+  FLATMIN_CHECK(dd["train_subset"].get<int64_t>() >= 0 && dd["test_subset"].get<int64_t>() >= 0, "data.*_subset must be >= 0 (0 = all)");
+  dd["subset_seed"] = get_or<uint64_t>(d, "subset_seed", 0, "data");
+  const json aug = d.value("augment", json::object());
+  check_keys(aug, "data.augment", {"crop_padding", "hflip"});
+  dd["augment"] = {{"crop_padding", get_or<int>(aug, "crop_padding", 0, "data.augment")},
+                   {"hflip", get_or<bool>(aug, "hflip", false, "data.augment")}};
+  FLATMIN_CHECK(dd["augment"]["crop_padding"].get<int>() >= 0, "data.augment.crop_padding must be >= 0");
+  dd["normalize"] = get_or<bool>(d, "normalize", true, "data");
+  if (d.contains("mean")) dd["mean"] = d.at("mean");
+  if (d.contains("std")) dd["std"] = d.at("std");
+  const json ln = d.value("label_noise", json::object());
+  check_keys(ln, "data.label_noise", {"rate", "mode", "seed"});
+  dd["label_noise"] = {{"rate", get_or<double>(ln, "rate", 0.0, "data.label_noise")},
+                       {"mode", get_or<std::string>(ln, "mode", "official", "data.label_noise")},
+                       {"seed", ln.contains("seed") ? ln.at("seed") : json(nullptr)}};
+  const double rate = dd["label_noise"]["rate"];
+  FLATMIN_CHECK(rate >= 0 && rate <= 1, "data.label_noise.rate = " << rate << " must be in [0, 1]");
+  const std::string mode = dd["label_noise"]["mode"];
+  FLATMIN_CHECK(mode == "official" || mode == "exact", "data.label_noise.mode = '" << mode << "' is not 'official' or 'exact'");
+  dd["synthetic"] = d.value("synthetic", json::object());
+  c["data"] = dd;
+  // model
+  FLATMIN_CHECK(raw.contains("model"), "train config: missing 'model'");
+  check_keys(raw.at("model"), "model", {"name", "options"});
+  c["model"] = {{"name", get_or<std::string>(raw.at("model"), "name", "", "model")},
+                {"options", raw.at("model").value("options", json::object())}};
+  // optimizer
+  FLATMIN_CHECK(raw.contains("optimizer"), "train config: missing 'optimizer'");
+  check_keys(raw.at("optimizer"), "optimizer", {"name", "options"});
+  json opt = {{"name", get_or<std::string>(raw.at("optimizer"), "name", "", "optimizer")},
+              {"options", raw.at("optimizer").value("options", json::object())}};
+  if (raw.contains("weight_decay")) opt["options"]["weight_decay"] = raw.at("weight_decay");
+  c["optimizer"] = opt;
+  // loop
+  c["epochs"] = get_or<int64_t>(raw, "epochs", 0, "train config");
+  FLATMIN_CHECK(c["epochs"].get<int64_t>() >= 1, "train config: 'epochs' must be >= 1");
+  c["batch_size"] = get_or<int64_t>(raw, "batch_size", 128, "train config");
+  c["test_batch_size"] = get_or<int64_t>(raw, "test_batch_size", c["batch_size"].get<int64_t>(), "train config");
+  FLATMIN_CHECK(c["batch_size"].get<int64_t>() >= 1 && c["test_batch_size"].get<int64_t>() >= 1, "batch sizes must be >= 1");
+  c["drop_last"] = get_or<bool>(raw, "drop_last", false, "train config");
+  c["seed"] = get_or<uint64_t>(raw, "seed", 0, "train config");
+  c["set_epoch"] = get_or<bool>(raw, "set_epoch", true, "train config");
+  const json s = raw.value("schedule", json{{"type", "constant"}});
+  check_keys(s, "schedule", {"type", "milestones", "gamma", "t_max", "eta_min", "eta_min_factor", "warmup_epochs"});
+  json sc;
+  sc["type"] = get_or<std::string>(s, "type", "constant", "schedule");
+  const std::string type = sc["type"];
+  FLATMIN_CHECK(type == "constant" || type == "multistep" || type == "cosine",
+                "schedule.type = '" << type << "' is not constant, multistep or cosine");
+  sc["milestones"] = get_or<std::vector<int64_t>>(s, "milestones", {}, "schedule");
+  sc["gamma"] = get_or<double>(s, "gamma", 0.1, "schedule");
+  sc["t_max"] = get_or<int64_t>(s, "t_max", c["epochs"].get<int64_t>(), "schedule");
+  sc["eta_min_factor"] = get_or<double>(s, "eta_min_factor", 0.0, "schedule");  // eta_min = factor · base lr
+  sc["warmup_epochs"] = get_or<double>(s, "warmup_epochs", 0.0, "schedule");
+  FLATMIN_CHECK(!s.contains("eta_min"), "schedule.eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
+  FLATMIN_CHECK(sc["gamma"].get<double>() > 0 && sc["t_max"].get<int64_t>() >= 1 && sc["warmup_epochs"].get<double>() >= 0,
+                "schedule: need gamma > 0, t_max >= 1, warmup_epochs >= 0");
+  c["schedule"] = sc;
+  return c;
+}
+
+double scheduled_lr(const json& s, double base, int64_t epoch, int64_t step, int64_t steps_per_epoch) {
+  const std::string type = s.at("type");
+  double lr = base;
+  if (type == "multistep") {  // torch MultiStepLR stepped once per epoch after the test pass: lr ← lr·γ per milestone
+    auto ms = s.at("milestones").get<std::vector<int64_t>>();
+    std::sort(ms.begin(), ms.end());
+    for (auto m : ms) {
+      if (m < epoch) lr *= s.at("gamma").get<double>();
+    }
+  } else if (type == "cosine") {  // CosineAnnealingLR's closed form, stepped per epoch
+    const double t = static_cast<double>(epoch - 1), T = static_cast<double>(s.at("t_max").get<int64_t>());
+    const double eta_min = s.at("eta_min_factor").get<double>() * base;
+    lr = eta_min + (base - eta_min) * (1.0 + std::cos(M_PI * std::min(t, T) / T)) / 2.0;
+  }
+  const double w = s.at("warmup_epochs").get<double>() * static_cast<double>(steps_per_epoch);
+  if (w > 0 && static_cast<double>(step) < w) lr *= static_cast<double>(step + 1) / w;  // linear per-step warm-up
+  return lr;
+}
+
+bool run_finished(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "result.json", ec)) return false;
+  try {
+    return common::read_json_file(dir / "result.json").value("status", "") == "finished";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+json run_training(const TrainArgs& args) {
+  const json cfg = resolve_train_config(args.config, args.profile);
+  const torch::Device device(args.device);
+  const fs::path out = args.out;
+  FLATMIN_CHECK(!out.empty(), "train: --out is required");
+  FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
+                "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
+  const bool writer = args.rank == 0;
+  fs::create_directories(out);
+  const fs::path ckpt_file = out / "checkpoint.pt";
+  std::error_code ec;
+  const bool have_ckpt = fs::is_regular_file(ckpt_file, ec);
+  FLATMIN_CHECK(args.resume || !have_ckpt,
+                out.string() << " already holds a checkpoint: pass --resume to continue it, or choose another --out");
+
+  const uint64_t seed = cfg.at("seed");
+  Data data = load_data(cfg.at("data"), args.data_dir, seed);
+  FLATMIN_CHECK(data.train.n >= 1 && data.test.n >= 1, "train: empty training or test set");
+
+  models::ModelSpec spec;
+  spec.name = cfg.at("model").at("name");
+  spec.options = cfg.at("model").at("options");
+  spec.in_channels = data.train.channels;
+  spec.image_size = data.train.height;
+  spec.num_classes = data.train.num_classes;
+  FLATMIN_CHECK(data.train.height == data.train.width, "train: only square images are supported");
+
+  torch::manual_seed(seed);
+  auto model = models::make_model(spec);
+  model->to(device);
+  auto optimizer = optim::make_optimizer(cfg.at("optimizer").at("name"), cfg.at("optimizer").at("options"), model->parameters());
+  std::vector<double> base_lr;
+  for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
+
+  const int64_t epochs = cfg.at("epochs"), bs = cfg.at("batch_size"), test_bs = cfg.at("test_batch_size");
+  const bool drop_last = cfg.at("drop_last");
+  const int64_t steps_per_epoch = drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
+  FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
+
+  std::unique_ptr<Collective> coll;
+  if (args.world_size > 1) coll = std::make_unique<Collective>(args.rank, args.world_size, args.dist_store);
+
+  std::vector<EpochRow> rows;
+  int64_t done_epochs = 0, global_step = 0;
+  if (have_ckpt) {
+    torch::serialize::InputArchive a;
+    try {
+      a.load_from(ckpt_file.string());
+      FLATMIN_CHECK(read_string(a, "format") == kCheckpointFormat, ckpt_file.string() << ": not a flatmin training checkpoint");
+    } catch (const common::InputError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
+    }
+    const json saved = json::parse(read_string(a, "config"));
+    FLATMIN_CHECK(saved == cfg, ckpt_file.string() << ": the checkpoint was written with a different recipe; use another --out "
+                                                   << "(saved: " << saved.dump() << ")");
+    torch::serialize::InputArchive ma, oa;
+    a.read("model", ma);
+    model->load(ma);
+    model->to(device);
+    a.read("optimizer", oa);
+    optimizer->load(oa);
+    torch::Tensor rng;
+    a.read("rng_cpu", rng);
+    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+    gen.set_state(rng);
+    done_epochs = read_int(a, "epoch");
+    global_step = read_int(a, "global_step");
+    for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
+  }
+
+  if (writer) common::write_json_atomic(out / "config.json", cfg);
+  json model_json = {{"model", spec.to_json()},
+                     {"weights", {{"final", "model_final.pt"}, {"best", "model_best.pt"}}},
+                     {"format", "torch::serialize::OutputArchive of the module (Module::save); rebuild with "
+                                "flatmin::models::make_model(ModelSpec::from_json(model)) and Module::load"},
+                     {"input", {{"mean", data.aug_test.mean}, {"std", data.aug_test.std}}},
+                     {"dataset", cfg.at("data").at("dataset")}};
+  if (writer) common::write_json_atomic(out / "model.json", model_json);
+
+  auto manifest = common::Manifest("train", args.argv);
+  manifest.set_library_version("libtorch", TORCH_VERSION);
+  manifest.set_field("intra_op_threads", at::get_num_threads());
+  manifest.set_config(cfg);
+  manifest.set_seed("seed", seed);
+  manifest.set_field("parameters", models::parameter_count(*model));
+  manifest.set_field("label_noise", data.noise.to_json());
+  manifest.set_field("resumed_from_epoch", done_epochs);
+  manifest.set_field("world_size", args.world_size);
+  if (writer) manifest.write(out / "manifest.json");
+
+  const bool set_epoch = cfg.at("set_epoch");
+  const int64_t last_epoch = args.stop_after > 0 ? std::min(epochs, done_epochs + args.stop_after) : epochs;
+  common::Progress progress(cfg.at("name").get<std::string>(), (last_epoch - done_epochs) * steps_per_epoch, 10.0,
+                            args.progress && writer ? &std::cerr : nullptr);
+  int64_t progress_done = 0;
+  for (int64_t epoch = done_epochs + 1; epoch <= last_epoch; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (set_epoch) optim::set_epoch(*optimizer, epoch);  // MIAdam's switch is epoch-based (1-based, as the scripts)
+    model->train();
+    const auto order = data::epoch_order(data.train.n, seed, epoch);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    double lr_now = 0;
+    for (int64_t b = 0; b < steps_per_epoch; ++b, ++global_step) {
+      const int64_t start = b * bs, count = std::min(bs, data.train.n - start);
+      for (size_t g = 0; g < base_lr.size(); ++g) {
+        optimizer->param_groups()[g].options().set_lr(scheduled_lr(cfg.at("schedule"), base_lr[g], epoch, global_step, steps_per_epoch));
+      }
+      lr_now = optimizer->param_groups()[0].options().get_lr();
+      optimizer->zero_grad();
+      double l = 0;
+      if (!coll) {
+        auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
+        auto logits = model->forward(x);
+        auto loss = torch::nn::functional::cross_entropy(logits, y);
+        loss.backward();
+        optimizer->step();
+        l = loss.item<double>();
+        loss_sum += l * double(count);
+        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+        seen += count;
+      } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
+        const int64_t W = coll->world(), r = coll->rank();
+        const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
+        if (hi > lo) {
+          auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
+          auto logits = model->forward(x);
+          auto loss = torch::nn::functional::cross_entropy(
+                          logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                      static_cast<double>(count);
+          loss.backward();
+          l = loss.item<double>();
+          loss_sum += l * double(count);
+          correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+          seen += hi - lo;
+        }
+        coll->allreduce_grads(model->parameters());
+        optimizer->step();
+      }
+      FLATMIN_CHECK(std::isfinite(l), "train: loss became " << l << " at epoch " << epoch << ", batch " << b + 1
+                                                            << " (diverged; lower the lr)");
+      progress.update(++progress_done);
+    }
+    if (coll) {
+      auto t = torch::tensor({loss_sum, double(correct), double(seen)}, torch::kFloat64);
+      coll->allreduce_sum(t);
+      loss_sum = t[0].item<double>();
+      correct = static_cast<int64_t>(t[1].item<double>());
+      seen = static_cast<int64_t>(t[2].item<double>());
+    }
+    EpochRow row;
+    row.epoch = epoch;
+    row.lr = lr_now;
+    row.train_loss = loss_sum / double(seen);
+    row.train_acc = double(correct) / double(seen);
+    std::tie(row.test_loss, row.test_acc) = evaluate(*model, data.test, data.aug_test, test_bs, device);
+    row.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
+    rows.push_back(row);
+
+    if (!writer) continue;
+    save_model(*model, out / "model_final.pt");
+    if (best) save_model(*model, out / "model_best.pt");
+    json metrics = json::array();
+    for (const auto& r : rows) metrics.push_back(r.to_json());
+    torch::serialize::OutputArchive a, ma, oa;
+    a.write("format", c10::IValue(std::string(kCheckpointFormat)));
+    a.write("config", c10::IValue(cfg.dump()));
+    a.write("epoch", c10::IValue(epoch));
+    a.write("global_step", c10::IValue(global_step));
+    a.write("metrics", c10::IValue(metrics.dump()));
+    a.write("model_spec", c10::IValue(spec.to_json().dump()));
+    model->save(ma);
+    a.write("model", ma);
+    optimizer->save(oa);
+    a.write("optimizer", oa);
+    a.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+    write_archive_atomic(a, ckpt_file);  // metrics.csv is rewritten after the checkpoint: never ahead of it
+    write_metrics_csv(rows, out / "metrics.csv");
+  }
+  progress.finish();
+
+  json result;
+  const bool finished = !rows.empty() && rows.back().epoch == epochs;
+  result["status"] = finished ? "finished" : "partial";
+  result["name"] = cfg.at("name");
+  result["epochs_done"] = rows.empty() ? 0 : rows.back().epoch;
+  result["epochs"] = epochs;
+  if (!rows.empty()) {
+    size_t bi = 0;
+    double wall = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].test_acc > rows[bi].test_acc) bi = i;
+      wall += rows[i].time_s;
+    }
+    result["best_epoch"] = rows[bi].epoch;
+    result["best_test_acc"] = rows[bi].test_acc;  // what the official scripts report (max over epochs)
+    result["final_test_acc"] = rows.back().test_acc;
+    result["final_train_loss"] = rows.back().train_loss;
+    result["final_test_loss"] = rows.back().test_loss;
+    result["train_time_s"] = wall;
+    result["images_per_s"] = wall > 0 ? double(data.train.n) * double(rows.size()) / wall : 0.0;
+  }
+  result["optimizer"] = cfg.at("optimizer");
+  result["resolved_optimizer"] = optim::resolved_options(cfg.at("optimizer").at("name"), *optimizer);
+  result["seed"] = seed;
+  result["label_noise"] = data.noise.to_json();
+  result["train_size"] = data.train.n;
+  result["test_size"] = data.test.n;
+  result["parameters"] = models::parameter_count(*model);
+  if (!writer) return result;
+  if (finished) common::write_json_atomic(out / "result.json", result);
+  manifest.set_field("result", result);
+  manifest.finish(finished ? "ok" : "partial");
+  manifest.write(out / "manifest.json");
+  return result;
+}
+
+}  // namespace flatmin::train

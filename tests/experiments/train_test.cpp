@@ -1,0 +1,407 @@
+// experiments/{data,models,train}: IDX reader, label noise, augmentation, model shapes, smoke training,
+// bit-identical resume (in-process and after kill -9), sweep skip/aggregate.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "common/json_io.h"
+#include "experiments/data/dataset.h"
+#include "experiments/models/models.h"
+#include "experiments/train/sweep.h"
+#include "experiments/train/trainer.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using flatmin::common::InputError;
+using flatmin::common::testing_support::TempDir;
+using nlohmann::json;
+namespace data = flatmin::data;
+namespace fs = std::filesystem;
+
+// ---- data ------------------------------------------------------------------------------------------
+
+TEST(Idx, RoundTripGzipAndRaw) {
+  TempDir dir;
+  data::IdxArray a;
+  a.dims = {3, 2, 5};
+  for (int i = 0; i < 30; ++i) a.data.push_back(static_cast<uint8_t>(i * 7 + 3));
+  for (bool gz : {true, false}) {
+    const auto f = dir / (gz ? "a.idx.gz" : "a.idx");
+    data::write_idx(f, a, gz);
+    const auto b = data::read_idx(f);
+    EXPECT_EQ(b.dims, a.dims);
+    EXPECT_EQ(b.data, a.data);
+  }
+}
+
+TEST(Idx, CorruptFilesAreInputErrors) {
+  TempDir dir;
+  data::IdxArray a{{4}, {1, 2, 3, 4}};
+  data::write_idx(dir / "ok", a, false);
+  // truncated payload
+  auto bytes = data::read_file_maybe_gz(dir / "ok");
+  bytes.pop_back();
+  std::ofstream(dir / "short", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  EXPECT_THROW(data::read_idx(dir / "short"), InputError);
+  // bad gzip
+  const unsigned char junk[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff};
+  std::ofstream(dir / "bad.gz", std::ios::binary).write(reinterpret_cast<const char*>(junk), sizeof junk);
+  EXPECT_THROW(data::read_idx(dir / "bad.gz"), InputError);
+  EXPECT_THROW(data::read_idx(dir / "missing"), InputError);
+}
+
+TEST(Idx, MissingFashionMnistNamesThePackage) {
+  TempDir dir;
+  try {
+    data::load_fashion_mnist(dir.path().string(), true);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Idx, FashionMnistFolderOfGeneratedFiles) {
+  TempDir dir;
+  data::IdxArray img{{5, 28, 28}, std::vector<uint8_t>(5 * 28 * 28, 9)}, lab{{5}, {0, 1, 2, 3, 9}};
+  data::write_idx(dir / "t10k-images-idx3-ubyte.gz", img, true);
+  data::write_idx(dir / "t10k-labels-idx1-ubyte.gz", lab, true);
+  const auto s = data::load_fashion_mnist(dir.path().string(), false);
+  EXPECT_EQ(s.n, 5);
+  EXPECT_EQ(s.height, 28);
+  EXPECT_EQ(s.labels.back(), 9);
+}
+
+TEST(LabelNoise, OfficialRateIsRateTimesOneMinusOneOverC) {
+  const int64_t n = 100000;
+  const int C = 10;
+  for (double p : {0.2, 0.8}) {
+    std::vector<int64_t> labels(n);
+    for (int64_t i = 0; i < n; ++i) labels[i] = i % C;
+    const auto clean = labels;
+    const auto rep = data::apply_label_noise(labels, C, p, "official", 7);
+    int64_t changed = 0;
+    for (int64_t i = 0; i < n; ++i) changed += labels[i] != clean[i];
+    EXPECT_EQ(rep.changed, changed);
+    EXPECT_EQ(rep.selected, static_cast<int64_t>(p * n));
+    const double k = static_cast<double>(rep.selected), q = 0.9;
+    const double se = std::sqrt(k * q * (1 - q)) / n;
+    EXPECT_NEAR(rep.realised_rate, p * q, 4 * se) << "p = " << p;
+  }
+}
+
+TEST(LabelNoise, ExactModeChangesExactlyTheRequestedFraction) {
+  std::vector<int64_t> labels(5000, 3);
+  const auto rep = data::apply_label_noise(labels, 10, 0.4, "exact", 1);
+  EXPECT_EQ(rep.changed, 2000);
+  EXPECT_DOUBLE_EQ(rep.realised_rate, 0.4);
+  for (auto l : labels) EXPECT_TRUE(l >= 0 && l < 10);
+  EXPECT_THROW(data::apply_label_noise(labels, 10, 1.5, "official", 1), InputError);
+  EXPECT_THROW(data::apply_label_noise(labels, 10, 0.1, "sometimes", 1), InputError);
+}
+
+TEST(Augment, CropAndFlipAreSeededPerImageAndEpoch) {
+  data::ImageSet s;
+  s.n = 2;
+  s.channels = 1;
+  s.height = s.width = 4;
+  s.num_classes = 2;
+  s.labels = {0, 1};
+  for (int i = 0; i < 32; ++i) s.pixels.push_back(static_cast<uint8_t>(i + 1));
+  data::Augment aug;
+  aug.crop_padding = 1;
+  aug.hflip = true;
+  const int64_t idx[2] = {0, 1}, rev[2] = {1, 0};
+  std::vector<float> a(32), b(32), c(32), plain(32);
+  data::make_batch(s, idx, 2, aug, true, 5, 3, a.data());
+  data::make_batch(s, rev, 2, aug, true, 5, 3, b.data());  // same images, other batch position
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(a[j], b[16 + j]);
+    EXPECT_EQ(a[16 + j], b[j]);
+  }
+  data::make_batch(s, idx, 2, aug, false, 5, 3, plain.data());  // test mode: no augmentation
+  for (int j = 0; j < 32; ++j) EXPECT_FLOAT_EQ(plain[j], float(j + 1) / 255.0f);
+  // over many epochs every shift in [-1, 1]² and both flips occur; the pixel sum never grows
+  int differ = 0;
+  for (int e = 1; e <= 20; ++e) {
+    data::make_batch(s, idx, 2, aug, true, 5, e, c.data());
+    differ += c != plain;
+  }
+  EXPECT_GT(differ, 10);
+  EXPECT_EQ(data::epoch_order(100, 3, 2), data::epoch_order(100, 3, 2));
+  EXPECT_NE(data::epoch_order(100, 3, 2), data::epoch_order(100, 3, 3));
+}
+
+// ---- models ----------------------------------------------------------------------------------------
+
+TEST(Models, ShapesOnTinyInputs) {
+  torch::manual_seed(0);
+  namespace m = flatmin::models;
+  struct Case {
+    std::string name;
+    int64_t ch, size;
+    json options;
+  };
+  const std::vector<Case> cases = {{"small_resnet", 1, 28, json::object()},
+                                   {"small_cnn", 1, 28, json::object()},
+                                   {"resnet18", 3, 32, json::object()},
+                                   {"resnet50", 3, 32, json::object()},
+                                   {"densenet121", 3, 32, json::object()},
+                                   {"pyramidnet110", 3, 32, json::object()},
+                                   {"vgg16_bn", 3, 32, json::object()},
+                                   {"vit", 3, 32, {{"dim", 48}, {"depth", 2}, {"heads", 4}}}};
+  for (const auto& c : cases) {
+    auto net = m::make_model({c.name, c.ch, c.size, 10, c.options});
+    net->eval();
+    torch::NoGradGuard ng;
+    const auto y = net->forward(torch::randn({2, c.ch, c.size, c.size}));
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 10})) << c.name;
+    EXPECT_TRUE(torch::isfinite(y).all().item<bool>()) << c.name;
+  }
+  // parameter counts of the reference architectures (kuangliu ResNet18 CIFAR-10: 11,173,962)
+  EXPECT_EQ(m::parameter_count(*m::make_model({"resnet18", 3, 32, 10, json::object()})), 11173962);
+  const auto small = m::parameter_count(*m::make_model({"small_resnet", 1, 28, 10, json::object()}));
+  EXPECT_GT(small, 70000);
+  EXPECT_LT(small, 85000);
+  EXPECT_THROW(m::make_model({"resnet19", 3, 32, 10, json::object()}), InputError);
+  EXPECT_THROW(m::make_model({"vgg16_bn", 1, 28, 10, json::object()}), InputError);
+}
+
+// ---- training ----------------------------------------------------------------------------------------
+
+json tiny_recipe(const std::string& model, const std::string& opt, json options, int epochs) {
+  return {{"name", "tiny"},
+          {"data", {{"dataset", "synthetic"},
+                    {"synthetic", {{"n", 192}, {"classes", 4}, {"size", 8}, {"noise", 50.0}, {"seed", 3}}},
+                    {"augment", {{"crop_padding", 1}, {"hflip", true}}},
+                    {"label_noise", {{"rate", 0.2}}}}},
+          {"model", {{"name", model}, {"options", model == "small_resnet" ? json{{"widths", {8, 16}}, {"blocks", {1, 1}}} : json::object()}}},
+          {"optimizer", {{"name", opt}, {"options", options}}},
+          {"epochs", epochs},
+          {"batch_size", 32},
+          {"schedule", {{"type", "multistep"}, {"milestones", {2}}, {"gamma", 0.5}, {"warmup_epochs", 0.5}}},
+          {"seed", 11}};
+}
+
+json run_tiny(const json& recipe, const fs::path& out, int64_t stop_after = 0, bool resume = false) {
+  flatmin::train::TrainArgs a;
+  a.config = recipe;
+  a.out = out;
+  a.stop_after = stop_after;
+  a.resume = resume;
+  a.progress = false;
+  return flatmin::train::run_training(a);
+}
+
+/// Parameters and buffers of a saved model.
+std::vector<torch::Tensor> load_state(const fs::path& run) {
+  const json mj = flatmin::common::read_json_file(run / "model.json");
+  auto net = flatmin::models::make_model(flatmin::models::ModelSpec::from_json(mj.at("model")));
+  torch::serialize::InputArchive a;
+  a.load_from((run / "model_final.pt").string());
+  net->load(a);
+  std::vector<torch::Tensor> out;
+  for (const auto& p : net->named_parameters()) out.push_back(p.value().clone());
+  for (const auto& b : net->named_buffers()) out.push_back(b.value().clone());
+  return out;
+}
+
+void expect_identical(const fs::path& a, const fs::path& b) {
+  const auto sa = load_state(a), sb = load_state(b);
+  ASSERT_EQ(sa.size(), sb.size());
+  for (size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i], sb[i])) << "tensor " << i;
+  const json ra = flatmin::common::read_json_file(a / "result.json"), rb = flatmin::common::read_json_file(b / "result.json");
+  EXPECT_EQ(ra.at("final_train_loss").get<double>(), rb.at("final_train_loss").get<double>());
+  EXPECT_EQ(ra.at("best_test_acc").get<double>(), rb.at("best_test_acc").get<double>());
+}
+
+TEST(Train, SmokeLearnsTheSyntheticTask) {
+  TempDir dir;
+  auto recipe = tiny_recipe("small_cnn", "adam", {{"lr", 1e-2}}, 4);
+  recipe["data"]["synthetic"]["n"] = 512;
+  recipe["data"]["synthetic"]["noise"] = 30.0;
+  const auto r = run_tiny(recipe, dir / "run");
+  EXPECT_EQ(r.at("status"), "finished");
+  EXPECT_GT(r.at("best_test_acc").get<double>(), 0.8);  // chance is 0.25; seeds 11-13 give 0.97-1.0
+  EXPECT_NEAR(r.at("label_noise").at("realised_rate").get<double>(), 0.2 * 0.75, 0.08);
+  for (const char* f : {"metrics.csv", "checkpoint.pt", "model_final.pt", "model_best.pt", "model.json", "manifest.json", "config.json"}) {
+    EXPECT_TRUE(fs::exists(dir / "run" / f)) << f;
+  }
+  // a second start into the same folder without --resume is refused
+  EXPECT_THROW(run_tiny(recipe, dir / "run"), InputError);
+}
+
+TEST(Train, ScheduleFactors) {
+  const json ms = {{"type", "multistep"}, {"milestones", {50, 75}}, {"gamma", 0.1}, {"warmup_epochs", 0.0}};
+  using flatmin::train::scheduled_lr;
+  EXPECT_EQ(scheduled_lr(ms, 1e-3, 50, 0, 391), 1e-3);
+  EXPECT_EQ(scheduled_lr(ms, 1e-3, 51, 0, 391), 1e-3 * 0.1);          // torch: lr ← lr·γ at each milestone
+  EXPECT_EQ(scheduled_lr(ms, 1e-3, 76, 0, 391), 1e-3 * 0.1 * 0.1);
+  const json cs = {{"type", "cosine"}, {"t_max", 200}, {"eta_min_factor", 1e-3}, {"warmup_epochs", 1.0}};
+  EXPECT_NEAR(scheduled_lr(cs, 1e-2, 1, 1000, 10), 1e-2, 1e-17);
+  EXPECT_NEAR(scheduled_lr(cs, 1e-2, 101, 100000, 10), (1e-2 + 1e-5) / 2, 1e-17);
+  EXPECT_NEAR(scheduled_lr(cs, 1e-2, 201, 100000, 10), 1e-5, 1e-17);
+  EXPECT_NEAR(scheduled_lr(cs, 1e-2, 1, 4, 10), 0.5e-2, 1e-17);  // warm-up step 5 of 10
+  EXPECT_THROW(flatmin::train::resolve_train_config({{"data", {{"dataset", "mnist"}}}}, "quick"), InputError);
+  json bad = tiny_recipe("small_cnn", "adam", json::object(), 1);
+  bad["epochs"] = 0;
+  EXPECT_THROW(flatmin::train::resolve_train_config(bad, "quick"), InputError);
+  bad["epochs"] = 1;
+  bad["lr"] = 0.1;  // a typo'd top-level key
+  EXPECT_THROW(flatmin::train::resolve_train_config(bad, "quick"), InputError);
+}
+
+TEST(Train, ResumeIsBitIdentical) {
+  // MIAdam1 switches to Adam at epoch 2 (inside the resumed part); torch's Adam as the second case.
+  const std::vector<std::pair<std::string, json>> opts = {
+      {"miadam1", {{"lr", 2e-2}, {"kappa", 0.9}, {"switch_epoch", 2}, {"weight_decay", 5e-5}}},
+      {"adam", {{"lr", 3e-3}, {"weight_decay", 5e-5}}}};
+  for (const auto& [name, o] : opts) {
+    TempDir dir;
+    const auto recipe = tiny_recipe("small_resnet", name, o, 3);
+    run_tiny(recipe, dir / "straight");
+    const auto part = run_tiny(recipe, dir / "resumed", 1);
+    EXPECT_EQ(part.at("status"), "partial");
+    EXPECT_FALSE(fs::exists(dir / "resumed" / "result.json"));
+    run_tiny(recipe, dir / "resumed", 1, true);  // epoch 2
+    run_tiny(recipe, dir / "resumed", 0, true);  // epoch 3
+    SCOPED_TRACE(name);
+    expect_identical(dir / "straight", dir / "resumed");
+    // a different recipe cannot resume this run
+    auto other = recipe;
+    other["batch_size"] = 16;
+    EXPECT_THROW(run_tiny(other, dir / "resumed", 0, true), InputError);
+  }
+}
+
+TEST(Train, ResumeAfterKill9IsBitIdentical) {
+  const fs::path exe = fs::path(FLATMIN_BIN_DIR) / "flatmin";
+  ASSERT_TRUE(fs::exists(exe));
+  TempDir dir;
+  auto recipe = tiny_recipe("small_resnet", "miadam1", {{"lr", 2e-2}, {"kappa", 0.9}, {"switch_epoch", 3}}, 5);
+  recipe["data"]["synthetic"]["n"] = 3000;  // epochs long enough (~0.1 s) to kill one mid-way
+  flatmin::common::write_json_atomic(dir / "recipe.json", recipe);
+  run_tiny(recipe, dir / "straight");
+  const std::string threads = std::to_string(at::get_num_threads());
+  auto spawn = [&](bool resume) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::freopen((dir / "log.txt").c_str(), "a", stderr);
+      std::freopen((dir / "out.txt").c_str(), "a", stdout);
+      execl(exe.c_str(), exe.c_str(), "--threads", threads.c_str(), "train", "--config", (dir / "recipe.json").c_str(), "--out",
+            (dir / "killed").c_str(), "--no-progress", resume ? "--resume" : nullptr, nullptr);
+      _exit(127);
+    }
+    return pid;
+  };
+  const pid_t pid = spawn(false);
+  // kill -9 as soon as the first checkpoint exists (mid-way through a later epoch at the latest)
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!fs::exists(dir / "killed" / "checkpoint.pt") && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(fs::exists(dir / "killed" / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(dir / "killed" / "result.json"));
+  const pid_t pid2 = spawn(true);
+  waitpid(pid2, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "resume failed, see log";
+  expect_identical(dir / "straight", dir / "killed");
+}
+
+TEST(Distributed, TwoGlooRanksOnLoopbackMatchOneRank) {
+  // small_cnn has no BatchNorm, so 2 ranks × half batches = 1 rank up to float reduction order.
+  const fs::path exe = fs::path(FLATMIN_BIN_DIR) / "flatmin";
+  TempDir dir;
+  auto recipe = tiny_recipe("small_cnn", "adam", {{"lr", 3e-3}}, 2);
+  recipe["batch_size"] = 37;  // uneven shards (18 + 19) and a short last batch
+  flatmin::common::write_json_atomic(dir / "recipe.json", recipe);
+  run_tiny(recipe, dir / "one");
+  const std::string store = (dir / "store").string();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::freopen((dir / ("log" + std::to_string(r) + ".txt")).c_str(), "w", stderr);
+      std::freopen((dir / ("out" + std::to_string(r) + ".txt")).c_str(), "w", stdout);
+      const std::string rank = std::to_string(r);
+      execl(exe.c_str(), exe.c_str(), "--threads", "1", "train", "--config", (dir / "recipe.json").c_str(), "--out",
+            (dir / "two").c_str(), "--no-progress", "--world-size", "2", "--rank", rank.c_str(), "--dist-store", store.c_str(),
+            nullptr);
+      _exit(127);
+    }
+    pids.push_back(pid);
+  }
+  for (auto pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank failed, see log";
+  }
+  const auto a = load_state(dir / "one"), b = load_state(dir / "two");
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
+  EXPECT_LT(worst, 1e-5) << "max |param difference| after 2 epochs";
+  const json ra = flatmin::common::read_json_file(dir / "one" / "result.json");
+  const json rb = flatmin::common::read_json_file(dir / "two" / "result.json");
+  EXPECT_NEAR(ra.at("final_train_loss").get<double>(), rb.at("final_train_loss").get<double>(), 1e-5);
+}
+
+TEST(Sweep, SkipsFinishedRunsAndAggregates) {
+  TempDir dir;
+  flatmin::train::SweepArgs s;
+  s.config = {{"name", "t"},
+              {"base", tiny_recipe("small_cnn", "adam", json::object(), 1)},
+              {"optimizers", {{{"label", "adam"}, {"name", "adam"}, {"options", {{"lr", 3e-3}}}},
+                              {{"label", "mi1"}, {"name", "miadam1"}, {"options", {{"lr", 3e-3}, {"kappa", 0.9}, {"switch_epoch", 1}}}}}},
+              {"seeds", {1, 2}},
+              {"noise_rates", {0.0, 0.4}}};
+  s.out = dir / "sw";
+  s.progress = false;
+  const auto runs = flatmin::train::expand_sweep(s);
+  ASSERT_EQ(runs.size(), 8u);
+  // pre-run one run; the sweep must not rerun it (its result file stays untouched)
+  {
+    flatmin::train::TrainArgs a;
+    a.config = runs[0].config;
+    a.out = runs[0].dir;
+    a.progress = false;
+    flatmin::train::run_training(a);
+  }
+  const auto before = fs::last_write_time(runs[0].dir / "result.json");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto agg = flatmin::train::run_sweep(s);
+  EXPECT_EQ(fs::last_write_time(runs[0].dir / "result.json"), before);
+  ASSERT_EQ(agg.at("rows").size(), 4u);
+  for (const auto& row : agg.at("rows")) {
+    EXPECT_EQ(row.at("runs_finished"), 2);
+    const std::vector<double> v = row.at("best_test_acc");
+    const double m = (v[0] + v[1]) / 2, sd = std::abs(v[0] - v[1]) / std::sqrt(2.0);
+    EXPECT_DOUBLE_EQ(row.at("best_test_acc_mean").get<double>(), m);
+    EXPECT_NEAR(row.at("best_test_acc_std").get<double>(), sd, 1e-15);
+    if (row.at("noise_rate").get<double>() > 0) {
+      EXPECT_GT(row.at("realised_noise_mean").get<double>(), 0.1);
+    }
+  }
+  EXPECT_TRUE(fs::exists(dir / "sw" / "aggregate.csv"));
+  // everything finished: a second sweep runs nothing and gives the same table
+  EXPECT_EQ(flatmin::train::run_sweep(s).at("rows"), agg.at("rows"));
+  s.exe = "/opt/flatmin";
+  const auto script = flatmin::train::slurm_script(s, runs);
+  EXPECT_NE(script.find("#SBATCH --array=0-7"), std::string::npos);
+  EXPECT_NE(script.find("mi1_noise0.4_seed2"), std::string::npos);
+}
+
+}  // namespace
