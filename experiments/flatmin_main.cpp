@@ -10,12 +10,9 @@
 #include "experiments/commands/hessian_cmd.h"
 #include "experiments/commands/optim_replay.h"
 #include "experiments/commands/reproduce.h"
-<<<<<<< HEAD
 #include "experiments/commands/simulate_cmd.h"
-=======
 #include "experiments/commands/sweep_cmd.h"
 #include "experiments/commands/train_cmd.h"
->>>>>>> issue7-train
 #include "optim/registry.h"
 
 int main(int argc, char** argv) {
@@ -40,7 +37,6 @@ int main(int argc, char** argv) {
     repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();
     repro->add_option("--only", rargs.only, "run only these targets (default: all)");
 
-<<<<<<< HEAD
     auto* sim = app.add_subcommand("simulate", "2-D landscape, escape and regret simulations with the real optimizers (docs/simulations.md)");
     std::string sim_kind, sim_config, sim_out, sim_device = "cpu";
     sim->add_option("kind", sim_kind, "trajectories | study | escape | regret")->required()
@@ -50,12 +46,10 @@ int main(int argc, char** argv) {
     sim->add_option("--device", sim_device, "cpu, cuda or cuda:N")->capture_default_str();
     flatmin::experiments::HessianArgs hargs;
     auto* hess = flatmin::experiments::add_hessian_command(app, hargs);
-=======
     flatmin::experiments::TrainCmdArgs targs;
     auto* train = flatmin::experiments::add_train_subcommand(app, targs);
     flatmin::experiments::SweepCmdArgs sargs;
     auto* sweep = flatmin::experiments::add_sweep_subcommand(app, sargs);
->>>>>>> issue7-train
 
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
@@ -71,13 +65,10 @@ int main(int argc, char** argv) {
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);
-<<<<<<< HEAD
     if (sim->parsed()) return flatmin::experiments::run_simulate(sim_kind, sim_config, sim_out, sim_device, args);
     if (hess->parsed()) return flatmin::experiments::run_hessian(hargs, args);
-=======
     if (train->parsed()) return flatmin::experiments::run_train_cmd(targs, args);
     if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(sargs, threads, args);
->>>>>>> issue7-train
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

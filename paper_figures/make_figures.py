@@ -10,7 +10,7 @@ import fig2_yang  # noqa: E402
 import fig_dualadam_warmup  # noqa: E402
 import fig_esd  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
-<<<<<<< HEAD
+import fig_training_curves  # noqa: E402
 import fig_theory_regret  # noqa: E402
 import fig_theory_slopes  # noqa: E402
 
@@ -18,12 +18,7 @@ FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_du
 FIGURES.update({"theory/slopes": fig_theory_slopes, "theory/regret": fig_theory_regret})
 FIGURES.update({"sim_fig2_yang": fig2_yang, "sim_fig2_multiwell": fig2_multiwell, "sim_start_study": fig2_start_study})
 FIGURES.update({"hessian_esd": fig_esd})
-=======
-import fig_training_curves  # noqa: E402
-
-FIGURES = {"miadam_step_ratio": fig_miadam_step_ratio, "dualadam_warmup": fig_dualadam_warmup,
-           "train_adam_vs_miadam1": fig_training_curves}
->>>>>>> issue7-train
+FIGURES.update({"train_adam_vs_miadam1": fig_training_curves})
 
 
 def main():

@@ -52,12 +52,9 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
   static const std::map<std::string, TargetRunner> targets = [] {
     std::map<std::string, TargetRunner> t;
     add_optim_targets(t);
-<<<<<<< HEAD
     add_theory_targets(t);
     add_sim_targets(t);
-=======
     add_train_targets(t);
->>>>>>> issue7-train
     return t;
   }();
   return targets;

@@ -43,11 +43,8 @@ const std::map<std::string, TargetRunner>& reproduce_targets();
 
 // Per-module target lists (each defined in its reproduce_<area>.cpp), merged by reproduce_targets().
 void add_optim_targets(std::map<std::string, TargetRunner>& targets);
-<<<<<<< HEAD
 void add_theory_targets(std::map<std::string, TargetRunner>& targets);
 void add_sim_targets(std::map<std::string, TargetRunner>& targets);
-=======
 void add_train_targets(std::map<std::string, TargetRunner>& targets);
->>>>>>> issue7-train
 
 }  // namespace flatmin::experiments
