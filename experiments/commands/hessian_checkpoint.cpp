@@ -99,7 +99,11 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
         d["std"] = j["input"].value("std", std::vector<float>{});
         if (d["mean"].empty()) d["normalize"] = false;
       }
-      out.recipe = {{"data", d}};
+      // The run folder's config.json (the resolved recipe) when present: it has e.g. synthetic's options.
+      const fs::path cj = file.parent_path() / "config.json";
+      out.recipe = fs::exists(cj) ? read_json_file(cj) : json{{"data", d}};
+      FLATMIN_CHECK(out.recipe.is_object() && (!out.recipe.contains("data") || out.recipe["data"].is_object()),
+                    cj.string() << ": not a flatmin training recipe");
       out.info["epoch"] = nullptr;
       out.info["kind"] = "module archive + model.json";
       net = models::make_model(models::ModelSpec::from_json(out.spec));

@@ -123,7 +123,7 @@ TEST(HessianCheckpoint, EqualsTheModelPassedDirectlyAndTheCli) {
   // Library path, from the folder, the checkpoint file and the module archive: identical.
   fe::CheckpointData sel;
   sel.subset = N;
-  for (const fs::path p : {run_dir, run_dir / "checkpoint.pt", run_dir / "model_final.pt"}) {
+  for (const fs::path& p : {run_dir, run_dir / "checkpoint.pt", run_dir / "model_final.pt"}) {
     auto cm = fe::load_training_checkpoint(p.string());
     json info;
     const auto d = fe::load_checkpoint_dataset(cm.recipe, cm.spec, sel, &info);
