@@ -313,7 +313,6 @@ json run_training(const TrainArgs& args) {
   FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
                 "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
   const bool writer = args.rank == 0;
-  fs::create_directories(out);
   const fs::path ckpt_file = out / "checkpoint.pt";
   std::error_code ec;
   const bool have_ckpt = fs::is_regular_file(ckpt_file, ec);
@@ -344,6 +343,7 @@ json run_training(const TrainArgs& args) {
   const int64_t steps_per_epoch = drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
   FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
 
+  fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
   std::unique_ptr<Collective> coll;
   if (args.world_size > 1) coll = std::make_unique<Collective>(args.rank, args.world_size, args.dist_store);
 

@@ -142,6 +142,33 @@ TEST(Augment, CropAndFlipAreSeededPerImageAndEpoch) {
   EXPECT_NE(data::epoch_order(100, 3, 2), data::epoch_order(100, 3, 3));
 }
 
+TEST(Configs, EveryShippedRecipeAndSweepResolves) {
+  const fs::path dir = fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs";
+  int recipes = 0, sweeps = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (e.path().extension() != ".json" || name == "reproduce.json") continue;
+    SCOPED_TRACE(name);
+    const json j = flatmin::common::read_json_file(e.path());
+    if (name.rfind("sweep_", 0) == 0) {
+      flatmin::train::SweepArgs s;
+      s.config = j;
+      s.config_dir = dir;
+      s.out = "/nonexistent/never-written";
+      for (const char* p : {"quick", "full"}) {
+        s.profile = p;
+        EXPECT_GE(flatmin::train::expand_sweep(s).size(), 2u);
+      }
+      ++sweeps;
+    } else {
+      for (const char* p : {"quick", "full"}) EXPECT_NO_THROW(flatmin::train::resolve_train_config(j, p));
+      ++recipes;
+    }
+  }
+  EXPECT_GE(recipes, 10);
+  EXPECT_GE(sweeps, 3);
+}
+
 // ---- models ----------------------------------------------------------------------------------------
 
 TEST(Models, ShapesOnTinyInputs) {
