@@ -7,6 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fig2_multiwell  # noqa: E402
 import fig2_start_study  # noqa: E402
 import fig2_yang  # noqa: E402
+import fig3_hessian  # noqa: E402
 import fig_dualadam_warmup  # noqa: E402
 import fig_esd  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
@@ -19,6 +20,7 @@ FIGURES.update({"theory/slopes": fig_theory_slopes, "theory/regret": fig_theory_
 FIGURES.update({"sim_fig2_yang": fig2_yang, "sim_fig2_multiwell": fig2_multiwell, "sim_start_study": fig2_start_study})
 FIGURES.update({"hessian_esd": fig_esd})
 FIGURES.update({"train_adam_vs_miadam1": fig_training_curves})
+FIGURES.update({"fig3_hessian": fig3_hessian})
 
 
 def main():

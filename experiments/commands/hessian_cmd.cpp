@@ -12,14 +12,21 @@
 #include "common/error.h"
 #include "common/json_io.h"
 #include "experiments/commands/common_cli.h"
+#include "experiments/commands/hessian_checkpoint.h"
 #include "hessian/hessian_operator.h"
 
 namespace flatmin::experiments {
 
 CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
   auto* s = app.add_subcommand("hessian", "Hessian spectrum of a TorchScript checkpoint: top-k, trace, density (ESD)");
-  s->add_option("--model", a.model, "TorchScript module (torch.jit.save)")->required();
-  s->add_option("--data", a.data, "torch.save'd dict {\"x\": Tensor, \"y\": Tensor}")->required();
+  s->add_option("--model", a.model, "TorchScript module (torch.jit.save); with --data");
+  s->add_option("--data", a.data, "torch.save'd dict {\"x\": Tensor, \"y\": Tensor}");
+  s->add_option("--checkpoint", a.checkpoint, "a flatmin train run folder, its checkpoint.pt, or model_{final,best}.pt (instead of --model/--data)");
+  s->add_option("--dataset", a.dataset, "with --checkpoint: checkpoint (the recipe's) | fashion-mnist | synthetic | cifar10 | cifar100")->capture_default_str();
+  s->add_option("--split", a.split, "with --checkpoint: train | test")->capture_default_str();
+  s->add_option("--subset", a.subset, "with --checkpoint: the first N images of the split (0 = all)")->capture_default_str();
+  s->add_option("--subset-seed", a.subset_seed, "with --checkpoint: >= 0 takes the first N of flatmin's seeded permutation (the recipe's subset_seed gives training images)")->capture_default_str();
+  s->add_option("--data-dir", a.data_dir, "with --checkpoint: dataset folder (overrides the recipe's data.dir)");
   s->add_option("--out", a.out, "output directory")->required();
   s->add_option("--loss", a.loss, "cross_entropy | mse | bce_with_logits")->capture_default_str();
   s->add_option("--reduction", a.reduction, "mean | sum")->capture_default_str();
@@ -96,8 +103,29 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   ao.smoothing.sigma = a.sigma;
   ao.progress = &std::cerr;
 
-  auto model = fh::load_torchscript(a.model);
-  auto data = fh::load_dataset(a.data);
+  const bool from_ckpt = !a.checkpoint.empty();
+  FLATMIN_CHECK(from_ckpt != (!a.model.empty() || !a.data.empty()),
+                "pass either --checkpoint or --model and --data (not both, not neither)");
+  FLATMIN_CHECK(from_ckpt || (!a.model.empty() && !a.data.empty()), "--model and --data go together");
+  fh::Model model;
+  fh::Dataset data;
+  nlohmann::json ckpt_info, data_info;
+  if (from_ckpt) {
+    auto cm = load_training_checkpoint(a.checkpoint);
+    CheckpointData sel;
+    sel.dataset = a.dataset;
+    sel.split = a.split;
+    sel.subset = a.subset;
+    sel.subset_seed = a.subset_seed;
+    sel.data_dir = a.data_dir;
+    data = load_checkpoint_dataset(cm.recipe, cm.spec, sel, &data_info);
+    model = std::move(cm.model);
+    ckpt_info = cm.info;
+    ckpt_info["spec"] = cm.spec;
+  } else {
+    model = fh::load_torchscript(a.model);
+    data = fh::load_dataset(a.data);
+  }
   // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
   // are set: each rank takes its shard, HVPs are all-reduced, rank 0 writes the results.
   const auto comm = flatmin::dist::Communicator::create(flatmin::dist::options_from_env());
@@ -123,9 +151,10 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   nlohmann::json j = s.to_json(ao);
   j["n_params"] = h.n();
   j["n_samples"] = h.n_samples();
-  j["model"] = {{"path", a.model}, {"dtype", h.dtype_name()}, {"n_params", h.n()},
+  j["model"] = {{"path", from_ckpt ? a.checkpoint : a.model}, {"dtype", h.dtype_name()}, {"n_params", h.n()},
                 {"parameters", h.parameter_names()}, {"param_filter", a.param_filter}};
-  j["data"] = {{"path", a.data}, {"n_samples", h.n_samples()}, {"n_batches", h.n_batches()},
+  if (from_ckpt) j["checkpoint"] = ckpt_info;
+  j["data"] = {{"path", from_ckpt ? nlohmann::json(data_info) : nlohmann::json(a.data)}, {"n_samples", h.n_samples()}, {"n_batches", h.n_batches()},
                {"batch_size", a.batch_size}, {"mode", a.train_mode ? "train" : "eval"},
                {"graph_cache", h.graph_cached()}};
   j["loss"] = {{"name", a.loss}, {"reduction", a.reduction}, {"weight_decay", a.weight_decay}};
@@ -146,7 +175,9 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
                         {"sigma", a.sigma}, {"num_bins", a.num_bins}, {"batch_size", a.batch_size},
                         {"compat", ao.compat}, {"dtype", a.dtype}, {"device", a.device},
                         {"param_filter", a.param_filter}, {"weight_decay", a.weight_decay},
-                        {"train_mode", a.train_mode}, {"graph_cache", a.graph_cache}, {"seed", a.seed}};
+                        {"train_mode", a.train_mode}, {"graph_cache", a.graph_cache}, {"seed", a.seed},
+                        {"checkpoint", a.checkpoint}, {"dataset", a.dataset}, {"split", a.split},
+                        {"subset", a.subset}, {"subset_seed", a.subset_seed}, {"data_dir", a.data_dir}};
   manifest.set_config(cfg);
 
   const std::filesystem::path dir(a.out);

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// `flatmin hessian`: Hessian spectrum of a TorchScript checkpoint on a fixed dataset
+/// `flatmin hessian`: Hessian spectrum of a TorchScript model (--model/--data) or of a `flatmin train`
+/// checkpoint (--checkpoint, --dataset, --subset) on a fixed dataset
 /// (docs/hessian.md). Thin: parse → flatmin::hessian::analyze → write DIR/{summary.json, eigs.csv,
 /// trace_samples.csv, slq_nodes.csv, esd.csv, manifest.json}. LibTorch-free header.
 #include <cstdint>
@@ -30,6 +31,9 @@ struct HessianArgs {
   double weight_decay = 0.0;
   bool train_mode = false;
   std::uint64_t seed = 0;
+  // --checkpoint path (a `flatmin train` run; instead of --model/--data)
+  std::string checkpoint, dataset = "checkpoint", split = "train", data_dir;
+  std::int64_t subset = 0, subset_seed = -1;
 };
 
 /// Registers the `hessian` subcommand on `app`, binding its options to `args`.

@@ -55,6 +55,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     add_theory_targets(t);
     add_sim_targets(t);
     add_train_targets(t);
+    add_fig3_targets(t);
     return t;
   }();
   return targets;

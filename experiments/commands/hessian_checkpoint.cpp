@@ -1,0 +1,179 @@
+#include "experiments/commands/hessian_checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <torch/serialize.h>
+
+#include "common/error.h"
+#include "experiments/data/dataset.h"
+#include "experiments/models/models.h"
+
+namespace flatmin::experiments {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+namespace fh = flatmin::hessian;
+
+constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";  // experiments/train/trainer.cpp
+
+std::string read_string(torch::serialize::InputArchive& a, const std::string& key) {
+  c10::IValue v;
+  a.read(key, v);
+  return v.toStringRef();
+}
+
+fh::Model wrap(const std::shared_ptr<models::Net>& m) {
+  fh::Model out;
+  out.forward = [m](const torch::Tensor& x) { return m->forward(x); };
+  out.named_parameters = [m] {
+    fh::NamedTensors v;
+    for (const auto& p : m->named_parameters()) v.emplace_back(p.key(), p.value());
+    return v;
+  };
+  out.set_train = [m](bool t) { m->train(t); };
+  out.to_dtype = [m](torch::Dtype d) { m->to(d); };
+  out.to_device = [m](torch::Device d) { m->to(d); };
+  return out;
+}
+
+json read_json_file(const fs::path& f) {
+  std::ifstream in(f);
+  FLATMIN_CHECK(in, f.string() << ": cannot open");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw common::InputError(f.string() + ": not valid JSON: " + common::single_line(e.what()));
+  }
+}
+
+}  // namespace
+
+CheckpointModel load_training_checkpoint(const std::string& path) {
+  FLATMIN_CHECK(!path.empty(), "--checkpoint: empty path");
+  fs::path file(path);
+  FLATMIN_CHECK(fs::exists(file), "--checkpoint '" << path << "': no such file or directory");
+  if (fs::is_directory(file)) {
+    file /= "checkpoint.pt";
+    FLATMIN_CHECK(fs::exists(file), "--checkpoint '" << path << "': the folder holds no checkpoint.pt (not a flatmin train run?)");
+  }
+  CheckpointModel out;
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(file.string());
+  } catch (const std::exception& e) {
+    throw common::InputError(file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
+  }
+  std::string format;
+  try {
+    format = read_string(a, "format");
+  } catch (const std::exception&) {
+    format.clear();  // a Module::save archive (model_final.pt / model_best.pt) has no format tag
+  }
+  std::shared_ptr<models::Net> net;
+  try {
+    if (!format.empty()) {
+      FLATMIN_CHECK(format == kCheckpointFormat, file.string() << ": unknown checkpoint format '" << format << "' (expected "
+                                                               << kCheckpointFormat << ")");
+      out.spec = json::parse(read_string(a, "model_spec"));
+      out.recipe = json::parse(read_string(a, "config"));
+      c10::IValue ep;
+      a.read("epoch", ep);
+      out.info["epoch"] = ep.toInt();
+      out.info["kind"] = "training checkpoint";
+      net = models::make_model(models::ModelSpec::from_json(out.spec));
+      torch::serialize::InputArchive ma;
+      a.read("model", ma);
+      net->load(ma);
+    } else {
+      const fs::path mj = file.parent_path() / "model.json";
+      FLATMIN_CHECK(fs::exists(mj), file.string() << ": not a flatmin training checkpoint (no format tag) and no model.json next to it");
+      const json j = read_json_file(mj);
+      FLATMIN_CHECK(j.contains("model"), mj.string() << ": no 'model' entry");
+      out.spec = j.at("model");
+      json d = {{"dataset", j.value("dataset", std::string())}, {"dir", ""}, {"normalize", true}};
+      if (j.contains("input")) {
+        d["mean"] = j["input"].value("mean", std::vector<float>{});
+        d["std"] = j["input"].value("std", std::vector<float>{});
+        if (d["mean"].empty()) d["normalize"] = false;
+      }
+      // The run folder's config.json (the resolved recipe) when present: it has e.g. synthetic's options.
+      const fs::path cj = file.parent_path() / "config.json";
+      out.recipe = fs::exists(cj) ? read_json_file(cj) : json{{"data", d}};
+      FLATMIN_CHECK(out.recipe.is_object() && (!out.recipe.contains("data") || out.recipe["data"].is_object()),
+                    cj.string() << ": not a flatmin training recipe");
+      out.info["epoch"] = nullptr;
+      out.info["kind"] = "module archive + model.json";
+      net = models::make_model(models::ModelSpec::from_json(out.spec));
+      net->load(a);
+    }
+  } catch (const common::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw common::InputError(file.string() + ": cannot rebuild the model from the checkpoint: " +
+                             common::single_line(e.what()).substr(0, 200));
+  }
+  net->eval();
+  out.model = wrap(net);
+  out.info["file"] = file.string();
+  out.info["n_params"] = models::parameter_count(*net);
+  return out;
+}
+
+fh::Dataset load_checkpoint_dataset(const json& recipe, const json& spec, const CheckpointData& sel, json* info) {
+  FLATMIN_CHECK(sel.split == "train" || sel.split == "test", "--split must be train or test, not '" << sel.split << "'");
+  FLATMIN_CHECK(sel.subset >= 0, "--subset must be >= 0 (0 = the whole split), got " << sel.subset);
+  json d = recipe.is_object() && recipe.contains("data") ? recipe.at("data") : json::object();
+  std::string name = sel.dataset;
+  if (name == "checkpoint") {
+    FLATMIN_CHECK(d.contains("dataset") && !d.at("dataset").get<std::string>().empty(),
+                  "--dataset checkpoint: the checkpoint records no dataset; pass --dataset fashion-mnist|synthetic|cifar10|cifar100");
+    name = d.at("dataset");
+  }
+  if (name == "fashion-mnist") name = "fashion_mnist";
+  FLATMIN_CHECK(name == "fashion_mnist" || name == "synthetic" || name == "cifar10" || name == "cifar100",
+                "--dataset: unknown dataset '" << sel.dataset << "' (checkpoint | fashion-mnist | synthetic | cifar10 | cifar100)");
+  const bool train = sel.split == "train";
+  const std::string dir = !sel.data_dir.empty() ? sel.data_dir : d.value("dir", std::string());
+  data::ImageSet set;
+  if (name == "fashion_mnist") {
+    set = data::load_fashion_mnist(dir, train);
+  } else if (name == "synthetic") {
+    FLATMIN_CHECK(d.contains("synthetic"), "--dataset synthetic: the checkpoint's recipe has no data.synthetic options");
+    set = data::make_synthetic(d.at("synthetic"), train);
+  } else {
+    set = data::load_cifar(dir, name == "cifar10" ? 10 : 100, train);
+  }
+  FLATMIN_CHECK(sel.subset <= set.n, "--subset " << sel.subset << " is larger than the " << sel.split << " split of " << name
+                                                 << " (" << set.n << " images)");
+  const int64_t n = sel.subset == 0 ? set.n : sel.subset;
+  if (sel.subset_seed >= 0) set = data::subset(set, n, static_cast<uint64_t>(sel.subset_seed));
+  FLATMIN_CHECK(set.channels == spec.value("in_channels", int64_t(-1)) && set.height == spec.value("image_size", int64_t(-1)),
+                "--dataset " << name << " has " << set.channels << "x" << set.height << "x" << set.width
+                             << " images but the model was built for " << spec.value("in_channels", int64_t(-1)) << " channel(s) at "
+                             << spec.value("image_size", int64_t(-1)) << " px");
+  FLATMIN_CHECK(set.num_classes <= spec.value("num_classes", int64_t(0)),
+                "--dataset " << name << " has " << set.num_classes << " classes but the model outputs " << spec.value("num_classes", 0));
+  data::Augment aug;  // no crop, no flip: only the training normalisation
+  if (d.value("normalize", true)) {
+    data::default_normalization(name, static_cast<int>(set.channels), aug.mean, aug.std);
+    if (d.contains("mean") && !d["mean"].empty()) aug.mean = d.at("mean").get<std::vector<float>>();
+    if (d.contains("std") && !d["std"].empty()) aug.std = d.at("std").get<std::vector<float>>();
+  }
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;
+  fh::Dataset out;
+  out.x = torch::empty({n, set.channels, set.height, set.width}, torch::kFloat32);
+  data::make_batch(set, idx.data(), n, aug, /*train=*/false, 0, 0, out.x.data_ptr<float>());
+  out.y = torch::from_blob(set.labels.data(), {n}, torch::kInt64).clone();
+  if (info) {
+    *info = {{"dataset", name}, {"split", sel.split}, {"subset", sel.subset}, {"subset_seed", sel.subset_seed},
+             {"n_samples", n}, {"augmentation", "none"}, {"labels", "clean"},
+             {"normalize", {{"mean", aug.mean}, {"std", aug.std}}}};
+  }
+  return out;
+}
+
+}  // namespace flatmin::experiments
