@@ -39,6 +39,7 @@
 #include "optim/miadam.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
+#include "optim/swats.h"
 
 namespace {
 
@@ -419,7 +420,34 @@ int main(int argc, char** argv) {
     add_opt("adabound", "adabound", json::object(), "roofline", 7, "clipped lr bounds");
     add_opt("amsbound", "amsbound", json::object(), "roofline", 9, "AdaBound + max v");
     add_opt("adaboundw", "adaboundw", json{{"weight_decay", 5e-4}}, "roofline", 7, "AdaBound, decoupled wd");
-    add_opt("swats", "swats", json::object(), "roofline", 7, "Adam phase + projection dot products");
+    // SWATS switches to SGD as soon as its projected lr settles, which a fixed gradient makes
+    // immediate. lr = 0 keeps the Adam phase (γ = pᵀp/(−pᵀg) = 0/0 is NaN, so the switch test
+    // fails) with the same loads, arithmetic and stores; the SGD phase is timed separately.
+    auto* swats = add_opt("swats", "swats", json{{"lr", 0.0}}, "roofline", 7, "Adam phase + projection dot products");
+    variants.back().check = [swats] {
+      for (const auto& group : swats->param_groups()) {
+        BENCH_REQUIRE(static_cast<const fo::SwatsOptions&>(group.options()).phase() == fo::SwatsPhase::kAdam,
+                      "swats: switched to its SGD phase during the run (it claims the Adam phase)");
+      }
+    };
+    auto* swats_sgd = add_opt("swats_sgd_phase", "swats", json::object(), "roofline", 5,
+                              "after the switch: SGD with momentum");
+    auto swats_sgd_first = std::make_shared<int64_t>(-1);  // steps taken when it was first seen in SGD
+    variants.back().step = [swats_sgd, swats_sgd_first, n = int64_t{0}]() mutable {
+      swats_sgd->step();
+      ++n;
+      const auto& o = static_cast<const fo::SwatsOptions&>(swats_sgd->param_groups()[0].options());
+      if (*swats_sgd_first < 0 && o.phase() == fo::SwatsPhase::kSgd) *swats_sgd_first = n;
+    };
+    variants.back().check = [swats_sgd, swats_sgd_first, warmup] {
+      BENCH_REQUIRE(*swats_sgd_first >= 1 && *swats_sgd_first <= warmup,
+                    "swats_sgd_phase: not in the SGD phase throughout the timed steps (switched after step "
+                        << *swats_sgd_first << ", warm-up " << warmup << ")");
+      for (const auto& group : swats_sgd->param_groups()) {
+        BENCH_REQUIRE(static_cast<const fo::SwatsOptions&>(group.options()).phase() == fo::SwatsPhase::kSgd,
+                      "swats_sgd_phase: a group is still in the Adam phase");
+      }
+    };
     add_opt("ndadam", "ndadam", json::object(), "roofline", 7, "no vec_axes (as the MIAdam repo ran it)");
 
     if (!only.empty()) {
