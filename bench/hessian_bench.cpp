@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include "common/cli_parse.h"
 #include "common/error.h"
 #include "common/json_io.h"
 #include "hessian/hessian_operator.h"
@@ -54,12 +55,7 @@ int main(int argc, char** argv) {
     app.add_option("--residual", target, "relative residual target")->capture_default_str();
     app.add_flag("--skip-python", skip_python, "reuse WORK/py.json from an earlier run");
     app.add_option("--out", out, "results JSON");
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-      if (e.get_exit_code() == 0) return app.exit(e);
-      throw flatmin::common::InputError(e.what());
-    }
+    if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     at::set_num_threads(threads);
     std::filesystem::create_directories(work);
     const std::string model = work + "/cnn.pt", data = work + "/fmnist.pt";

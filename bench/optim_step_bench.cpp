@@ -32,6 +32,7 @@
 #include <torch/version.h>
 
 #include "common/allocator.h"
+#include "common/cli_parse.h"
 #include "common/error.h"
 #include "common/json_io.h"
 #include "optim/detail/kernel_isa.h"
@@ -284,15 +285,7 @@ int main(int argc, char** argv) {
         ->delimiter(',');
     app.add_flag("--tune-malloc", tune_malloc,
                  "apply common::tune_allocator() first, as flatmin's executables do (default: glibc defaults)");
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw flatmin::common::InputError(e.what());
-    }
+    if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     FLATMIN_CHECK(reps >= 1, "--reps = " << reps << " must be >= 1");
     FLATMIN_CHECK(threads >= 1, "--threads = " << threads << " must be >= 1");
     FLATMIN_CHECK(warmup >= 3, "--warmup = " << warmup << " must be >= 3 (state allocation + steady state)");

@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli_parse.h"
 #include "common/error.h"
 #include "theory/escape.h"
 #include "theory/escape_nd.h"
@@ -80,13 +81,7 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "threads (0 = all cores)")->capture_default_str();
     app.add_option("--paths", paths, "paths per measurement")->capture_default_str();
     app.add_option("--repeats", repeats, "repeats (best is reported)")->capture_default_str();
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw flatmin::common::InputError(e.what());
-    }
+    if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     FLATMIN_CHECK(paths >= 16 && repeats >= 1 && threads >= 0, "need --paths >= 16, --repeats >= 1, --threads >= 0");
     const int nt = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     struct Case {

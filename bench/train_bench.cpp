@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/cli_parse.h"
 #include "common/error.h"
 #include "common/json_io.h"
 #include "experiments/data/dataset.h"
@@ -52,13 +53,7 @@ int main(int argc, char** argv) {
     app.add_option("--data-dir", data_dir, "Fashion-MNIST folder");
     app.add_option("--python", python, "Python with torch")->capture_default_str();
     app.add_option("--json", out, "also write the result JSON here");
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw flatmin::common::InputError(e.what());
-    }
+    if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     FLATMIN_CHECK(batch >= 1 && steps >= 1 && warmup >= 0 && repeats >= 1, "need batch, steps, repeats >= 1");
     const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);

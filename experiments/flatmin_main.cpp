@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli_parse.h"
 #include "common/error.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/hessian_cmd.h"
@@ -53,15 +54,7 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("list-optimizers", "print the registry's optimizer names");
 
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw flatmin::common::InputError(e.what());
-    }
+    if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);
     if (repro->parsed()) return flatmin::experiments::run_reproduce(rargs, args);

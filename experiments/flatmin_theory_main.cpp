@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/csv.h"
+#include "common/cli_parse.h"
 #include "common/error.h"
 #include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
@@ -54,15 +55,7 @@ int main(int argc, char** argv) {
     gain->add_option("--steps", steps, "steps t = 1..steps")->capture_default_str();
     gain->add_option("--out", out, "output CSV: step,buffer_gain,step_ratio (step_ratio exact for a constant first moment m)")->required();
 
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw flatmin::common::InputError(e.what());
-    }
+    if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     FLATMIN_CHECK(targs.threads >= 0, "--threads = " << targs.threads << " must be >= 0 (0 = all cores)");
     if (esc->parsed()) return flatmin::experiments::run_escape_time_cmd(targs);
     if (flow->parsed()) return flatmin::experiments::run_flow_cmd(targs);
