@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "theory/lane_engine.h"
 #include "theory/quadrature.h"
+#include "theory/runs.h"
 
 namespace flatmin::theory {
 
@@ -556,57 +557,18 @@ nlohmann::json escape_time_summary_nd(const nlohmann::json& cfg, bool progress, 
   const EscapeProblemND p = parse_escape_problem_nd(cfg);
   EscapeRun run = parse_escape_run(cfg);
   run.progress = progress;
-  QuadratureOptions q;
-  if (cfg.contains("quadrature_intervals")) {
-    FLATMIN_CHECK(cfg.at("quadrature_intervals").is_number_integer() && cfg.at("quadrature_intervals").get<int>() >= 100,
-                  "quadrature_intervals must be an integer >= 100");
-    q.intervals = cfg.at("quadrature_intervals").get<int>();
-  }
-  auto num_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+  const QuadratureOptions q = parse_quadrature_options(cfg);
   const Prediction pred = predict_nd(p);
   const EscapeResult r = run_escape_mc_nd(p, run);
-  nlohmann::json s;
-  s["mean_escape_time"] = r.mean;
-  s["stderr"] = r.stderr_;
-  s["paths"] = run.paths;
-  s["escaped"] = r.escaped;
-  s["censored"] = r.censored;
-  s["median_escape_time"] = r.median;
-  if (r.censored > 0) s["warning"] = "some paths were censored at t_max: mean_escape_time is a lower bound";
-  if (has_exact_oracle(p)) {
-    const EscapeProblem m = marginal_problem(p);
-    s["exact"] = exact_escape_time(m, q);
-    s["exact_exponent"] = exact_exponent(m);
-    s["discretisation_bias"] = discretisation_bias(m, q);
-    s["laplace"] = tau_laplace_1d(m);
-    s["exact_source"] = "1-D quadrature of the separable theta_1 marginal";
-  } else {
-    s["exact"] = nullptr;
-    s["exact_exponent"] = nullptr;
-    s["discretisation_bias"] = nullptr;
-    s["laplace"] = nullptr;
-  }
-  s["predicted"] = num_or_null(pred.tau);
-  s["predicted_formula"] = pred.formula;
-  s["predicted_exponent"] = num_or_null(pred.exponent);
-  s["path_parameter"] = num_or_null(pred.s);
+  const bool exact = has_exact_oracle(p);
+  const EscapeProblem m = exact ? marginal_problem(p) : EscapeProblem{};
+  nlohmann::json s = escape_summary(r, run, pred, exact ? &m : nullptr, q, to_json(p));
+  if (exact) s["exact_source"] = "1-D quadrature of the separable theta_1 marginal";
   s["geometry"] = {{"dL", p.geom.dL},
                    {"H_ae", p.geom.H_ae},
                    {"H_ue", p.geom.H_ue},
                    {"det_ratio", std::abs(p.u.eigenvalues.prod() / p.a.eigenvalues.prod())},
                    {"det_ratio_quarter", p.geom.det_ratio_quarter}};
-  s["survival"] = {{"t", r.survival_t}, {"S", r.survival_s}};
-  s["particle_steps"] = r.particle_steps;
-  s["wall_time_s"] = r.wall_s;
-  s["particle_steps_per_s"] = r.wall_s > 0 ? r.particle_steps / r.wall_s : 0.0;
-  s["time_unit"] = "continuous time, one iteration = lr";
-  nlohmann::json resolved = to_json(p);
-  resolved["paths"] = run.paths;
-  resolved["seed"] = run.seed;
-  resolved["threads"] = run.threads;
-  resolved["survival_points"] = run.survival_points;
-  resolved["quadrature_intervals"] = q.intervals;
-  s["config"] = resolved;
   if (result_out) *result_out = r;
   return s;
 }

@@ -18,14 +18,26 @@ nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, Esc
   const EscapeProblem p = parse_escape_problem(cfg);
   EscapeRun run = parse_escape_run(cfg);
   run.progress = progress;
+  const QuadratureOptions q = parse_quadrature_options(cfg);
+  const Prediction pred = predict(p);
+  const EscapeResult r = run_escape_mc(p, run);
+  nlohmann::json s = escape_summary(r, run, pred, p.overdamped() ? &p : nullptr, q, to_json(p));
+  if (result_out) *result_out = r;
+  return s;
+}
+
+QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg) {
   QuadratureOptions q;
   if (cfg.contains("quadrature_intervals")) {
     FLATMIN_CHECK(cfg.at("quadrature_intervals").is_number_integer() && cfg.at("quadrature_intervals").get<int>() >= 100,
                   "quadrature_intervals must be an integer >= 100");
     q.intervals = cfg.at("quadrature_intervals").get<int>();
   }
-  const Prediction pred = predict(p);
-  const EscapeResult r = run_escape_mc(p, run);
+  return q;
+}
+
+nlohmann::json escape_summary(const EscapeResult& r, const EscapeRun& run, const Prediction& pred,
+                              const EscapeProblem* oracle, const QuadratureOptions& q, nlohmann::json resolved) {
   nlohmann::json s;
   s["mean_escape_time"] = r.mean;
   s["stderr"] = r.stderr_;
@@ -34,11 +46,11 @@ nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, Esc
   s["censored"] = r.censored;
   s["median_escape_time"] = r.median;
   if (r.censored > 0) s["warning"] = "some paths were censored at t_max: mean_escape_time is a lower bound";
-  if (p.overdamped()) {
-    s["exact"] = exact_escape_time(p, q);
-    s["exact_exponent"] = exact_exponent(p);
-    s["discretisation_bias"] = discretisation_bias(p, q);
-    s["laplace"] = tau_laplace_1d(p);
+  if (oracle != nullptr) {
+    s["exact"] = exact_escape_time(*oracle, q);
+    s["exact_exponent"] = exact_exponent(*oracle);
+    s["discretisation_bias"] = discretisation_bias(*oracle, q);
+    s["laplace"] = tau_laplace_1d(*oracle);
   } else {
     s["exact"] = nullptr;
     s["exact_exponent"] = nullptr;
@@ -54,14 +66,12 @@ nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, Esc
   s["wall_time_s"] = r.wall_s;
   s["particle_steps_per_s"] = r.wall_s > 0 ? r.particle_steps / r.wall_s : 0.0;
   s["time_unit"] = "continuous time, one iteration = lr";
-  nlohmann::json resolved = to_json(p);
   resolved["paths"] = run.paths;
   resolved["seed"] = run.seed;
   resolved["threads"] = run.threads;
   resolved["survival_points"] = run.survival_points;
   resolved["quadrature_intervals"] = q.intervals;
   s["config"] = resolved;
-  if (result_out) *result_out = r;
   return s;
 }
 

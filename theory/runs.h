@@ -7,6 +7,8 @@
 
 #include "theory/escape.h"
 #include "theory/flow.h"
+#include "theory/predictions.h"
+#include "theory/quadrature.h"
 #include "theory/regret.h"
 #include "theory/sweep.h"
 
@@ -19,6 +21,16 @@ namespace flatmin::theory {
 /// path_parameter, laplace, survival {t, S}, particle_steps, wall_time_s, particle_steps_per_s,
 /// config (resolved). `result_out` (optional) receives the raw result.
 nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, EscapeResult* result_out = nullptr);
+
+/// The summary keys every escape-time run shares, 1-D or d-dim: statistics, the exact block
+/// (quadrature of `oracle`, the 1-D problem whose first passage is the run's, or nulls), the
+/// prediction, survival curve, throughput and the resolved config (+ paths, seed, threads,
+/// survival_points, quadrature_intervals).
+nlohmann::json escape_summary(const EscapeResult& r, const EscapeRun& run, const Prediction& pred,
+                              const EscapeProblem* oracle, const QuadratureOptions& q, nlohmann::json resolved);
+
+/// quadrature_intervals (integer >= 100) of an escape config, else the default.
+QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg);
 
 /// sweep: cfg = {"studies": [study, ...], "defaults"?: {escape keys merged under every base}}.
 /// Returns the studies (parsing all of them before running any).

@@ -204,7 +204,7 @@ TEST(EscapeND, SummaryKeysAndBadConfig) {
   EXPECT_EQ(s["config"]["landscape"]["type"], "yang");
   const json q = {{"landscape", {{"type", "quadratic_double_well"}, {"d", 2}}}, {"noise", "white"}, {"T", 0.5}, {"paths", 16}};
   EXPECT_TRUE(escape_time_summary(q, false)["exact"].is_number());
-  for (const json bad : {json{{"landscape", {{"type", "quadratic_double_well"}, {"d", 7}}}},
+  for (const json& bad : {json{{"landscape", {{"type", "quadratic_double_well"}, {"d", 7}}}},
                          json{{"landscape", {{"type", "quadratic_double_well"}, {"d", 2}, {"lambda", {1.0, 2.0}}}}},
                          json{{"landscape", {{"type", "quadratic_double_well"}, {"lambda", {-1.0}}}}},
                          json{{"landscape", {{"type", "yang"}, {"k", 2}}}},
