@@ -10,14 +10,22 @@
 /// Rendezvous (`init`):
 ///   "file:///abs/path"      a c10d FileStore on a shared file system (also: tests, one machine);
 ///   "tcp://host:port"       a c10d TCPStore, rank 0 is the server (torchrun's MASTER_ADDR/PORT).
-/// from_env() reads FLATMIN_RANK / FLATMIN_WORLD_SIZE / FLATMIN_DIST_INIT, else torchrun's
-/// RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT, else a world of size 1.
+/// from_env() reads FLATMIN_RANK / FLATMIN_WORLD_SIZE / FLATMIN_DIST_INIT / FLATMIN_LOCAL_RANK /
+/// FLATMIN_DIST_BACKEND, else torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT /
+/// LOCAL_RANK, else a world of size 1.
+///
+/// Backends: "gloo" reduces CPU tensors (GPU tensors are staged through host memory); "nccl"
+/// reduces on this rank's GPU and exists when flatmin is built against a CUDA LibTorch with NCCL
+/// (CMake finds nccl.h; FLATMIN_WITH_NCCL=OFF turns it off); "auto" takes NCCL for GPU tensors
+/// when it is built, else Gloo. Host-side values (losses, counts, float64 Krylov vectors) are
+/// staged onto the backend's device and copied back.
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 namespace flatmin::dist {
 
@@ -25,7 +33,9 @@ struct DistOptions {
   int rank = 0;
   int world_size = 1;
   std::string init;                           ///< "file://…" or "tcp://host:port" (world_size > 1)
-  std::string backend = "auto";               ///< "auto" (gloo on CPU tensors), "gloo", "nccl"
+  std::string backend = "auto";               ///< "auto", "gloo", "nccl" (see the file comment)
+  int local_rank = -1;                        ///< rank on this machine (-1: same as rank); picks the GPU
+  int cuda_device = -1;                       ///< this rank's GPU (-1: CPU tensors; NCCL needs one)
   std::chrono::milliseconds timeout{120000};  ///< collectives and rendezvous
   std::string gloo_hostname = "127.0.0.1";    ///< interface Gloo binds to ("" = the host's default)
 };
@@ -35,6 +45,17 @@ void validate(const DistOptions& o);
 
 /// Options from FLATMIN_* or torchrun's environment variables (world of 1 when none are set).
 DistOptions options_from_env();
+
+/// The device this rank computes on: `requested` itself, except that an index-less "cuda" in a
+/// world of several ranks becomes cuda:<local rank> (one GPU per rank, torchrun's convention).
+/// Sets o.cuda_device to the result's index (-1 for CPU).
+at::Device bind_device(DistOptions& o, at::Device requested);
+
+/// Which backend create() will use for `o` given what the build has ("gloo" or "nccl");
+/// InputError naming the problem when the requested one cannot be had.
+std::string resolve_backend(const DistOptions& o, bool have_gloo, bool have_nccl);
+bool gloo_built();
+bool nccl_built();
 
 class Communicator {
  public:

@@ -66,7 +66,11 @@ CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
 int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   namespace fh = flatmin::hessian;
   auto manifest = make_manifest("hessian", argv);
-  parse_device(a.device);
+  // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
+  // are set; under --device cuda each rank takes GPU <local rank> (common/dist/communicator.h).
+  auto dopts = flatmin::dist::options_from_env();
+  const std::string device = flatmin::dist::bind_device(dopts, parse_device(a.device)).str();
+  if (dopts.world_size > 1) flatmin::dist::resolve_backend(dopts, flatmin::dist::gloo_built(), flatmin::dist::nccl_built());
   FLATMIN_CHECK(!std::filesystem::exists(a.out) || std::filesystem::is_directory(a.out),
                 "--out '" << a.out << "' exists and is not a directory");
   fh::OperatorOptions oo;
@@ -77,7 +81,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   oo.weight_decay = a.weight_decay;
   oo.train_mode = a.train_mode;
   oo.dtype = a.dtype;
-  oo.device = a.device;
+  oo.device = device;
   oo.graph_cache = a.graph_cache;
   fh::AnalyzeOptions ao;
   ao.compat = a.compat.empty() ? "accurate" : a.compat;
@@ -126,9 +130,8 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
     model = fh::load_torchscript(a.model);
     data = fh::load_dataset(a.data);
   }
-  // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
-  // are set: each rank takes its shard, HVPs are all-reduced, rank 0 writes the results.
-  const auto comm = flatmin::dist::Communicator::create(flatmin::dist::options_from_env());
+  // Each rank takes its shard, HVPs are all-reduced, rank 0 writes the results.
+  const auto comm = flatmin::dist::Communicator::create(dopts);
   if (comm->distributed()) {
     const auto [b, e] = comm->shard(data.x.size(0));
     FLATMIN_CHECK(data.y.size(0) == data.x.size(0), "data x has " << data.x.size(0) << " samples but y has "
@@ -158,7 +161,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
                {"batch_size", a.batch_size}, {"mode", a.train_mode ? "train" : "eval"},
                {"graph_cache", h.graph_cached()}};
   j["loss"] = {{"name", a.loss}, {"reduction", a.reduction}, {"weight_decay", a.weight_decay}};
-  j["device"] = a.device;
+  j["device"] = device;
   j["world_size"] = comm->world_size();
   if (s.has_trace) j["trace"]["samples"] = s.trace.samples;
 
@@ -173,7 +176,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
                         {"trace_max_samples", a.trace_max}, {"density", a.density}, {"slq_steps", a.slq_steps},
                         {"slq_runs", a.slq_runs}, {"kernel", a.kernel}, {"sigma_squared", a.sigma_squared},
                         {"sigma", a.sigma}, {"num_bins", a.num_bins}, {"batch_size", a.batch_size},
-                        {"compat", ao.compat}, {"dtype", a.dtype}, {"device", a.device},
+                        {"compat", ao.compat}, {"dtype", a.dtype}, {"device", device},
                         {"param_filter", a.param_filter}, {"weight_decay", a.weight_decay},
                         {"train_mode", a.train_mode}, {"graph_cache", a.graph_cache}, {"seed", a.seed},
                         {"checkpoint", a.checkpoint}, {"dataset", a.dataset}, {"split", a.split},

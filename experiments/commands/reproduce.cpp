@@ -62,7 +62,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
 }
 
 int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& argv) {
-  parse_device(args.device);  // validates; the current targets are scalar probes and run on the CPU
+  parse_device(args.device);  // training, simulation and Hessian targets run there; theory and optimizer probes on the CPU
   const fs::path config_path = args.config.empty() ? fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs/reproduce.json"
                                                    : fs::path(args.config);
   const json config = common::read_json_file(config_path);

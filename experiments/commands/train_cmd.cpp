@@ -21,8 +21,12 @@ CLI::App* add_train_subcommand(CLI::App& app, TrainCmdArgs& a) {
   c->add_option("--data-dir", a.data_dir, "dataset folder (overrides the recipe's data.dir and $FLATMIN_DATA_DIR)");
   c->add_option("--stop-after", a.stop_after, "return after this many epochs (the checkpoint allows --resume)");
   c->add_flag("--no-progress", a.no_progress, "no progress line on stderr");
-  c->add_option("--world-size", a.world_size, "data-parallel ranks (c10d Gloo; start one process per rank)")->capture_default_str();
+  c->add_option("--world-size", a.world_size, "data-parallel ranks (c10d; start one process per rank)")->capture_default_str();
   c->add_option("--rank", a.rank, "this process's rank in [0, world size)")->capture_default_str();
+  c->add_option("--local-rank", a.local_rank, "this rank's GPU under --device cuda (default: the rank)");
+  c->add_option("--dist-backend", a.dist_backend, "c10d backend: auto (NCCL for cuda when built, else Gloo), gloo, nccl")
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
+      ->capture_default_str();
   c->add_option("--dist-store", a.dist_store, "rendezvous file shared by all ranks (c10d FileStore; a fresh path per run)");
   return c;
 }
@@ -42,6 +46,8 @@ int run_train_cmd(const TrainCmdArgs& a, const std::vector<std::string>& argv) {
   t.argv = argv;
   t.world_size = a.world_size;
   t.rank = a.rank;
+  t.local_rank = a.local_rank;
+  t.dist_backend = a.dist_backend;
   t.dist_store = a.dist_store;
   const auto r = train::run_training(t);
   if (a.rank != 0) return 0;

@@ -12,7 +12,8 @@ struct TrainCmdArgs {
   std::string config, profile = "quick", device = "cpu", out, data_dir;
   bool resume = false, no_progress = false;
   int64_t stop_after = 0;
-  int world_size = 1, rank = 0;
+  int world_size = 1, rank = 0, local_rank = -1;
+  std::string dist_backend = "auto";
   std::string dist_store;
 };
 

@@ -307,11 +307,27 @@ bool run_finished(const fs::path& dir) {
 
 json run_training(const TrainArgs& args) {
   const json cfg = resolve_train_config(args.config, args.profile);
-  const torch::Device device(args.device);
   const fs::path out = args.out;
   FLATMIN_CHECK(!out.empty(), "train: --out is required");
   FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
                 "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
+  dist::DistOptions dopts;
+  dopts.rank = args.rank;
+  dopts.world_size = args.world_size;
+  dopts.local_rank = args.local_rank;
+  dopts.backend = args.dist_backend;
+  if (args.world_size > 1) {
+    FLATMIN_CHECK(!args.dist_store.empty(),
+                  "distributed: --dist-store (a file path shared by all ranks) is required with --world-size > 1");
+    dopts.init = "file://" + args.dist_store;
+  }
+  // One GPU per rank: an index-less "cuda" becomes cuda:<local rank> when there are several ranks.
+  const torch::Device device = dist::bind_device(dopts, torch::Device(args.device));
+  if (args.world_size > 1) dist::resolve_backend(dopts, dist::gloo_built(), dist::nccl_built());  // fail early
+  if (device.is_cuda()) {  // bit-identical --resume on a GPU needs deterministic cuDNN kernels
+    at::globalContext().setBenchmarkCuDNN(false);
+    at::globalContext().setDeterministicCuDNN(true);
+  }
   const bool writer = args.rank == 0;
   const fs::path ckpt_file = out / "checkpoint.pt";
   std::error_code ec;
@@ -345,15 +361,7 @@ json run_training(const TrainArgs& args) {
 
   fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
   std::shared_ptr<dist::Communicator> coll;
-  if (args.world_size > 1) {
-    FLATMIN_CHECK(!args.dist_store.empty(),
-                  "distributed: --dist-store (a file path shared by all ranks) is required with --world-size > 1");
-    dist::DistOptions d;
-    d.rank = args.rank;
-    d.world_size = args.world_size;
-    d.init = "file://" + args.dist_store;
-    coll = dist::Communicator::create(d);
-  }
+  if (args.world_size > 1) coll = dist::Communicator::create(dopts);
 
   std::vector<EpochRow> rows;
   int64_t done_epochs = 0, global_step = 0;
@@ -380,6 +388,13 @@ json run_training(const TrainArgs& args) {
     a.read("rng_cpu", rng);
     at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
     gen.set_state(rng);
+    if (device.is_cuda()) {  // dropout etc. on the GPU draw from its own generator
+      torch::Tensor rng_cuda;
+      FLATMIN_CHECK(a.try_read("rng_cuda", rng_cuda),
+                    ckpt_file.string() << ": the checkpoint was written on the CPU; resume it with --device cpu");
+      at::Generator g = at::globalContext().defaultGenerator(device);
+      g.set_state(rng_cuda);
+    }
     done_epochs = read_int(a, "epoch");
     global_step = read_int(a, "global_step");
     for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
@@ -492,6 +507,7 @@ json run_training(const TrainArgs& args) {
     optimizer->save(oa);
     a.write("optimizer", oa);
     a.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+    if (device.is_cuda()) a.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
     write_archive_atomic(a, ckpt_file);  // metrics.csv is rewritten after the checkpoint: never ahead of it
     write_metrics_csv(rows, out / "metrics.csv");
   }

@@ -22,9 +22,12 @@ struct TrainArgs {
   int64_t stop_after = 0;     ///< > 0: return after this many epochs in this call (tests, time slicing)
   bool progress = true;       ///< per-batch progress with ETA on stderr
   std::vector<std::string> argv;
-  /// Data parallelism over c10d Gloo (common/dist/communicator.h): every global batch is split evenly over the
-  /// ranks, gradients are summed; rank 0 alone writes files. BatchNorm statistics stay per rank.
+  /// Data parallelism over c10d (common/dist/communicator.h: Gloo on CPU, NCCL on GPUs when built): every global
+  /// batch is split evenly over the ranks, gradients are summed; rank 0 alone writes files. BatchNorm statistics
+  /// stay per rank.
   int rank = 0, world_size = 1;
+  int local_rank = -1;                 ///< this rank's GPU under --device cuda (-1: the rank)
+  std::string dist_backend = "auto";   ///< auto | gloo | nccl
   std::string dist_store;  ///< c10d FileStore path shared by all ranks (fresh per run)
 };
 

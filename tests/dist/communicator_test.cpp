@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include <torch/torch.h>
@@ -63,6 +64,71 @@ TEST(Dist, RejectsInconsistentOptions) {
   EXPECT_NO_THROW(fd::validate(o));
   o.world_size = 0;
   EXPECT_THROW(fd::validate(o), InputError);
+}
+
+TEST(Dist, BackendResolution) {
+  fd::DistOptions o;
+  o.world_size = 2;
+  o.init = "file:///tmp/x";
+  // auto: Gloo for CPU tensors even when NCCL is built; NCCL for GPU tensors when it is built.
+  EXPECT_EQ(fd::resolve_backend(o, true, true), "gloo");
+  o.cuda_device = 0;
+  EXPECT_EQ(fd::resolve_backend(o, true, true), "nccl");
+  EXPECT_EQ(fd::resolve_backend(o, true, false), "gloo");  // GPU tensors staged through Gloo
+  EXPECT_THROW(fd::resolve_backend(o, false, false), InputError);
+  // explicit choices are honoured or refused with the reason
+  o.backend = "gloo";
+  EXPECT_EQ(fd::resolve_backend(o, true, true), "gloo");
+  EXPECT_THROW(fd::resolve_backend(o, false, true), InputError);
+  o.backend = "nccl";
+  EXPECT_EQ(fd::resolve_backend(o, false, true), "nccl");
+  try {
+    fd::resolve_backend(o, true, false);
+    ADD_FAILURE() << "nccl without NCCL accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("built without NCCL"), std::string::npos) << e.what();
+  }
+  o.cuda_device = -1;  // NCCL reduces GPU tensors only
+  EXPECT_THROW(fd::resolve_backend(o, false, true), InputError);
+  o.backend = "mpi";
+  EXPECT_THROW(fd::resolve_backend(o, true, true), InputError);
+}
+
+TEST(Dist, BindDeviceGivesEachRankItsGpu) {
+  fd::DistOptions o;
+  EXPECT_EQ(fd::bind_device(o, at::Device("cpu")), at::Device("cpu"));
+  EXPECT_EQ(o.cuda_device, -1);
+  EXPECT_EQ(fd::bind_device(o, at::Device("cuda")), at::Device("cuda:0"));  // one process: GPU 0
+  EXPECT_EQ(o.cuda_device, 0);
+  o.world_size = 4;
+  o.rank = 3;
+  EXPECT_EQ(fd::bind_device(o, at::Device("cuda")), at::Device("cuda:3"));  // rank = local rank
+  o.local_rank = 1;  // second machine, second GPU
+  EXPECT_EQ(fd::bind_device(o, at::Device("cuda")), at::Device("cuda:1"));
+  EXPECT_EQ(o.cuda_device, 1);
+  EXPECT_EQ(fd::bind_device(o, at::Device("cuda:2")), at::Device("cuda:2"));  // explicit index wins
+  EXPECT_EQ(o.cuda_device, 2);
+  EXPECT_EQ(fd::bind_device(o, at::Device("cpu")), at::Device("cpu"));
+  EXPECT_EQ(o.cuda_device, -1);
+}
+
+TEST(Dist, EnvironmentGivesLocalRankAndBackend) {
+  setenv("FLATMIN_WORLD_SIZE", "2", 1);
+  setenv("FLATMIN_RANK", "1", 1);
+  setenv("FLATMIN_DIST_INIT", "tcp://127.0.0.1:29533", 1);
+  setenv("FLATMIN_LOCAL_RANK", "0", 1);
+  setenv("FLATMIN_DIST_BACKEND", "gloo", 1);
+  const auto o = fd::options_from_env();
+  EXPECT_EQ(o.world_size, 2);
+  EXPECT_EQ(o.rank, 1);
+  EXPECT_EQ(o.local_rank, 0);
+  EXPECT_EQ(o.backend, "gloo");
+  setenv("FLATMIN_DIST_BACKEND", "smoke-signals", 1);
+  EXPECT_THROW(fd::options_from_env(), InputError);
+  for (const char* v : {"FLATMIN_WORLD_SIZE", "FLATMIN_RANK", "FLATMIN_DIST_INIT", "FLATMIN_LOCAL_RANK", "FLATMIN_DIST_BACKEND"}) {
+    unsetenv(v);
+  }
+  EXPECT_EQ(fd::options_from_env().world_size, 1);
 }
 
 #ifdef FLATMIN_HAVE_GLOO
