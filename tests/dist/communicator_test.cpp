@@ -135,7 +135,7 @@ TEST(Dist, EnvironmentGivesLocalRankAndBackend) {
 TEST(Dist, TwoRanksOverGlooOnLoopbackSumAndBroadcast) {
   flatmin::common::testing_support::TempDir dir;
   const std::string init = "file://" + (dir / "store").string();
-  std::vector<at::Tensor> sums(2), bcast(2);
+  std::vector<at::Tensor> sums(2), bcast(2), strided(2);
   std::vector<double> scalar(2);
   std::vector<std::string> errors(2);
   auto run = [&](int rank) {
@@ -156,6 +156,13 @@ TEST(Dist, TwoRanksOverGlooOnLoopbackSumAndBroadcast) {
       std::vector<at::Tensor> b{torch::full({2}, double(10 + rank), torch::kFloat64)};
       c->broadcast(b, 1);
       bcast[size_t(rank)] = b[0];
+      // Views that are not contiguous are staged and written back in place, into the base tensor.
+      auto base = torch::arange(6, torch::kFloat32).view({2, 3}) * float(rank + 1);
+      std::vector<at::Tensor> views{base.t(), base.select(1, 1)};  // transposed; strided column
+      c->broadcast(views, 0);   // rank 0's base is arange(6)
+      std::vector<at::Tensor> col{base.select(1, 2)};
+      c->allreduce_sum(col);    // column 2 = (2, 5) on both ranks, summed in place: (4, 10)
+      strided[size_t(rank)] = base.clone();
       c->barrier();
     } catch (const std::exception& e) {
       errors[size_t(rank)] = e.what();
@@ -171,6 +178,9 @@ TEST(Dist, TwoRanksOverGlooOnLoopbackSumAndBroadcast) {
     EXPECT_TRUE(torch::equal(sums[size_t(r)], want)) << "rank " << r;
     EXPECT_EQ(scalar[size_t(r)], 0.75);
     EXPECT_TRUE(torch::equal(bcast[size_t(r)], torch::full({2}, 11.0, torch::kFloat64)));
+    // after the broadcast both bases are arange(6); then column 2 is doubled by the sum
+    EXPECT_TRUE(torch::equal(strided[size_t(r)], torch::tensor({0.f, 1.f, 4.f, 3.f, 4.f, 10.f}).view({2, 3})))
+        << "rank " << r << ": " << strided[size_t(r)];
   }
 }
 #endif
