@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -14,20 +15,8 @@ namespace {
 using flatmin::common::testing_support::TempDir;
 namespace fs = std::filesystem;
 
-struct Run {
-  int code;
-  std::string err;
-};
-
-Run run(const std::string& args, const TempDir& dir) {
-  const auto err_file = dir / "stderr.txt";
-  const std::string cmd = std::string(FLATMIN_BIN_DIR) + "/" + args + " > " + (dir / "stdout.txt").string() + " 2> " +
-                          err_file.string();
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return {WEXITSTATUS(status), ss.str()};
+flatmin::common::testing_support::CliRun run(const std::string& args, const TempDir& dir) {
+  return flatmin::common::testing_support::run_cli(args, dir);
 }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }

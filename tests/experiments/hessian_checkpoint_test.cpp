@@ -15,6 +15,7 @@
 #include "experiments/models/models.h"
 #include "experiments/train/trainer.h"
 #include "hessian/hessian_operator.h"
+#include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -70,18 +71,8 @@ void expect_same(const fh::Summary& a, const fh::Summary& b, double rtol) {
   }
 }
 
-struct Cli {
-  int code;
-  std::string err;
-};
-Cli run(const std::string& args, const TempDir& dir) {
-  const auto err = dir / "stderr.txt";
-  const std::string cmd = std::string(FLATMIN_BIN_DIR) + "/flatmin --threads 1 " + args + " > " + (dir / "stdout.txt").string() +
-                          " 2> " + err.string();
-  const int status = std::system(cmd.c_str());
-  std::stringstream ss;
-  ss << std::ifstream(err).rdbuf();
-  return {WEXITSTATUS(status), ss.str()};
+flatmin::common::testing_support::CliRun run(const std::string& args, const TempDir& dir) {
+  return flatmin::common::testing_support::run_cli("flatmin --threads 1 " + args, dir);
 }
 
 TEST(HessianCheckpoint, EqualsTheModelPassedDirectlyAndTheCli) {

@@ -15,6 +15,7 @@
 #include "experiments/simulations/simulate.h"
 #include "experiments/simulations/study.h"
 #include "experiments/simulations/trajectories.h"
+#include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -263,15 +264,9 @@ using flatmin::common::testing_support::TempDir;
 namespace fs = std::filesystem;
 
 int run_cli(const std::string& args, const TempDir& dir, std::string& err) {
-  const auto err_file = dir / "stderr.txt";
-  const std::string cmd = std::string(FLATMIN_BIN_DIR) + "/flatmin " + args + " > " + (dir / "stdout.txt").string() +
-                          " 2> " + err_file.string();
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  err = ss.str();
-  return WEXITSTATUS(status);
+  const auto r = flatmin::common::testing_support::run_cli("flatmin " + args, dir);
+  err = r.err;
+  return r.code;
 }
 
 TEST(SimulateCli, WritesSummaryManifestAndTables) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -22,19 +23,8 @@ namespace {
 const std::string kData = std::string(FLATMIN_TEST_DATA_DIR) + "/pyhessian/";
 const std::string kBin = std::string(FLATMIN_BIN_DIR) + "/flatmin";
 
-struct Run {
-  int code;
-  std::string err;
-};
-
-Run run(const std::string& args, const TempDir& tmp) {
-  const auto errf = tmp / "stderr.txt";
-  const std::string cmd = kBin + " --threads 1 hessian " + args + " 2> " + errf.string() + " > /dev/null";
-  const int st = std::system(cmd.c_str());
-  std::ifstream in(errf);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
+flatmin::common::testing_support::CliRun run(const std::string& args, const TempDir& tmp) {
+  return flatmin::common::testing_support::run_cli("flatmin --threads 1 hessian " + args, tmp);
 }
 
 nlohmann::json read_json(const fs::path& p) {
