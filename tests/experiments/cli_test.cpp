@@ -1,5 +1,7 @@
 // End-to-end tests of the executables: exit codes, one-line errors, no partial output files.
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -111,6 +113,39 @@ TEST(TheoryCli, MIAdamGainAndBadInput) {
   const auto bad = run("flatmin-theory miadam-gain --kappa 1.5 --out " + (dir / "h.csv").string(), dir);
   EXPECT_EQ(bad.code, 2);
   EXPECT_FALSE(fs::exists(dir / "h.csv"));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(TrainCli, UnavailableDeviceOrBackendGivesOneLineAndNoFolder) {
+  TempDir dir;
+  const std::string recipe = std::string(FLATMIN_TEST_DATA_DIR) + "/../../experiments/configs/fmnist_small_cnn.json";
+  const auto out = dir / "run";
+  struct Case {
+    std::string flags, says;
+  };
+  std::vector<Case> cases = {
+      {"--device cuda", "no usable CUDA device"},
+      {"--device tpu", "is not a device"},
+      {"--dist-backend mpi", "dist-backend"},
+      {"--world-size 2 --rank 0", "--dist-store"},
+  };
+#ifndef FLATMIN_HAVE_NCCL  // a build without NCCL refuses it before any rendezvous or file
+  {
+    cases.push_back({"--world-size 2 --rank 0 --dist-store " + (dir / "store").string() + " --dist-backend nccl",
+                     "built without NCCL"});
+  }
+#endif
+  for (const auto& c : cases) {
+    const auto r = run("flatmin --threads 1 train --config " + recipe + " --no-progress --out " + out.string() + " " + c.flags, dir);
+    EXPECT_NE(r.code, 0) << c.flags;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.flags << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.flags << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.flags;
+    EXPECT_FALSE(fs::exists(dir / "store")) << c.flags;
+  }
 }
 
 }  // namespace
