@@ -1,6 +1,6 @@
 """MIAdam Fig. 3 at CPU scale, from the `fig3_hessian` reproduce target (results/fig3_hessian/):
 (a) lambda_top per optimizer (error bar = |lambda|*relative residual, the eigen-solver's own bound),
-(b) Hutchinson trace per optimizer (error bar = +-3 stderr, the verdict's threshold per side),
+(b) trace per optimizer (Hutch++ or Hutchinson, as fig3.json says) (error bar = +-3 stderr, the verdict's threshold per side),
 (c) the SLQ ESDs overlaid (fig_esd.plot_overlay on results/fig3_hessian/hessian/<optimizer>/).
 Reads only fig3.json and the per-optimizer hessian folders that flatmin wrote.
   /usr/bin/python3 paper_figures/fig3_hessian.py [RESULTS_DIR]"""
@@ -36,7 +36,8 @@ def main(results):
     axes[0].bar(labels, lam, yerr=lam_err, color=colors, capsize=4)
     axes[0].set_title("top Hessian eigenvalue λ_top")
     axes[1].bar(labels, tr, yerr=tr_err, color=colors, capsize=4)
-    axes[1].set_title("Hessian trace (±3 stderr)")
+    method = rows[0].get("trace_method", "hutchinson") if rows else "hutchinson"
+    axes[1].set_title("Hessian trace, %s (±3 stderr)" % method)
     for ax in axes:
         ax.tick_params(axis="x", labelrotation=20)
     fig.tight_layout()

@@ -336,6 +336,31 @@ TEST(HutchPlusPlus, BeatsHutchinsonOnDecayingSpectrumAtEqualBudget) {
   EXPECT_LT(mse_pp, 0.1 * mse_h);
 }
 
+TEST(HutchPlusPlus, StderrIsCalibrated) {
+  // The reported stderr (from the deflated-residual probes, given the sketch) must describe the real
+  // error: over 200 seeds z = (estimate - trace) / stderr has E[z^2] = (g-1)/(g-3) ~ 1.06 for t with
+  // g - 1 = 39 dof, and |z| > 3 is rare.
+  Vec ev(120);
+  for (int i = 0; i < 120; ++i) ev(i) = 1.0 / (i + 1.0) + (i % 7 == 0 ? 0.3 : 0.0);
+  const Mat a = rotated(ev, 33);
+  const auto op = fh::dense_operator(a);
+  const double tr = ev.sum();
+  double z2 = 0;
+  int outside = 0;
+  const int seeds = 200;
+  for (std::uint64_t s = 0; s < seeds; ++s) {
+    const auto p = fh::hutch_plus_plus(op, 60, fh::Probe::Rademacher, s);
+    ASSERT_GT(p.stderr_, 0);
+    const double z = (p.estimate - tr) / p.stderr_;
+    z2 += z * z;
+    outside += std::abs(z) > 3;
+  }
+  z2 /= seeds;
+  EXPECT_GT(z2, 0.7);
+  EXPECT_LT(z2, 1.5);
+  EXPECT_LE(outside, 6);  // t_39 gives P(|z| > 3) ~ 0.5%: ~1 of 200
+}
+
 TEST(ExactTrace, MatchesDenseTrace) {
   const Mat a = rotated(linspace(-3.0, 4.0, 25), 8);
   const auto r = fh::exact_trace(fh::dense_operator(a));
