@@ -27,6 +27,7 @@ CLI::App* add_train_subcommand(CLI::App& app, TrainCmdArgs& a) {
   c->add_option("--dist-backend", a.dist_backend, "c10d backend: auto (NCCL for cuda when built, else Gloo), gloo, nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
       ->capture_default_str();
+  c->add_flag("--sync-bn", a.sync_bn, "BatchNorm batch statistics over all ranks (default: per rank, as DDP)");
   c->add_option("--dist-store", a.dist_store, "rendezvous file shared by all ranks (c10d FileStore; a fresh path per run)");
   return c;
 }
@@ -48,6 +49,7 @@ int run_train_cmd(const TrainCmdArgs& a, const std::vector<std::string>& argv) {
   t.rank = a.rank;
   t.local_rank = a.local_rank;
   t.dist_backend = a.dist_backend;
+  t.sync_bn = a.sync_bn;
   t.dist_store = a.dist_store;
   const auto r = train::run_training(t);
   if (a.rank != 0) return 0;

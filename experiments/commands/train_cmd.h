@@ -10,7 +10,7 @@ namespace flatmin::experiments {
 
 struct TrainCmdArgs {
   std::string config, profile = "quick", device = "cpu", out, data_dir;
-  bool resume = false, no_progress = false;
+  bool resume = false, no_progress = false, sync_bn = false;
   int64_t stop_after = 0;
   int world_size = 1, rank = 0, local_rank = -1;
   std::string dist_backend = "auto";

@@ -5,6 +5,7 @@
 #include <torch/nn.h>
 
 #include "common/error.h"
+#include "experiments/models/sync_batchnorm.h"
 
 namespace flatmin::models {
 
@@ -38,16 +39,16 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t 
 struct BasicBlockImpl : nn::Module {
   static constexpr int64_t kExpansion = 1;
   nn::Conv2d c1{nullptr}, c2{nullptr};
-  nn::BatchNorm2d b1{nullptr}, b2{nullptr};
+  SyncableBatchNorm2d b1{nullptr}, b2{nullptr};
   nn::Sequential shortcut;
   BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) {
     c1 = register_module("conv1", conv(in, planes, 3, stride));
-    b1 = register_module("bn1", nn::BatchNorm2d(planes));
+    b1 = register_module("bn1", SyncableBatchNorm2d(planes));
     c2 = register_module("conv2", conv(planes, planes, 3, 1));
-    b2 = register_module("bn2", nn::BatchNorm2d(planes));
+    b2 = register_module("bn2", SyncableBatchNorm2d(planes));
     if (stride != 1 || in != planes) {
       shortcut->push_back(conv(in, planes, 1, stride, 0));
-      shortcut->push_back(nn::BatchNorm2d(planes));
+      shortcut->push_back(SyncableBatchNorm2d(planes));
     }
     register_module("shortcut", shortcut);
   }
@@ -63,18 +64,18 @@ TORCH_MODULE(BasicBlock);
 struct BottleneckImpl : nn::Module {
   static constexpr int64_t kExpansion = 4;
   nn::Conv2d c1{nullptr}, c2{nullptr}, c3{nullptr};
-  nn::BatchNorm2d b1{nullptr}, b2{nullptr}, b3{nullptr};
+  SyncableBatchNorm2d b1{nullptr}, b2{nullptr}, b3{nullptr};
   nn::Sequential shortcut;
   BottleneckImpl(int64_t in, int64_t planes, int64_t stride) {
     c1 = register_module("conv1", conv(in, planes, 1, 1, 0));
-    b1 = register_module("bn1", nn::BatchNorm2d(planes));
+    b1 = register_module("bn1", SyncableBatchNorm2d(planes));
     c2 = register_module("conv2", conv(planes, planes, 3, stride));
-    b2 = register_module("bn2", nn::BatchNorm2d(planes));
+    b2 = register_module("bn2", SyncableBatchNorm2d(planes));
     c3 = register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0));
-    b3 = register_module("bn3", nn::BatchNorm2d(planes * kExpansion));
+    b3 = register_module("bn3", SyncableBatchNorm2d(planes * kExpansion));
     if (stride != 1 || in != planes * kExpansion) {
       shortcut->push_back(conv(in, planes * kExpansion, 1, stride, 0));
-      shortcut->push_back(nn::BatchNorm2d(planes * kExpansion));
+      shortcut->push_back(SyncableBatchNorm2d(planes * kExpansion));
     }
     register_module("shortcut", shortcut);
   }
@@ -97,7 +98,7 @@ class ResNet : public Net {
     FLATMIN_CHECK(widths.size() == blocks.size() && !widths.empty(), "resnet: 'widths' and 'blocks' must have equal, non-zero length");
     int64_t in = widths[0];
     stem_ = register_module("conv1", conv(in_ch, in, 3, 1));
-    bn_ = register_module("bn1", nn::BatchNorm2d(in));
+    bn_ = register_module("bn1", SyncableBatchNorm2d(in));
     for (size_t s = 0; s < widths.size(); ++s) {
       nn::Sequential layer;
       for (int64_t b = 0; b < blocks[s]; ++b) {
@@ -118,7 +119,7 @@ class ResNet : public Net {
 
  private:
   nn::Conv2d stem_{nullptr};
-  nn::BatchNorm2d bn_{nullptr};
+  SyncableBatchNorm2d bn_{nullptr};
   std::vector<nn::Sequential> layers_;
   nn::Linear fc_{nullptr};
 };
@@ -126,12 +127,12 @@ class ResNet : public Net {
 // ---- kuangliu DenseNet (MIAdam's dense121: Bottleneck, [6,12,24,16], growth 32, reduction 0.5) ----
 
 struct DenseLayerImpl : nn::Module {
-  nn::BatchNorm2d b1{nullptr}, b2{nullptr};
+  SyncableBatchNorm2d b1{nullptr}, b2{nullptr};
   nn::Conv2d c1{nullptr}, c2{nullptr};
   DenseLayerImpl(int64_t in, int64_t growth) {
-    b1 = register_module("bn1", nn::BatchNorm2d(in));
+    b1 = register_module("bn1", SyncableBatchNorm2d(in));
     c1 = register_module("conv1", conv(in, 4 * growth, 1, 1, 0));
-    b2 = register_module("bn2", nn::BatchNorm2d(4 * growth));
+    b2 = register_module("bn2", SyncableBatchNorm2d(4 * growth));
     c2 = register_module("conv2", conv(4 * growth, growth, 3, 1));
   }
   torch::Tensor forward(torch::Tensor x) {
@@ -143,10 +144,10 @@ struct DenseLayerImpl : nn::Module {
 TORCH_MODULE(DenseLayer);
 
 struct TransitionImpl : nn::Module {
-  nn::BatchNorm2d bn{nullptr};
+  SyncableBatchNorm2d bn{nullptr};
   nn::Conv2d c{nullptr};
   TransitionImpl(int64_t in, int64_t out) {
-    bn = register_module("bn", nn::BatchNorm2d(in));
+    bn = register_module("bn", SyncableBatchNorm2d(in));
     c = register_module("conv", conv(in, out, 1, 1, 0));
   }
   torch::Tensor forward(torch::Tensor x) { return F::avg_pool2d(c(torch::relu(bn(x))), F::AvgPool2dFuncOptions(2)); }
@@ -171,7 +172,7 @@ class DenseNet : public Net {
         planes = out;
       }
     }
-    bn_ = register_module("bn", nn::BatchNorm2d(planes));
+    bn_ = register_module("bn", SyncableBatchNorm2d(planes));
     fc_ = register_module("linear", nn::Linear(planes, classes));
   }
   torch::Tensor forward(torch::Tensor x) override {
@@ -188,22 +189,22 @@ class DenseNet : public Net {
   nn::Conv2d conv1_{nullptr};
   std::vector<nn::Sequential> dense_;
   std::vector<Transition> trans_;
-  nn::BatchNorm2d bn_{nullptr};
+  SyncableBatchNorm2d bn_{nullptr};
   nn::Linear fc_{nullptr};
 };
 
 // ---- PyramidNet (dyhan0920/PyramidNet-PyTorch; MIAdam's PRN: depth 110, alpha 64, basic blocks) -----
 
 struct PyramidBlockImpl : nn::Module {
-  nn::BatchNorm2d b1{nullptr}, b2{nullptr}, b3{nullptr};
+  SyncableBatchNorm2d b1{nullptr}, b2{nullptr}, b3{nullptr};
   nn::Conv2d c1{nullptr}, c2{nullptr};
   bool downsample;
   PyramidBlockImpl(int64_t in, int64_t planes, int64_t stride) : downsample(stride != 1) {
-    b1 = register_module("bn1", nn::BatchNorm2d(in));
+    b1 = register_module("bn1", SyncableBatchNorm2d(in));
     c1 = register_module("conv1", conv(in, planes, 3, stride));
-    b2 = register_module("bn2", nn::BatchNorm2d(planes));
+    b2 = register_module("bn2", SyncableBatchNorm2d(planes));
     c2 = register_module("conv2", conv(planes, planes, 3, 1));
-    b3 = register_module("bn3", nn::BatchNorm2d(planes));
+    b3 = register_module("bn3", SyncableBatchNorm2d(planes));
   }
   torch::Tensor forward(torch::Tensor x) {
     auto out = b3(c2(torch::relu(b2(c1(b1(x))))));
@@ -228,7 +229,7 @@ class PyramidNet : public Net {
     int64_t in = 16;
     double dim = 16.0;
     conv1_ = register_module("conv1", conv(in_ch, 16, 3, 1));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(16));
+    bn1_ = register_module("bn1", SyncableBatchNorm2d(16));
     for (int s = 0; s < 3; ++s) {
       nn::Sequential layer;
       for (int64_t b = 0; b < n; ++b) {
@@ -239,7 +240,7 @@ class PyramidNet : public Net {
       }
       layers_.push_back(register_module("layer" + std::to_string(s + 1), layer));
     }
-    bn_final_ = register_module("bn_final", nn::BatchNorm2d(in));
+    bn_final_ = register_module("bn_final", SyncableBatchNorm2d(in));
     fc_ = register_module("fc", nn::Linear(in, classes));
     for (auto& m : modules(false)) {  // the reference init: conv N(0, 2/(k·k·out)), BN (1, 0)
       if (auto* c = m->as<nn::Conv2d>()) {
@@ -247,7 +248,7 @@ class PyramidNet : public Net {
         const double fan = static_cast<double>((*k)[0] * (*k)[1] * c->options.out_channels());
         torch::NoGradGuard g;
         c->weight.normal_(0.0, std::sqrt(2.0 / fan));
-      } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+      } else if (auto* bn = m->as<SyncableBatchNorm2d>()) {
         torch::NoGradGuard g;
         bn->weight.fill_(1.0);
         bn->bias.zero_();
@@ -264,7 +265,7 @@ class PyramidNet : public Net {
 
  private:
   nn::Conv2d conv1_{nullptr};
-  nn::BatchNorm2d bn1_{nullptr}, bn_final_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr}, bn_final_{nullptr};
   std::vector<nn::Sequential> layers_;
   nn::Linear fc_{nullptr};
 };
@@ -282,7 +283,7 @@ class VGG : public Net {
         features_->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
       } else {
         features_->push_back(nn::Conv2d(nn::Conv2dOptions(in, c, 3).padding(1)));
-        features_->push_back(nn::BatchNorm2d(c));
+        features_->push_back(SyncableBatchNorm2d(c));
         features_->push_back(nn::ReLU(nn::ReLUOptions(true)));
         in = c;
       }

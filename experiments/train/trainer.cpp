@@ -20,6 +20,7 @@
 #include "common/progress.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
+#include "experiments/models/sync_batchnorm.h"
 #include "common/dist/communicator.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
@@ -361,7 +362,17 @@ json run_training(const TrainArgs& args) {
 
   fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
   std::shared_ptr<dist::Communicator> coll;
-  if (args.world_size > 1) coll = dist::Communicator::create(dopts);
+  if (args.world_size > 1) {
+    if (args.sync_bn) {  // every rank must run every BN forward (the statistics are a collective)
+      const int64_t last = data.train.n - (steps_per_epoch - 1) * bs;
+      FLATMIN_CHECK(std::min(bs, last) >= args.world_size,
+                    "--sync-bn: every global batch needs >= world size (" << args.world_size << ") images; the "
+                                                                         << (last < bs ? "last " : "") << "batch has "
+                                                                         << std::min(bs, last));
+    }
+    coll = dist::Communicator::create(dopts);
+    if (args.sync_bn) models::sync_batchnorm(*model, coll);
+  }
 
   std::vector<EpochRow> rows;
   int64_t done_epochs = 0, global_step = 0;
@@ -418,6 +429,7 @@ json run_training(const TrainArgs& args) {
   manifest.set_field("label_noise", data.noise.to_json());
   manifest.set_field("resumed_from_epoch", done_epochs);
   manifest.set_field("world_size", args.world_size);
+  manifest.set_field("sync_bn", args.sync_bn);
   if (writer) manifest.write(out / "manifest.json");
 
   const bool set_epoch = cfg.at("set_epoch");
@@ -454,7 +466,7 @@ json run_training(const TrainArgs& args) {
       } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
         const int64_t W = coll->world_size(), r = coll->rank();
         const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
-        if (hi > lo) {
+        if (hi > lo) {  // (--sync-bn guarantees hi > lo on every rank)
           auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
           auto logits = model->forward(x);
           auto loss = torch::nn::functional::cross_entropy(

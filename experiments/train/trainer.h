@@ -24,10 +24,11 @@ struct TrainArgs {
   std::vector<std::string> argv;
   /// Data parallelism over c10d (common/dist/communicator.h: Gloo on CPU, NCCL on GPUs when built): every global
   /// batch is split evenly over the ranks, gradients are summed; rank 0 alone writes files. BatchNorm statistics
-  /// stay per rank.
+  /// stay per rank (as DDP and the official nn.DataParallel) unless sync_bn.
   int rank = 0, world_size = 1;
   int local_rank = -1;                 ///< this rank's GPU under --device cuda (-1: the rank)
   std::string dist_backend = "auto";   ///< auto | gloo | nccl
+  bool sync_bn = false;  ///< BatchNorm statistics over all ranks (experiments/models/sync_batchnorm.h)
   std::string dist_store;  ///< c10d FileStore path shared by all ranks (fresh per run)
 };
 

@@ -16,7 +16,9 @@
 #include "common/error.h"
 #include "common/json_io.h"
 #include "experiments/data/dataset.h"
+#include "common/dist/communicator.h"
 #include "experiments/models/models.h"
+#include "experiments/models/sync_batchnorm.h"
 #include "experiments/train/sweep.h"
 #include "experiments/train/trainer.h"
 #include "tests/support/temp_dir.h"
@@ -349,43 +351,140 @@ TEST(Train, ResumeAfterKill9IsBitIdentical) {
   expect_identical(dir / "straight", dir / "killed");
 }
 
-TEST(Distributed, TwoGlooRanksOnLoopbackMatchOneRank) {
-  // small_cnn has no BatchNorm, so 2 ranks × half batches = 1 rank up to float reduction order.
+/// Trains `recipe` in one process (dir/one) and as 2 Gloo ranks on loopback (dir/two, `flags` added);
+/// returns the largest |difference| over the final parameters and buffers, and of the final train loss.
+struct RankDiff {
+  double state, loss;
+};
+RankDiff one_vs_two_ranks(const json& recipe, const TempDir& dir, const std::vector<std::string>& flags = {}) {
   const fs::path exe = fs::path(FLATMIN_BIN_DIR) / "flatmin";
-  TempDir dir;
-  auto recipe = tiny_recipe("small_cnn", "adam", {{"lr", 3e-3}}, 2);
-  recipe["batch_size"] = 37;  // uneven shards (18 + 19) and a short last batch
   flatmin::common::write_json_atomic(dir / "recipe.json", recipe);
   run_tiny(recipe, dir / "one");
   const std::string store = (dir / "store").string();
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
+    std::vector<std::string> args = {exe.string(), "--threads", "1", "train", "--config", (dir / "recipe.json").string(),
+                                     "--out", (dir / "two").string(), "--no-progress", "--world-size", "2",
+                                     "--rank", std::to_string(r), "--dist-store", store};
+    args.insert(args.end(), flags.begin(), flags.end());
     const pid_t pid = fork();
     if (pid == 0) {
       std::freopen((dir / ("log" + std::to_string(r) + ".txt")).c_str(), "w", stderr);
       std::freopen((dir / ("out" + std::to_string(r) + ".txt")).c_str(), "w", stdout);
-      const std::string rank = std::to_string(r);
-      execl(exe.c_str(), exe.c_str(), "--threads", "1", "train", "--config", (dir / "recipe.json").c_str(), "--out",
-            (dir / "two").c_str(), "--no-progress", "--world-size", "2", "--rank", rank.c_str(), "--dist-store", store.c_str(),
-            nullptr);
+      std::vector<char*> argv;
+      for (auto& x : args) argv.push_back(x.data());
+      argv.push_back(nullptr);
+      execv(exe.c_str(), argv.data());
       _exit(127);
     }
     pids.push_back(pid);
   }
+  bool ok = true;
   for (auto pid : pids) {
     int status = 0;
     waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank failed, see log";
+    ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   }
+  EXPECT_TRUE(ok) << "a rank failed, see " << dir.path();
+  if (!ok) return {INFINITY, INFINITY};
   const auto a = load_state(dir / "one"), b = load_state(dir / "two");
-  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.size(), b.size());
   double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
-  EXPECT_LT(worst, 1e-5) << "max |param difference| after 2 epochs";
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    worst = std::max(worst, (a[i].to(torch::kDouble) - b[i].to(torch::kDouble)).abs().max().item<double>());
+  }
   const json ra = flatmin::common::read_json_file(dir / "one" / "result.json");
   const json rb = flatmin::common::read_json_file(dir / "two" / "result.json");
-  EXPECT_NEAR(ra.at("final_train_loss").get<double>(), rb.at("final_train_loss").get<double>(), 1e-5);
+  return {worst, std::abs(ra.at("final_train_loss").get<double>() - rb.at("final_train_loss").get<double>())};
 }
+
+TEST(Distributed, TwoGlooRanksOnLoopbackMatchOneRank) {
+  // small_cnn has no BatchNorm, so 2 ranks × half batches = 1 rank up to float reduction order.
+  TempDir dir;
+  auto recipe = tiny_recipe("small_cnn", "adam", {{"lr", 3e-3}}, 2);
+  recipe["batch_size"] = 37;  // uneven shards (18 + 19) and a short last batch
+  const auto d = one_vs_two_ranks(recipe, dir);
+  EXPECT_LT(d.state, 1e-5) << "max |param difference| after 2 epochs";
+  EXPECT_LT(d.loss, 1e-5) << "|final train loss difference|";
+}
+
+TEST(Distributed, SyncBatchNormMakesTwoRanksMatchOneRankWithBatchNorm) {
+  // small_resnet has BatchNorm: per-rank statistics (the default, as DDP) differ from one process;
+  // --sync-bn takes them over both ranks, and the runs agree again (parameters AND running stats).
+  auto recipe = tiny_recipe("small_resnet", "adam", {{"lr", 3e-3}}, 2);
+  recipe["batch_size"] = 37;
+  TempDir synced, per_rank;
+  const auto with_sync = one_vs_two_ranks(recipe, synced, {"--sync-bn"}).state;
+  const auto without = one_vs_two_ranks(recipe, per_rank).state;
+  EXPECT_LT(with_sync, 1e-5) << "max |param/buffer difference| after 2 epochs with --sync-bn";
+  EXPECT_GT(without, 100 * 1e-5) << "control: per-rank BN statistics should visibly differ from one process";
+  std::cerr << "[ sync-bn ] max |diff| vs 1 rank: " << with_sync << " with --sync-bn, " << without << " without\n";
+}
+
+#ifdef FLATMIN_HAVE_GLOO
+TEST(Distributed, SyncBatchNormForwardBackwardEqualsFullBatch) {
+  // Two ranks (threads) hold 3 + 5 samples of one batch; outputs, input gradients and the summed
+  // weight gradients equal BatchNorm on the whole batch (float64).
+  torch::manual_seed(5);
+  const auto x = torch::randn({8, 3, 4, 4}, torch::kFloat64) * 2 + 1;
+  const auto w_out = torch::randn({8, 3, 4, 4}, torch::kFloat64);  // loss = Σ y·w_out
+  auto ref = flatmin::models::SyncableBatchNorm2d(3);
+  ref->to(torch::kFloat64);
+  {
+    torch::NoGradGuard g;
+    ref->weight.uniform_(0.5, 1.5);
+    ref->bias.uniform_(-0.5, 0.5);
+  }
+  auto xr = x.clone().requires_grad_(true);
+  auto yr = ref->forward(xr);
+  (yr * w_out).sum().backward();
+  TempDir dir;
+  const std::string init = "file://" + (dir / "store").string();
+  std::vector<torch::Tensor> y(2), gx(2), gw(2), rm(2), rv(2);
+  std::vector<std::string> err(2);
+  auto rank = [&](int r) {
+    try {
+      flatmin::dist::DistOptions o;
+      o.rank = r;
+      o.world_size = 2;
+      o.init = init;
+      auto comm = flatmin::dist::Communicator::create(o);
+      auto bn = flatmin::models::SyncableBatchNorm2d(3);
+      bn->to(torch::kFloat64);
+      {
+        torch::NoGradGuard g;
+        bn->weight.copy_(ref->weight);
+        bn->bias.copy_(ref->bias);
+      }
+      EXPECT_EQ(flatmin::models::sync_batchnorm(*bn, comm), 1);
+      const int64_t lo = r == 0 ? 0 : 3, hi = r == 0 ? 3 : 8;
+      auto xs = x.slice(0, lo, hi).clone().requires_grad_(true);
+      auto ys = bn->forward(xs);
+      (ys * w_out.slice(0, lo, hi)).sum().backward();
+      std::vector<torch::Tensor> g{bn->weight.grad()};
+      comm->allreduce_sum(g);
+      y[size_t(r)] = ys.detach();
+      gx[size_t(r)] = xs.grad();
+      gw[size_t(r)] = g[0];
+      rm[size_t(r)] = bn->running_mean.clone();
+      rv[size_t(r)] = bn->running_var.clone();
+    } catch (const std::exception& e) {
+      err[size_t(r)] = e.what();
+    }
+  };
+  std::thread t0(rank, 0), t1(rank, 1);
+  t0.join();
+  t1.join();
+  ASSERT_EQ(err[0] + err[1], "");
+  EXPECT_TRUE(torch::allclose(torch::cat({y[0], y[1]}), yr.detach(), 1e-10, 1e-10));
+  EXPECT_TRUE(torch::allclose(torch::cat({gx[0], gx[1]}), xr.grad(), 1e-10, 1e-10));
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_TRUE(torch::allclose(gw[size_t(r)], ref->weight.grad(), 1e-10, 1e-10)) << "rank " << r;
+    EXPECT_TRUE(torch::allclose(rm[size_t(r)], ref->running_mean, 1e-12, 1e-12)) << "rank " << r;
+    EXPECT_TRUE(torch::allclose(rv[size_t(r)], ref->running_var, 1e-12, 1e-12)) << "rank " << r;
+  }
+}
+#endif
 
 TEST(Sweep, SkipsFinishedRunsAndAggregates) {
   TempDir dir;
