@@ -187,27 +187,13 @@ void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, AdaBoundPara
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-AdaBound::AdaBound(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdaBoundOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<AdaBoundOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) {
-    auto& o = static_cast<AdaBoundOptions&>(group.options());
-    if (std::isnan(o.base_lr())) o.base_lr(o.lr());  // official: self.base_lrs = [group['lr'] for each group]
-    o.validate();
-  }
+void AdaBound::prepare_group(AdaBoundOptions& o, const std::vector<torch::Tensor>&, size_t) {
+  if (std::isnan(o.base_lr())) o.base_lr(o.lr());  // official: self.base_lrs = [group['lr'] for each group]
 }
-
-AdaBound::AdaBound(std::vector<torch::Tensor> params, AdaBoundOptions defaults)
-    : AdaBound(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-               std::move(defaults)) {}
 
 torch::Tensor AdaBound::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (auto& group : param_groups_) {
     auto& o = static_cast<AdaBoundOptions&>(group.options());
     if (std::isnan(o.base_lr())) {  // a group added after construction (or options replaced without base_lr)
@@ -248,14 +234,6 @@ torch::Tensor AdaBound::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void AdaBound::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<AdaBoundParamState, AdaBoundOptions>(archive);
-}
-
-void AdaBound::load(torch::serialize::InputArchive& archive) {
-  load_impl<AdaBoundParamState, AdaBoundOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

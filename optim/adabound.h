@@ -78,14 +78,13 @@ struct AdaBoundParamState : public torch::optim::OptimizerCloneableParamState<Ad
 /// γ = 0 gives (0, +inf): no clipping (the official code divides by zero there).
 std::pair<double, double> adabound_bounds(const AdaBoundOptions& options, int64_t t);
 
-class AdaBound : public OptimizerBase {
+class AdaBound : public OptimizerWith<AdaBound, AdaBoundOptions, AdaBoundParamState> {
  public:
-  explicit AdaBound(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdaBoundOptions defaults = {});
-  explicit AdaBound(std::vector<torch::Tensor> params, AdaBoundOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
+  /// Per-group set-up before validation (called by OptimizerWith's constructor).
+  static void prepare_group(AdaBoundOptions& o, const std::vector<torch::Tensor>& params, size_t group);
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 };
 
 }  // namespace flatmin::optim

@@ -258,23 +258,9 @@ double adai_deterministic_sum(const torch::Tensor& t) {
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-Adai::Adai(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdaiOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<AdaiOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const AdaiOptions&>(group.options()).validate();
-}
-
-Adai::Adai(std::vector<torch::Tensor> params, AdaiOptions defaults)
-    : Adai(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-           std::move(defaults)) {}
-
 torch::Tensor Adai::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   struct Item {
     torch::Tensor p, g;
     AdaiParamState* st;
@@ -350,14 +336,6 @@ torch::Tensor Adai::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void Adai::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<AdaiParamState, AdaiOptions>(archive);
-}
-
-void Adai::load(torch::serialize::InputArchive& archive) {
-  load_impl<AdaiParamState, AdaiOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -73,14 +73,11 @@ struct AdaiParamState : public torch::optim::OptimizerCloneableParamState<AdaiPa
   void adopt(const torch::Tensor& p);
 };
 
-class Adai : public OptimizerBase {
+class Adai : public OptimizerWith<Adai, AdaiOptions, AdaiParamState> {
  public:
-  Adai(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdaiOptions defaults);
-  Adai(std::vector<torch::Tensor> params, AdaiOptions defaults);
+  using OptimizerWith::OptimizerWith;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 
   /// v̄ of the last step (mean of v̂ over all elements of all parameters with a gradient);
   /// NaN before the first step or when no parameter had a gradient.

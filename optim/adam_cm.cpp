@@ -312,18 +312,6 @@ int64_t argmin_first(const std::vector<double>& keys) {
 // Optimizer
 
 template <CriticalKind K>
-AdamCritical<K>::AdamCritical(std::vector<torch::optim::OptimizerParamGroup> param_groups, Options defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<Options>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const Options&>(group.options()).validate();
-}
-
-template <CriticalKind K>
-AdamCritical<K>::AdamCritical(std::vector<torch::Tensor> params, Options defaults)
-    : AdamCritical(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-                   std::move(defaults)) {}
-
-template <CriticalKind K>
 std::mt19937_64& AdamCritical<K>::generator(size_t group) {
   if (generators_.size() < param_groups_.size()) generators_.resize(param_groups_.size());
   auto& gen = generators_[group];
@@ -343,11 +331,7 @@ const AdamCriticalParamState* AdamCritical<K>::param_state(const torch::Tensor& 
 template <CriticalKind K>
 torch::Tensor AdamCritical<K>::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
     auto& group = param_groups_[gi];
     const auto& o = static_cast<const Options&>(group.options());
@@ -363,7 +347,7 @@ torch::Tensor AdamCritical<K>::step(LossClosure closure) {
       const auto& g = p.grad();
       TORCH_CHECK(!g.is_sparse(), Options::kName, " does not support sparse gradients");
       const double gnorm = o.synced() ? group_norm : critical_grad_norm(g);  // unsynced: grad.norm()
-      auto* st = find_state<AdamCriticalParamState>(p);
+      auto* st = this->template find_state<AdamCriticalParamState>(p);
       CriticalMode mode;
       int64_t slot;
       if (st == nullptr) {  // "State initialization": step 0, m = v = 0, TensorList(decay, K = topC)
@@ -373,7 +357,7 @@ torch::Tensor AdamCritical<K>::step(LossClosure closure) {
         s.aggr_sum(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
         s.capacity(o.topC());
         s.decay(o.decay());
-        st = &state_for<AdamCriticalParamState>(p, [&] { return std::move(s); });
+        st = &this->template state_for<AdamCriticalParamState>(p, [&] { return std::move(s); });
         mode = CriticalMode::kFirst;
         slot = 0;
       } else if (static_cast<int64_t>(st->items().size()) < st->capacity()) {
@@ -473,16 +457,6 @@ void AdamCritical<K>::load_extra(torch::serialize::InputArchive& archive) {
     FLATMIN_CHECK(!is.fail(), "optimizer checkpoint: unreadable generator state of group " << i);
     generators_[static_cast<size_t>(i)] = gen;
   }
-}
-
-template <CriticalKind K>
-void AdamCritical<K>::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<AdamCriticalParamState, Options>(archive);
-}
-
-template <CriticalKind K>
-void AdamCritical<K>::load(torch::serialize::InputArchive& archive) {
-  load_impl<AdamCriticalParamState, Options>(archive);
 }
 
 template class AdamCritical<CriticalKind::kMomenta>;

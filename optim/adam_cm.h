@@ -110,15 +110,14 @@ struct AdamCriticalParamState : public torch::optim::OptimizerCloneableParamStat
 double critical_uniform(std::mt19937_64& gen);
 
 template <CriticalKind K>
-class AdamCritical : public OptimizerBase {
+class AdamCritical : public OptimizerWith<AdamCritical<K>, AdamCriticalOptions<K>, AdamCriticalParamState> {
  public:
   using Options = AdamCriticalOptions<K>;
-  explicit AdamCritical(std::vector<torch::optim::OptimizerParamGroup> param_groups, Options defaults = {});
-  explicit AdamCritical(std::vector<torch::Tensor> params, Options defaults = {});
+  using Base = OptimizerWith<AdamCritical<K>, AdamCriticalOptions<K>, AdamCriticalParamState>;
+  using Base::Base;
+  using LossClosure = torch::optim::Optimizer::LossClosure;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 
   /// State of parameter p (nullptr before its first step); for inspection and tests.
   const AdamCriticalParamState* param_state(const torch::Tensor& p) const;
@@ -129,6 +128,10 @@ class AdamCritical : public OptimizerBase {
   void load_extra(torch::serialize::InputArchive& archive) override;
 
  private:
+  // Members of the (dependent) base used unqualified in adam_cm.cpp.
+  using Base::param_groups_;
+  using Base::run_closure;
+  using Base::state_;
   /// The group's generator, created from its `seed` option at the first draw.
   std::mt19937_64& generator(size_t group);
   std::vector<std::optional<std::mt19937_64>> generators_;

@@ -113,23 +113,9 @@ rules::AdamaxCoeffs<S> make_coeffs(const AdamaxOptions& o, int64_t t) {
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-Adamax::Adamax(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdamaxOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<AdamaxOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const AdamaxOptions&>(group.options()).validate();
-}
-
-Adamax::Adamax(std::vector<torch::Tensor> params, AdamaxOptions defaults)
-    : Adamax(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-             std::move(defaults)) {}
-
 torch::Tensor Adamax::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (auto& group : param_groups_) {
     const auto& o = static_cast<const AdamaxOptions&>(group.options());
     for (auto& p : group.params()) {
@@ -164,14 +150,6 @@ torch::Tensor Adamax::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void Adamax::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<AdamaxParamState, AdamaxOptions>(archive);
-}
-
-void Adamax::load(torch::serialize::InputArchive& archive) {
-  load_impl<AdamaxParamState, AdamaxOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -53,14 +53,11 @@ struct AdamaxParamState : public torch::optim::OptimizerCloneableParamState<Adam
   void adopt(const torch::Tensor& p);
 };
 
-class Adamax : public OptimizerBase {
+class Adamax : public OptimizerWith<Adamax, AdamaxOptions, AdamaxParamState> {
  public:
-  explicit Adamax(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdamaxOptions defaults = {});
-  explicit Adamax(std::vector<torch::Tensor> params, AdamaxOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 };
 
 }  // namespace flatmin::optim

@@ -153,23 +153,9 @@ void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, DualAdamPara
 
 }  // namespace
 
-DualAdam::DualAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, DualAdamOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<DualAdamOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const DualAdamOptions&>(group.options()).validate();
-}
-
-DualAdam::DualAdam(std::vector<torch::Tensor> params, DualAdamOptions defaults)
-    : DualAdam(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-               std::move(defaults)) {}
-
 torch::Tensor DualAdam::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   ++global_step_;  // official: self._step += 1, once per step() call, before any group
   group_steps_.resize(param_groups_.size(), 0);
   for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
@@ -219,14 +205,6 @@ void DualAdam::load_extra(torch::serialize::InputArchive& archive) {
   global_step_ = v.toInt();
   archive.read("flatmin/group_steps", v);
   group_steps_ = v.toIntVector();
-}
-
-void DualAdam::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<DualAdamParamState, DualAdamOptions>(archive);
-}
-
-void DualAdam::load(torch::serialize::InputArchive& archive) {
-  load_impl<DualAdamParamState, DualAdamOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -69,14 +69,11 @@ struct DualAdamParamState : public torch::optim::OptimizerCloneableParamState<Du
 /// (with s = 0.2 the blend ends at t = 3, not 4, by rounding — as in the official code).
 double dualadam_r(int64_t t, double switch_rate);
 
-class DualAdam : public OptimizerBase {
+class DualAdam : public OptimizerWith<DualAdam, DualAdamOptions, DualAdamParamState> {
  public:
-  explicit DualAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, DualAdamOptions defaults = {});
-  explicit DualAdam(std::vector<torch::Tensor> params, DualAdamOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 
   int64_t global_step() const { return global_step_; }
 

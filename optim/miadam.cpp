@@ -256,16 +256,6 @@ rules::MIAdamCoeffs<S> make_coeffs(const MIAdamOptions& o, int64_t t, bool mi) {
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-MIAdam::MIAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, MIAdamOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<MIAdamOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const MIAdamOptions&>(group.options()).validate();
-}
-
-MIAdam::MIAdam(std::vector<torch::Tensor> params, MIAdamOptions defaults)
-    : MIAdam(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-             std::move(defaults)) {}
-
 bool MIAdam::in_mi_phase(const MIAdamOptions& o, int64_t t) const {
   if (o.switch_step() >= 0) return t < o.switch_step();  // Alg. 1 l.6: t < ζ (steps)
   return epoch_ < o.switch_epoch();                      // official: epoch < sub_epoch (1-based epochs)
@@ -273,11 +263,7 @@ bool MIAdam::in_mi_phase(const MIAdamOptions& o, int64_t t) const {
 
 torch::Tensor MIAdam::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (auto& group : param_groups_) {
     const auto& o = static_cast<const MIAdamOptions&>(group.options());
     for (auto& p : group.params()) {
@@ -330,14 +316,6 @@ torch::Tensor MIAdam::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void MIAdam::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<MIAdamParamState, MIAdamOptions>(archive);
-}
-
-void MIAdam::load(torch::serialize::InputArchive& archive) {
-  load_impl<MIAdamParamState, MIAdamOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -78,15 +78,11 @@ struct MIAdamParamState : public torch::optim::OptimizerCloneableParamState<MIAd
   void adopt(const torch::Tensor& p);
 };
 
-class MIAdam : public OptimizerBase {
+class MIAdam : public OptimizerWith<MIAdam, MIAdamOptions, MIAdamParamState> {
  public:
-  explicit MIAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups,
-                  MIAdamOptions defaults = {});
-  explicit MIAdam(std::vector<torch::Tensor> params, MIAdamOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 
   /// Whether a tensor at per-tensor step t (1-based) takes the MI branch under `options`.
   bool in_mi_phase(const MIAdamOptions& options, int64_t t) const;

@@ -189,23 +189,9 @@ rules::NAdamCoeffs<S> make_coeffs(const NAdamOptions& o, int64_t t, double mu_pr
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-NAdam::NAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, NAdamOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<NAdamOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const NAdamOptions&>(group.options()).validate();
-}
-
-NAdam::NAdam(std::vector<torch::Tensor> params, NAdamOptions defaults)
-    : NAdam(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-            std::move(defaults)) {}
-
 torch::Tensor NAdam::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (auto& group : param_groups_) {
     const auto& o = static_cast<const NAdamOptions&>(group.options());
     for (auto& p : group.params()) {
@@ -239,14 +225,6 @@ torch::Tensor NAdam::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void NAdam::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<NAdamParamState, NAdamOptions>(archive);
-}
-
-void NAdam::load(torch::serialize::InputArchive& archive) {
-  load_impl<NAdamParamState, NAdamOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

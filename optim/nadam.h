@@ -75,14 +75,11 @@ struct NAdamParamState : public torch::optim::OptimizerCloneableParamState<NAdam
 /// Momentum schedule μ_t = β1·(1 − 0.5·0.96^(t·ψ)), in double as Python evaluates it.
 double nadam_mu(double beta1, double momentum_decay, int64_t t);
 
-class NAdam : public OptimizerBase {
+class NAdam : public OptimizerWith<NAdam, NAdamOptions, NAdamParamState> {
  public:
-  explicit NAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, NAdamOptions defaults = {});
-  explicit NAdam(std::vector<torch::Tensor> params, NAdamOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 };
 
 }  // namespace flatmin::optim

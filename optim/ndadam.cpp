@@ -259,29 +259,15 @@ torch::Tensor vec_sum(const torch::Tensor& x, const std::vector<int64_t>& dims, 
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-NDAdam::NDAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, NDAdamOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<NDAdamOptions>(defaults)) {
-  defaults.validate();
-  for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
-    const auto& o = static_cast<const NDAdamOptions&>(param_groups_[gi].options());
-    o.validate();
-    if (o.vec_axes().empty()) continue;
-    const auto& params = param_groups_[gi].params();
-    for (size_t j = 0; j < params.size(); ++j) ndadam_vector_dims(o.vec_axes(), params[j], gi, j);
-  }
+void NDAdam::prepare_group(NDAdamOptions& o, const std::vector<torch::Tensor>& params, size_t group) {
+  o.validate();  // the axes are checked against the parameters only once the options are valid
+  if (o.vec_axes().empty()) return;
+  for (size_t j = 0; j < params.size(); ++j) ndadam_vector_dims(o.vec_axes(), params[j], group, j);
 }
-
-NDAdam::NDAdam(std::vector<torch::Tensor> params, NDAdamOptions defaults)
-    : NDAdam(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-             std::move(defaults)) {}
 
 torch::Tensor NDAdam::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
     auto& group = param_groups_[gi];
     const auto& o = static_cast<const NDAdamOptions&>(group.options());
@@ -360,14 +346,6 @@ torch::Tensor NDAdam::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void NDAdam::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<NDAdamParamState, NDAdamOptions>(archive);
-}
-
-void NDAdam::load(torch::serialize::InputArchive& archive) {
-  load_impl<NDAdamParamState, NDAdamOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

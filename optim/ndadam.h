@@ -66,14 +66,13 @@ struct NDAdamParamState : public torch::optim::OptimizerCloneableParamState<NDAd
 std::vector<int64_t> ndadam_vector_dims(const std::vector<int64_t>& vec_axes, const torch::Tensor& p, size_t group,
                                         size_t param);
 
-class NDAdam : public OptimizerBase {
+class NDAdam : public OptimizerWith<NDAdam, NDAdamOptions, NDAdamParamState> {
  public:
-  explicit NDAdam(std::vector<torch::optim::OptimizerParamGroup> param_groups, NDAdamOptions defaults = {});
-  explicit NDAdam(std::vector<torch::Tensor> params, NDAdamOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
+  /// Per-group set-up before validation (called by OptimizerWith's constructor).
+  static void prepare_group(NDAdamOptions& o, const std::vector<torch::Tensor>& params, size_t group);
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 };
 
 }  // namespace flatmin::optim

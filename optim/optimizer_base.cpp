@@ -31,6 +31,12 @@ bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g,
   return true;
 }
 
+torch::Tensor OptimizerBase::run_closure(const LossClosure& closure) {
+  if (closure == nullptr) return {};
+  at::AutoGradMode enable_grad(true);
+  return closure();
+}
+
 void OptimizerBase::set_epoch(int64_t epoch) {
   FLATMIN_CHECK(epoch >= 0, "set_epoch: epoch = " << epoch << " must be >= 0 (epochs are 1-based)");
   epoch_ = epoch;

@@ -64,6 +64,10 @@ class OptimizerBase : public torch::optim::Optimizer {
     return static_cast<State&>(*it->second);
   }
 
+  /// torch::optim's step(closure) contract: the closure (if any) runs with grad enabled; its loss
+  /// is step()'s return value (undefined without a closure).
+  static torch::Tensor run_closure(const LossClosure& closure);
+
   /// Optimizer-level counters (beyond per-parameter state) for the checkpoint.
   virtual void save_extra(torch::serialize::OutputArchive& archive) const;
   virtual void load_extra(torch::serialize::InputArchive& archive);
@@ -81,6 +85,34 @@ class OptimizerBase : public torch::optim::Optimizer {
   void check_layout(torch::serialize::InputArchive& archive, const std::string& kind);
   void write_layout(torch::serialize::OutputArchive& archive, const std::string& kind) const;
   torch::serialize::InputArchive read_group(torch::serialize::InputArchive& archive, size_t i);
+};
+
+/// What every flatmin optimizer shares: the two LibTorch-style constructors (parameter groups, or one
+/// list of tensors) with validation of the defaults and of every group's options, and the checkpoint
+/// (save/load of options and state). `Derived` adds step(); a derived class that needs per-group
+/// set-up before the group's options are validated declares `static void prepare_group(Options&, const
+/// std::vector<torch::Tensor>& params, size_t group)` (and befriends this class).
+template <class Derived, class Options, class State>
+class OptimizerWith : public OptimizerBase {
+ public:
+  explicit OptimizerWith(std::vector<torch::optim::OptimizerParamGroup> param_groups, Options defaults = {})
+      : OptimizerBase(std::move(param_groups), std::make_unique<Options>(defaults)) {
+    defaults.validate();
+    for (size_t i = 0; i < param_groups_.size(); ++i) {
+      auto& o = static_cast<Options&>(param_groups_[i].options());
+      Derived::prepare_group(o, param_groups_[i].params(), i);
+      o.validate();
+    }
+  }
+  explicit OptimizerWith(std::vector<torch::Tensor> params, Options defaults = {})
+      : OptimizerWith(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
+                      std::move(defaults)) {}
+
+  void save(torch::serialize::OutputArchive& archive) const override { this->template save_impl<State, Options>(archive); }
+  void load(torch::serialize::InputArchive& archive) override { this->template load_impl<State, Options>(archive); }
+
+ protected:
+  static void prepare_group(Options&, const std::vector<torch::Tensor>&, size_t) {}
 };
 
 /// Sets the epoch on flatmin optimizers; a no-op for LibTorch's own optimizers.

@@ -266,23 +266,9 @@ void sgd_dispatch(const torch::Tensor& p, const torch::Tensor& g, SwatsParamStat
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-Swats::Swats(std::vector<torch::optim::OptimizerParamGroup> param_groups, SwatsOptions defaults)
-    : OptimizerBase(std::move(param_groups), std::make_unique<SwatsOptions>(defaults)) {
-  defaults.validate();
-  for (auto& group : param_groups_) static_cast<const SwatsOptions&>(group.options()).validate();
-}
-
-Swats::Swats(std::vector<torch::Tensor> params, SwatsOptions defaults)
-    : Swats(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
-            std::move(defaults)) {}
-
 torch::Tensor Swats::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  torch::Tensor loss = run_closure(closure);
   for (auto& group : param_groups_) {
     auto& o = static_cast<SwatsOptions&>(group.options());
     for (auto& p : group.params()) {
@@ -361,14 +347,6 @@ torch::Tensor Swats::step(LossClosure closure) {
     }
   }
   return loss;
-}
-
-void Swats::save(torch::serialize::OutputArchive& archive) const {
-  save_impl<SwatsParamState, SwatsOptions>(archive);
-}
-
-void Swats::load(torch::serialize::InputArchive& archive) {
-  load_impl<SwatsParamState, SwatsOptions>(archive);
 }
 
 // ---------------------------------------------------------------------------------------------

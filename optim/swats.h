@@ -82,14 +82,11 @@ struct SwatsParamState : public torch::optim::OptimizerCloneableParamState<Swats
 /// The official switch test (torch allclose with rtol 1e-6, atol 1e-8, plus k > 1 and Λ > 0).
 bool swats_switch_test(int64_t step, double corrected_lambda, double scaling);
 
-class Swats : public OptimizerBase {
+class Swats : public OptimizerWith<Swats, SwatsOptions, SwatsParamState> {
  public:
-  explicit Swats(std::vector<torch::optim::OptimizerParamGroup> param_groups, SwatsOptions defaults = {});
-  explicit Swats(std::vector<torch::Tensor> params, SwatsOptions defaults = {});
+  using OptimizerWith::OptimizerWith;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
-  void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 };
 
 }  // namespace flatmin::optim
