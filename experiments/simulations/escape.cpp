@@ -23,9 +23,9 @@ double first_passage_time(const std::function<double(double)>& F, const std::fun
 }
 
 // theory.md §5 worked example, sharpness family: L_k and h_k live in theory::DoubleWell1D (theory/landscape.h).
-double DoubleWell::loss_grad(double theta) const { return theory::DoubleWell1D{delta_L, k}.grad(theta); }
+double DoubleWell::loss_grad(double theta) const { return theory::DoubleWell1D{delta_L, k, {}, 0, 0}.grad(theta); }
 
-double DoubleWell::noise_var(double theta) const { return theory::DoubleWell1D{delta_L, k}.h_sgd(theta) / B; }
+double DoubleWell::noise_var(double theta) const { return theory::DoubleWell1D{delta_L, k, {}, 0, 0}.h_sgd(theta) / B; }
 
 namespace {
 constexpr int64_t kOracleIntervals = 40000;  // theory.md §8: 40,000 intervals, left boundary −3/√k
