@@ -22,6 +22,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/progress.h"
 #include "experiments/commands/reproduce_target.h"
 #include "experiments/train/sweep.h"
 
@@ -86,6 +87,8 @@ std::vector<ReportRow> fig3_hessian(const json& cfg, const fs::path& dir, json& 
   const int threads = std::max(1, s.threads / workers);
   std::vector<std::pair<std::string, fs::path>> outs;
   std::vector<std::pair<pid_t, std::string>> running;
+  common::Progress progress("fig3: Hessians", static_cast<int64_t>(runs.size()));
+  int64_t hessians_done = 0;
   auto wait_one = [&] {
     int status = 0;
     const pid_t pid = waitpid(running.front().first, &status, 0);
@@ -93,6 +96,7 @@ std::vector<ReportRow> fig3_hessian(const json& cfg, const fs::path& dir, json& 
     running.erase(running.begin());
     FLATMIN_CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "fig3: flatmin hessian failed for " << label << " (see " << (dir / "hessian" / (label + ".log")).string() << ")");
+    progress.update(++hessians_done);
   };
   fs::create_directories(dir / "hessian");
   const auto t1 = std::chrono::steady_clock::now();
@@ -109,6 +113,7 @@ std::vector<ReportRow> fig3_hessian(const json& cfg, const fs::path& dir, json& 
     outs.emplace_back(r.label, out);
   }
   while (!running.empty()) wait_one();
+  progress.finish();
   const double hess_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   // 3. One table for the figure scripts.
