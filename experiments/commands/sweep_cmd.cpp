@@ -18,6 +18,10 @@ CLI::App* add_sweep_subcommand(CLI::App& app, SweepCmdArgs& a) {
   c->add_option("--out", a.out, "sweep folder (overrides the sweep's \"out\")");
   c->add_option("--workers", a.workers, "parallel runs (child processes; 0 = in this process); --threads is shared among them")
       ->capture_default_str();
+  c->add_option("--ranks-per-run", a.ranks_per_run,
+                "data-parallel processes per run (c10d; locally child processes, under SLURM tasks of one array element)")
+      ->capture_default_str();
+  c->add_flag("--sync-bn", a.sync_bn, "with --ranks-per-run > 1: BatchNorm statistics over all ranks");
   c->add_flag("--print-slurm", a.print_slurm, "write the run configs and print a SLURM job-array script instead of running");
   c->add_option("--data-dir", a.data_dir, "dataset folder");
   c->add_flag("--no-progress", a.no_progress, "no progress lines (in-process runs)");
@@ -35,6 +39,8 @@ int run_sweep_cmd(const SweepCmdArgs& a, int threads, const std::vector<std::str
   s.data_dir = a.data_dir;
   s.out = a.out;
   s.workers = a.workers;
+  s.ranks_per_run = a.ranks_per_run;
+  s.sync_bn = a.sync_bn;
   s.threads = threads;
   s.exe = std::filesystem::read_symlink("/proc/self/exe");
   s.progress = !a.no_progress;

@@ -11,6 +11,8 @@ namespace flatmin::experiments {
 struct SweepCmdArgs {
   std::string config, profile = "quick", device = "cpu", out, data_dir;
   int workers = 1;
+  int ranks_per_run = 1;
+  bool sync_bn = false;
   bool print_slurm = false, no_progress = false;
 };
 

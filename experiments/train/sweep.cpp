@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -53,7 +55,8 @@ fs::path sweep_out(const SweepArgs& args) {
   return args.config.at("out").get<std::string>();
 }
 
-int spawn_run(const SweepArgs& args, const SweepRun& r, int threads) {
+/// The `flatmin train` arguments of run r (rank `rank` of ranks_per_run when that is > 1).
+std::vector<std::string> train_argv(const SweepArgs& args, const SweepRun& r, int threads, int rank) {
   std::vector<std::string> argv = {args.exe.string(), "--threads", std::to_string(threads), "train",
                                    "--config", (r.dir / "run_config.json").string(), "--out", r.dir.string(),
                                    "--resume", "--device", args.device, "--no-progress"};
@@ -61,12 +64,24 @@ int spawn_run(const SweepArgs& args, const SweepRun& r, int threads) {
     argv.push_back("--data-dir");
     argv.push_back(args.data_dir);
   }
+  if (args.ranks_per_run > 1) {
+    for (const std::string& a : {std::string("--world-size"), std::to_string(args.ranks_per_run), std::string("--rank"),
+                                 std::to_string(rank), std::string("--dist-store"), (r.dir / "dist_store").string()}) {
+      argv.push_back(a);
+    }
+    if (args.sync_bn) argv.push_back("--sync-bn");
+  }
+  return argv;
+}
+
+pid_t spawn_run(const SweepArgs& args, const SweepRun& r, int threads, int rank) {
+  auto argv = train_argv(args, r, threads, rank);
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  const std::string log = (r.dir / "log.txt").string();
+  const std::string log = (r.dir / (rank == 0 ? std::string("log.txt") : "log.rank" + std::to_string(rank) + ".txt")).string();
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   pid_t pid = 0;
@@ -79,6 +94,8 @@ int spawn_run(const SweepArgs& args, const SweepRun& r, int threads) {
 }  // namespace
 
 std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
+  FLATMIN_CHECK(args.ranks_per_run >= 1, "sweep: ranks per run = " << args.ranks_per_run << " must be >= 1");
+  FLATMIN_CHECK(!args.sync_bn || args.ranks_per_run > 1, "sweep: --sync-bn needs --ranks-per-run > 1");
   const json& c = args.config;
   FLATMIN_CHECK(c.is_object(), "sweep config must be a JSON object");
   for (const auto& [k, v] : c.items()) {
@@ -135,13 +152,24 @@ std::string slurm_script(const SweepArgs& args, const std::vector<SweepRun>& run
     << "#SBATCH --job-name=" << args.config.value("name", "flatmin-sweep") << "\n"
     << "#SBATCH --array=0-" << runs.size() - 1 << "\n"
     << "#SBATCH --cpus-per-task=4\n";
-  if (args.device.rfind("cuda", 0) == 0) s << "#SBATCH --gres=gpu:1\n";
+  const int R = args.ranks_per_run;
+  const bool gpu = args.device.rfind("cuda", 0) == 0;
+  if (R > 1) s << "#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=" << R << "\n";
+  if (gpu) s << "#SBATCH --gres=gpu:" << R << "\n";
   s << "#SBATCH --output=" << (sweep_out(args) / "slurm-%A_%a.out").string() << "\n"
     << "set -euo pipefail\nRUNS=(\n";
   for (const auto& r : runs) s << "  '" << r.dir.string() << "'\n";
-  s << ")\nD=\"${RUNS[$SLURM_ARRAY_TASK_ID]}\"\n"
-    << "exec '" << args.exe.string() << "' --threads \"${SLURM_CPUS_PER_TASK}\" train --config \"$D/run_config.json\" --out \"$D\" --resume --device "
-    << args.device << " --no-progress" << (args.data_dir.empty() ? "" : " --data-dir '" + args.data_dir + "'") << "\n";
+  s << ")\nD=\"${RUNS[$SLURM_ARRAY_TASK_ID]}\"\n";
+  const std::string train = "'" + args.exe.string() + "' --threads \"${SLURM_CPUS_PER_TASK}\" train --config \"$D/run_config.json\" --out \"$D\" --resume --device " +
+                            args.device + " --no-progress" + (args.data_dir.empty() ? "" : " --data-dir '" + args.data_dir + "'");
+  if (R == 1) {
+    s << "exec " << train << "\n";
+  } else {  // R tasks of this array element; rank = SLURM_PROCID, GPU = SLURM_LOCALID; a fresh rendezvous file per job
+    s << "export D\n"
+      << "exec srun bash -c 'exec " << std::regex_replace(train, std::regex("'"), "'\\''") << " --world-size " << R
+      << " --rank \"$SLURM_PROCID\" --local-rank \"$SLURM_LOCALID\" --dist-store \"$D/dist_store.$SLURM_JOB_ID\""
+      << (args.sync_bn ? " --sync-bn" : "") << "'\n";
+  }
   return s.str();
 }
 
@@ -205,7 +233,7 @@ json run_sweep(const SweepArgs& args) {
   }
   std::cerr << "sweep: " << runs.size() << " runs, " << runs.size() - todo.size() << " finished, " << todo.size() << " to run\n";
   std::vector<std::string> failed;
-  if (args.workers <= 0) {
+  if (args.workers <= 0 && args.ranks_per_run == 1) {
     for (const auto* r : todo) {
       common::write_json_atomic(r->dir / "run_config.json", r->config);
       TrainArgs ta;
@@ -221,26 +249,51 @@ json run_sweep(const SweepArgs& args) {
     }
   } else {
     FLATMIN_CHECK(!args.exe.empty(), "sweep: workers need the flatmin executable path");
+    const int R = args.ranks_per_run;
+    const int workers = std::max(1, args.workers);  // a data-parallel run always needs child processes
     const int cores = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int per = std::max(1, cores / args.workers);
-    std::map<int, const SweepRun*> active;
-    size_t next = 0, done = 0;
+    const int per = std::max(1, cores / (workers * R));
+    struct Active {
+      const SweepRun* run;
+      std::vector<pid_t> pids;
+      int left;
+      bool ok = true;
+    };
+    std::map<pid_t, size_t> owner;  // pid → index into groups
+    std::vector<Active> groups;
+    size_t next = 0, done = 0, running = 0;
     while (done < todo.size()) {
-      while (next < todo.size() && static_cast<int>(active.size()) < args.workers) {
-        common::write_json_atomic(todo[next]->dir / "run_config.json", todo[next]->config);
-        active[spawn_run(args, *todo[next], per)] = todo[next];
+      while (next < todo.size() && static_cast<int>(running) < workers) {
+        const SweepRun& r = *todo[next];
+        common::write_json_atomic(r.dir / "run_config.json", r.config);
+        std::error_code ec;
+        fs::remove(r.dir / "dist_store", ec);  // c10d FileStore: a fresh rendezvous per launch
+        Active a{&r, {}, R};
+        for (int rank = 0; rank < R; ++rank) a.pids.push_back(spawn_run(args, r, per, rank));
+        for (pid_t pid : a.pids) owner[pid] = groups.size();
+        groups.push_back(std::move(a));
         ++next;
+        ++running;
       }
       int status = 0;
       const pid_t pid = waitpid(-1, &status, 0);
       if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
-      auto it = active.find(pid);
-      if (it == active.end()) continue;
-      ++done;
+      auto it = owner.find(pid);
+      if (it == owner.end()) continue;
+      Active& g = groups[it->second];
+      owner.erase(it);
       const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      std::cerr << "sweep: [" << done << "/" << todo.size() << "] " << it->second->id << (ok ? " finished" : " FAILED (see log.txt)") << "\n";
-      if (!ok) failed.push_back(it->second->id + " (" + (it->second->dir / "log.txt").string() + ")");
-      active.erase(it);
+      if (!ok && g.ok) {  // one rank failed: its peers would wait in a collective until the timeout
+        for (pid_t other : g.pids) {
+          if (owner.count(other)) kill(other, SIGTERM);
+        }
+      }
+      g.ok = g.ok && ok;
+      if (--g.left > 0) continue;
+      ++done;
+      --running;
+      std::cerr << "sweep: [" << done << "/" << todo.size() << "] " << g.run->id << (g.ok ? " finished" : " FAILED (see log.txt)") << "\n";
+      if (!g.ok) failed.push_back(g.run->id + " (" + (g.run->dir / "log.txt").string() + ")");
     }
   }
   json agg = aggregate_runs(runs);

@@ -2,7 +2,9 @@
 /// \file
 /// `flatmin sweep`: optimizers × seeds × label-noise rates → one `flatmin train` run each, run by N
 /// local worker processes (or in-process), finished runs skipped, mean ± std tables (CSV + JSON), or a
-/// SLURM job-array script instead of running. No LibTorch in this header.
+/// SLURM job-array script instead of running. A run can itself be data parallel over R processes
+/// (ranks_per_run; locally R child processes per run, under SLURM R tasks of one array element).
+/// No LibTorch in this header.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -31,6 +33,8 @@ struct SweepArgs {
   int workers = 0;                         ///< 0 = run in this process, N >= 1 = N child processes
   std::filesystem::path exe;               ///< the flatmin executable for workers / the SLURM script
   int threads = 0;                         ///< total intra-op threads to share among workers (0 = all cores)
+  int ranks_per_run = 1;                   ///< > 1: each run is data parallel over this many processes (c10d)
+  bool sync_bn = false;                    ///< with ranks_per_run > 1: BatchNorm statistics over all ranks
   bool progress = true;
   std::vector<std::string> argv;
 };

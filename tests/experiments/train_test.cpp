@@ -531,4 +531,64 @@ TEST(Sweep, SkipsFinishedRunsAndAggregates) {
   EXPECT_NE(script.find("mi1_noise0.4_seed2"), std::string::npos);
 }
 
+TEST(Sweep, DataParallelRunsLocallyAndUnderSlurmMatchOneProcess) {
+  // Each run as 2 ranks with --sync-bn (BN model): locally (2 child processes per run), and through
+  // the printed SLURM script with a stand-in srun that starts its 2 tasks on this machine. Both must
+  // equal the single-process sweep's models.
+  TempDir dir;
+  flatmin::train::SweepArgs s;
+  s.config = {{"name", "dp"},
+              {"base", tiny_recipe("small_resnet", "adam", json::object(), 2)},
+              {"optimizers", {{{"label", "adam"}, {"name", "adam"}, {"options", {{"lr", 3e-3}}}}}},
+              {"seeds", {1, 2}}};
+  s.config["base"]["batch_size"] = 37;
+  s.progress = false;
+  s.exe = fs::path(FLATMIN_BIN_DIR) / "flatmin";
+  s.threads = 2;
+  s.out = dir / "one";
+  const auto one = flatmin::train::run_sweep(s);
+  s.out = dir / "two";
+  s.workers = 1;
+  s.ranks_per_run = 2;
+  s.sync_bn = true;
+  const auto two = flatmin::train::run_sweep(s);
+  EXPECT_EQ(one.at("rows").at(0).at("runs_finished"), 2);
+  EXPECT_EQ(two.at("rows").at(0).at("runs_finished"), 2);
+  // the SLURM form: R tasks per array element, rank/GPU from SLURM_PROCID/SLURM_LOCALID
+  s.out = dir / "slurm";
+  const auto runs = flatmin::train::expand_sweep(s);
+  const std::string script = flatmin::train::slurm_script(s, runs);
+  EXPECT_NE(script.find("#SBATCH --ntasks-per-node=2"), std::string::npos);
+  EXPECT_NE(script.find("--rank \"$SLURM_PROCID\" --local-rank \"$SLURM_LOCALID\""), std::string::npos) << script;
+  {
+    std::ofstream(dir / "job.sh") << script;
+    fs::create_directories(dir / "bin");
+    std::ofstream(dir / "bin" / "srun") << "#!/bin/bash\nfor i in 0 1; do SLURM_PROCID=$i SLURM_LOCALID=$i \"$@\" & done\n"
+                                           "s=0; for j in 1 2; do wait -n || s=1; done; exit $s\n";
+    fs::permissions(dir / "bin" / "srun", fs::perms::owner_all);
+  }
+  for (int task = 0; task < 2; ++task) {
+    const std::string cmd = "PATH='" + (dir / "bin").string() + "':$PATH SLURM_ARRAY_TASK_ID=" + std::to_string(task) +
+                            " SLURM_CPUS_PER_TASK=1 SLURM_JOB_ID=42 bash '" + (dir / "job.sh").string() + "' > '" +
+                            (dir / ("job" + std::to_string(task) + ".log")).string() + "' 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "see " << (dir / ("job" + std::to_string(task) + ".log")).string();
+  }
+  for (const auto& r : runs) {
+    for (const char* variant : {"two", "slurm"}) {
+      const auto a = load_state(dir / "one" / "runs" / r.id), b = load_state(dir / variant / "runs" / r.id);
+      ASSERT_EQ(a.size(), b.size());
+      double worst = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, (a[i].to(torch::kDouble) - b[i].to(torch::kDouble)).abs().max().item<double>());
+      }
+      EXPECT_LT(worst, 1e-5) << r.id << " (" << variant << ")";
+      const json m = flatmin::common::read_json_file(dir / variant / "runs" / r.id / "manifest.json");
+      EXPECT_EQ(m.dump().find("\"world_size\":2") != std::string::npos, true) << m.dump().substr(0, 400);
+    }
+  }
+  s.sync_bn = true;
+  s.ranks_per_run = 1;
+  EXPECT_THROW(flatmin::train::expand_sweep(s), InputError);  // --sync-bn without data parallelism
+}
+
 }  // namespace
