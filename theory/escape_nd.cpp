@@ -37,9 +37,9 @@ struct ModelND {
   static constexpr std::size_t K = static_cast<std::size_t>(D);
   using Vec = Eigen::Matrix<double, D, 1>;
   using Mat = Eigen::Matrix<double, D, D>;
-  bool yang, hess_noise, adam, has_m;
+  bool yang, hess_noise, adam, has_m, adai, vbar_mean;
   int chain;
-  double dL, k, eta, inv_eta, leak, eta_n, r, floor_abs, batch, white_c;
+  double dL, k, eta, inv_eta, leak, eta_n, r, floor_abs, batch, white_c, beta0, adai_eps, vbar;
   std::array<double, D> lam{}, a{}, u{}, e{}, m0{};
   double off;
   double dt, t_max;
@@ -49,7 +49,10 @@ struct ModelND {
         adam(p.dynamics == DynamicsType::Adam || p.dynamics == DynamicsType::MIAdam), has_m(p.has_momentum()),
         chain(p.chain()), dL(p.qdw.dL), k(p.qdw.k), eta(p.lr), inv_eta(1.0 / p.lr), leak(1.0 - p.kappa),
         eta_n(std::pow(p.lr, p.chain())), r((1.0 - p.beta1) / p.lr), floor_abs(p.floor_abs), batch(p.batch),
-        white_c(2.0 * p.T / p.lr), off(p.absorb_offset), dt(p.dt), t_max(p.t_max) {
+        white_c(2.0 * p.T / p.lr), beta0(p.beta0), adai_eps(p.adai_eps), vbar(p.adai_vbar()),
+        off(p.absorb_offset), dt(p.dt), t_max(p.t_max) {
+    adai = p.dynamics == DynamicsType::Adai;
+    vbar_mean = p.vbar_mean;
     const Eigen::VectorXd g0 = p.grad(p.a.x);
     for (int i = 0; i < D; ++i) {
       if (!yang && i > 0) lam[i] = p.qdw.lambda[i - 1];
@@ -104,6 +107,32 @@ struct ModelND {
       P = adam ? Mat(Q * lc.cwiseSqrt().cwiseInverse().asDiagonal() * Q.transpose()) : Mat(Mat::Identity());
     }
   }
+  /// Momentum rate per coordinate: (1−β1)/η, or Adai's clamp(β0·v̂_i/v̄, ε, 1)/η with v̂_i = C_ii
+  /// (optimizers.md §10; `cd` = the diagonal of C at θ).
+  std::array<double, D> rates(const std::array<double, D>& cd) const {
+    std::array<double, D> rr;
+    rr.fill(r);
+    if (!adai) return rr;
+    double vb = vbar;
+    if (vbar_mean) {
+      vb = 0;
+      for (int i = 0; i < D; ++i) vb += cd[i];
+      vb /= D;
+    }
+    for (int i = 0; i < D; ++i) rr[i] = std::clamp(beta0 * cd[i] / vb, adai_eps, 1.0) * inv_eta;
+    return rr;
+  }
+  std::array<double, D> cdiag_all(const double* x) const {
+    std::array<double, D> cd;
+    for (int i = 0; i < D; ++i) cd[i] = cdiag(x, i);
+    return cd;
+  }
+  static std::array<double, D> diag_of_square(const Mat& csq) {
+    std::array<double, D> cd;
+    const Mat c = csq * csq;
+    for (int i = 0; i < D; ++i) cd[i] = c(i, i);
+    return cd;
+  }
   void init(double* x, std::size_t w) const {
     for (std::size_t j = 0; j < N; ++j) x[j * w] = 0.0;
     for (int i = 0; i < D; ++i) x[i * w] = a[i];
@@ -127,10 +156,11 @@ struct ModelND {
         for (int i = 0; i < D; ++i) d[i * w] = -pv[i];
       } else {
         Vec y;
+        const auto rr = rates(diag_of_square(csq));
         for (int i = 0; i < D; ++i) {
           double input = g[i];
           if (has_m) {
-            d[(D + i) * w] = r * (g[i] - x[(D + i) * w]);
+            d[(D + i) * w] = rr[i] * (g[i] - x[(D + i) * w]);
             input = x[(D + i) * w];
           }
           if (chain > 0) d[(last + i) * w] = (input - leak * x[(last + i) * w]) * inv_eta;
@@ -141,15 +171,17 @@ struct ModelND {
         for (int i = 0; i < D; ++i) d[i * w] = -scale * pv[i];
       }
     } else {
+      const auto cd = cdiag_all(x);
+      const auto rr = rates(cd);
       for (int i = 0; i < D; ++i) {
-        const double C = cdiag(x, i);
+        const double C = cd[i];
         const double P = adam ? 1.0 / std::sqrt(C) : 1.0;
         if constexpr (NC == 1) {
           d[i * w] = -P * g[i];
         } else {
           double input = g[i];
           if (has_m) {
-            d[(D + i) * w] = r * (g[i] - x[(D + i) * w]);
+            d[(D + i) * w] = rr[i] * (g[i] - x[(D + i) * w]);
             input = x[(D + i) * w];
           }
           if (chain == 0) {
@@ -175,20 +207,23 @@ struct ModelND {
         for (int i = 0; i < D; ++i) s[i * w] = z[i];
       } else {
         const Vec z = csq * xv;
+        const auto rr = rates(diag_of_square(csq));
         for (int i = 0; i < D; ++i) {
-          if (has_m) s[(D + i) * w] = r * std::sqrt(eta) * z[i];
+          if (has_m) s[(D + i) * w] = rr[i] * std::sqrt(eta) * z[i];
           else s[(D + i) * w] = std::sqrt(inv_eta) * z[i];  // raw minibatch noise entering x_1 (β1 = 0 chain)
         }
       }
     } else {
+      const auto cd = cdiag_all(x);
+      const auto rr = rates(cd);
       for (int i = 0; i < D; ++i) {
-        const double C = cdiag(x, i);
+        const double C = cd[i];
         if constexpr (NC == 1) {
           const double P = adam ? 1.0 / std::sqrt(C) : 1.0;
           s[i * w] = P * std::sqrt(eta * C) * xi[i];
         } else {
           for (int j = 0; j < NC; ++j) s[(j * D + i) * w] = 0.0;
-          if (has_m) s[(D + i) * w] = r * std::sqrt(eta * C) * xi[i];
+          if (has_m) s[(D + i) * w] = rr[i] * std::sqrt(eta * C) * xi[i];
           else s[(D + i) * w] = std::sqrt(C * inv_eta) * xi[i];
         }
       }
@@ -255,6 +290,11 @@ Eigen::MatrixXd EscapeProblemND::noise_cov(const Eigen::VectorXd& x) const {
   return es.eigenvectors() * lc.asDiagonal() * es.eigenvectors().transpose();
 }
 
+double EscapeProblemND::adai_vbar() const {
+  if (vbar > 0) return vbar;
+  return noise_cov(a.x).diagonal().mean();
+}
+
 bool is_nd_config(const nlohmann::json& cfg) {
   if (!cfg.is_object() || !cfg.contains("landscape") || !cfg.at("landscape").is_object()) return false;
   const auto& l = cfg.at("landscape");
@@ -266,7 +306,8 @@ bool is_nd_config(const nlohmann::json& cfg) {
 EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
   static const char* kKeys[] = {"landscape", "noise", "T", "hessian_floor", "hessian_floor_ref", "dynamics", "lr", "batch", "beta1", "kappa",
-                                "order", "dt", "t_max", "absorb_fraction", "rho", "paths", "seed", "threads", "survival_points",
+                                "order", "beta0", "adai_eps", "vbar", "vbar_rule", "dt", "t_max", "absorb_fraction", "rho", "paths",
+                                "seed", "threads", "survival_points",
                                 "quadrature_intervals", "notes"};
   for (const auto& [key, v] : cfg.items()) {
     bool ok = false;
@@ -310,7 +351,8 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
   else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
   else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
-  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not available in d dimensions (sgd | momentum | adam | miadam)");
+  else if (dyn == "adai") p.dynamics = DynamicsType::Adai;
+  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not available in d dimensions (sgd | momentum | adam | adai | miadam)");
   const std::string fref = cfg.value("hessian_floor_ref", std::string("escape"));
   FLATMIN_CHECK(fref == "escape" || fref == "min", "hessian_floor_ref '" << fref << "' must be escape or min");
   p.floor_ref_min = fref == "min";
@@ -321,6 +363,18 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   p.beta1 = get_num(cfg, "beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
   p.kappa = get_num(cfg, "kappa", p.kappa);
   p.order = static_cast<int>(get_num(cfg, "order", 1));
+  p.beta0 = get_num(cfg, "beta0", p.beta0);
+  p.adai_eps = get_num(cfg, "adai_eps", p.adai_eps);
+  p.vbar = get_num(cfg, "vbar", 0.0);
+  const std::string vrule = cfg.value("vbar_rule", std::string("fixed"));
+  FLATMIN_CHECK(vrule == "fixed" || vrule == "mean", "vbar_rule '" << vrule << "' must be fixed or mean");
+  p.vbar_mean = vrule == "mean";
+  FLATMIN_CHECK(p.dynamics != DynamicsType::Adai || !cfg.contains("beta1"),
+                "dynamics adai sets beta1 itself (1 - beta1 = clamp(beta0 v/vbar, adai_eps, 1)); remove beta1");
+  FLATMIN_CHECK(p.beta0 > 0 && p.beta0 <= 1, "beta0 = " << p.beta0 << " must be in (0, 1]");
+  FLATMIN_CHECK(p.adai_eps > 0 && p.adai_eps < 1, "adai_eps = " << p.adai_eps << " must be in (0, 1)");
+  FLATMIN_CHECK(p.vbar >= 0, "vbar = " << p.vbar << " must be >= 0 (0 = the mean of C_ii at the start minimum)");
+  FLATMIN_CHECK(!(p.vbar_mean && p.vbar > 0), "give vbar or vbar_rule mean, not both");
   p.dt = get_num(cfg, "dt", p.dt);
   p.t_max = get_num(cfg, "t_max", p.t_max);
   p.absorb_fraction = get_num(cfg, "absorb_fraction", p.absorb_fraction);
@@ -380,7 +434,7 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
     }
   }
   double rate = curv;
-  if (p.has_momentum()) rate = std::max(rate, (1.0 - p.beta1) / p.lr);
+  if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
   if (p.chain() > 0) {
     rate = std::max(rate, (1.0 - p.kappa) / p.lr);
     rate = std::max(rate, std::sqrt(curv));
@@ -408,6 +462,13 @@ nlohmann::json to_json(const EscapeProblemND& p) {
   j["beta1"] = p.beta1;
   j["kappa"] = p.kappa;
   j["order"] = p.order;
+  if (p.dynamics == DynamicsType::Adai) {
+    j.erase("beta1");
+    j["beta0"] = p.beta0;
+    j["adai_eps"] = p.adai_eps;
+    j["vbar_rule"] = p.vbar_mean ? "mean" : "fixed";
+    if (!p.vbar_mean) j["vbar"] = p.adai_vbar();
+  }
   j["dt"] = p.dt;
   j["t_max"] = p.t_max;
   j["absorb_fraction"] = p.absorb_fraction;
@@ -451,6 +512,12 @@ EscapeProblem marginal_problem(const EscapeProblemND& p) {
                       {"order", p.order},
                       {"dt", p.dt},
                       {"t_max", p.t_max}};
+  if (p.dynamics == DynamicsType::Adai) {  // with a fixed v̄ the θ₁ coordinate is 1-D Adai with that v̄
+    c.erase("beta1");
+    c["beta0"] = p.beta0;
+    c["adai_eps"] = p.adai_eps;
+    c["vbar"] = p.adai_vbar();
+  }
   EscapeProblem m = parse_escape_problem(c);
   m.absorb = p.a.x[0] + (1.0 + p.absorb_fraction) * (p.u.x[0] - p.a.x[0]);
   if (p.absorb_fraction == 0.5) m.absorb = m.landscape.absorb();
@@ -532,6 +599,19 @@ Prediction predict_nd(const EscapeProblemND& p) {
         r.formula = "(B) Xie SGD, d dims";
       }
       break;
+    case DynamicsType::Adai: {
+      r.s = used_s(p, false, note);
+      r.exponent = 2.0 * B * g.dL / eta * (r.s / g.H_ae + (1 - r.s) / std::abs(g.H_ue));
+      if (p.vbar_mean) {
+        r.formula = "none (vbar_rule mean: v-bar moves with theta; (E) assumes a fixed v-bar)";
+        break;
+      }
+      // as model1d's (E): v̄ rescaled by |H_ue| / (B·C_ee(u)), the exit direction's noise at the saddle
+      const double Cu = p.e.dot(p.noise_cov(p.u.x) * p.e);
+      r.tau = tau_adai_E(eta, B, p.beta0, p.adai_vbar() * std::abs(g.H_ue) / (B * Cu), g.dL, g.H_ae, g.H_ue, r.s);
+      r.formula = "(E) Adai [derived reading], d dims";
+      break;
+    }
     case DynamicsType::Adam:
       r.s = used_s(p, true, note);
       r.tau = tau_adam_D(eta, B, p.beta1, g.dL, g.H_ae, g.H_ue, g.det_ratio_quarter, r.s);

@@ -16,6 +16,10 @@
 /// adam/miadam, I for sgd/momentum; theory.md §6, component-wise the 1-D forms of model1d.h):
 ///   overdamped: dθ = −P∇L dt + P·sqrt(η)·C^{1/2} dW
 ///   momentum:   dθ = −P m dt, dm = r(∇L − m) dt + r·sqrt(η)·C^{1/2} dW, r = (1−β1)/η
+///   adai:       momentum with a per-coordinate rate r_i = clamp(β0·v̂_i/v̄, ε, 1)/η, v̂_i = C_ii(θ)
+///              (optimizers.md §10); v̄ fixed ("vbar", default the mean of C_ii at the start minimum),
+///              or "vbar_rule": "mean", the mean of C_ii(θ) over the d coordinates at every step
+///              (Adai's literal rule; it couples the coordinates).
 ///   miadam (order 1): dx_1 = (x_0 − (1−κ)x_1)/η dt (x_0 = m, or the raw gradient when β1 = 0 with
 ///              noise sqrt(1/η)·C^{1/2} dW on x_1), dθ = −η P x_1 dt.
 /// Absorbing condition (docs/theory.md): the hyperplane normal to the saddle's unstable unit
@@ -44,8 +48,11 @@ struct EscapeProblemND {
   NoiseType noise = NoiseType::White;
   double T = 0.1, hessian_floor = 0.25;
   bool floor_ref_min = false;  ///< hessian_floor_ref: false = "escape" (f·H_ae), true = "min" (f·λ_min(H_a))
-  DynamicsType dynamics = DynamicsType::Sgd;  ///< sgd, momentum, adam, miadam (order 1)
+  DynamicsType dynamics = DynamicsType::Sgd;  ///< sgd, momentum, adam, adai, miadam (order 1)
   double lr = 0.1, batch = 1.0, beta1 = 0.0, kappa = 1.0;
+  double beta0 = 0.1, adai_eps = 1e-3;  ///< adai
+  double vbar = 0;                      ///< adai's fixed v̄ (0 = mean of C_ii at the start minimum)
+  bool vbar_mean = false;               ///< adai: v̄ = mean of C_ii(θ) at every step instead
   int order = 1;
   double dt = 2e-3, t_max = 1e5, absorb_fraction = 0.5;
   double rho = -1;  ///< path parameter s/ϱ of (B)–(D)/Eq. 14–15 given by the user (config "rho"); < 0 = computed
@@ -57,8 +64,12 @@ struct EscapeProblemND {
   double floor_abs = 0;      ///< f·H_ae or f·λ_min(H_a)
 
   int dim() const { return type == LandscapeND::Yang2020 ? 2 : qdw.dim(); }
-  bool has_momentum() const { return dynamics == DynamicsType::Momentum || beta1 > 0.0; }
+  bool has_momentum() const {
+    return dynamics == DynamicsType::Momentum || dynamics == DynamicsType::Adai || beta1 > 0.0;
+  }
   int chain() const { return dynamics == DynamicsType::MIAdam ? order : 0; }
+  /// Adai's fixed v̄ (vbar, or the mean of C_ii at the start minimum).
+  double adai_vbar() const;
   bool overdamped() const { return !has_momentum() && chain() == 0; }
   /// Whether C(θ) and P(θ) are diagonal (white noise, or the separable double well).
   bool diagonal() const { return noise == NoiseType::White || type == LandscapeND::QuadraticDoubleWell; }
@@ -72,7 +83,8 @@ struct EscapeProblemND {
 /// True when `cfg["landscape"]["type"]` names a d-dimensional landscape.
 bool is_nd_config(const nlohmann::json& cfg);
 /// Parses and validates (keys: landscape {type: quadratic_double_well, d, dL, k, lambda[] | yang},
-/// noise, T, hessian_floor, hessian_floor_ref, dynamics, lr, batch, beta1, kappa, order, dt, t_max, absorb_fraction, rho,
+/// noise, T, hessian_floor, hessian_floor_ref, dynamics, lr, batch, beta1, kappa, order, beta0, adai_eps, vbar,
+/// vbar_rule, dt, t_max, absorb_fraction, rho,
 /// + run keys). Throws common::InputError naming the problem.
 EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg);
 nlohmann::json to_json(const EscapeProblemND& p);
@@ -95,7 +107,7 @@ double path_parameter_nd(const EscapeProblemND& p, bool adam);
 
 /// The d-dimensional prediction for the problem (see docs/theory.md "d dimensions"):
 /// sgd + white → (A) Eyring–Kramers with |λ_u| and |det H_u|/det H_a; sgd + hessian → (B);
-/// momentum + hessian → (C); adam + hessian → (D)/Eq. 15; miadam κ=1 order 1 + hessian → Eq. 14
+/// momentum + hessian → (C); adai (fixed v̄) + hessian → (E) [derived reading]; adam + hessian → (D)/Eq. 15; miadam κ=1 order 1 + hessian → Eq. 14
 /// (survival-integrated); otherwise tau = NaN with the reason in `formula`. The path parameter is
 /// `rho` when given, else path_parameter_nd (a value outside (0, 1) is named in `formula`).
 Prediction predict_nd(const EscapeProblemND& p);
