@@ -90,10 +90,14 @@ torch::Tensor SyncableBatchNorm2dImpl::forward(const torch::Tensor& x) {
                              factor, options.eps(), at::globalContext().userEnabledCuDNN());
   }
   const int64_t C = x.size(1);
-  // Per-channel Σx, Σx², count in float64 (E[x²] − E[x]² needs the headroom), summed over ranks.
-  const auto xd = x.to(torch::kDouble);
-  const auto local = torch::cat({xd.sum({0, 2, 3}), (xd * xd).sum({0, 2, 3}),
-                                 torch::full({1}, double(x.size(0) * x.size(2) * x.size(3)), xd.options())});
+  // Per rank: mean and variance per channel in x's dtype (ATen's two-pass var_mean, on the device);
+  // then only the C-sized statistics go to float64, as Σx = n·mean and Σx² = n·(var + mean²), and are
+  // summed over ranks. So no activation-sized float64 copy (slow on GPUs), and E[x²] − E[x]² is
+  // formed from accurate per-rank moments in double.
+  const double n_local = double(x.size(0) * x.size(2) * x.size(3));
+  const auto [var_r, mean_r] = torch::var_mean(x, {0, 2, 3}, /*unbiased=*/false, /*keepdim=*/false);
+  const auto md = mean_r.to(torch::kDouble), vd = var_r.to(torch::kDouble);
+  const auto local = torch::cat({md * n_local, (vd + md * md) * n_local, torch::full({1}, n_local, md.options())});
   const auto global = AllReduceSum::apply(local, reinterpret_cast<int64_t>(comm_.get()));
   const double n = global[2 * C].item<double>();
   FLATMIN_CHECK(n > 1, "SyncBatchNorm2d: " << n << " values per channel over all ranks (needs > 1)");

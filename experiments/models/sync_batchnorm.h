@@ -7,7 +7,8 @@
 /// checkpoints; the same at::batch_norm call, so bit-identical results; it cannot derive from
 /// BatchNorm2dImpl, whose base's pretty_print LibTorch does not export). Only in training mode with
 /// a communicator of several ranks attached does its forward
-/// differ: the per-channel sum, sum of squares and count are summed over the ranks with a
+/// differ: the per-channel sum, sum of squares and count (from each rank's own mean and variance, in
+/// float64 only for the C-sized statistics) are summed over the ranks with a
 /// differentiable all-reduce (its backward sums the gradients of those statistics over the ranks),
 /// so W ranks holding shards of a global batch normalise exactly as one process holding the whole
 /// batch does, and the running statistics agree on every rank. Without a communicator (the
