@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "tests/support/gloo_ranks.h"
 #include "tests/support/temp_dir.h"
 
 namespace fd = flatmin::dist;
@@ -134,43 +135,28 @@ TEST(Dist, EnvironmentGivesLocalRankAndBackend) {
 #ifdef FLATMIN_HAVE_GLOO
 TEST(Dist, TwoRanksOverGlooOnLoopbackSumAndBroadcast) {
   flatmin::common::testing_support::TempDir dir;
-  const std::string init = "file://" + (dir / "store").string();
   std::vector<at::Tensor> sums(2), bcast(2), strided(2);
   std::vector<double> scalar(2);
-  std::vector<std::string> errors(2);
-  auto run = [&](int rank) {
-    try {
-      fd::DistOptions o;
-      o.rank = rank;
-      o.world_size = 2;
-      o.init = init;
-      o.timeout = std::chrono::milliseconds(30000);
-      auto c = fd::Communicator::create(o);
-      std::vector<at::Tensor> t{torch::full({3}, double(rank + 1), torch::kFloat64),
-                                torch::arange(4, torch::kFloat32) * float(rank)};
-      c->allreduce_sum(t);
-      sums[size_t(rank)] = torch::cat({t[0], t[1].to(torch::kFloat64)});
-      double x = 0.25 * (rank + 1);
-      c->allreduce_sum(&x, 1);
-      scalar[size_t(rank)] = x;
-      std::vector<at::Tensor> b{torch::full({2}, double(10 + rank), torch::kFloat64)};
-      c->broadcast(b, 1);
-      bcast[size_t(rank)] = b[0];
-      // Views that are not contiguous are staged and written back in place, into the base tensor.
-      auto base = torch::arange(6, torch::kFloat32).view({2, 3}) * float(rank + 1);
-      std::vector<at::Tensor> views{base.t(), base.select(1, 1)};  // transposed; strided column
-      c->broadcast(views, 0);   // rank 0's base is arange(6)
-      std::vector<at::Tensor> col{base.select(1, 2)};
-      c->allreduce_sum(col);    // column 2 = (2, 5) on both ranks, summed in place: (4, 10)
-      strided[size_t(rank)] = base.clone();
-      c->barrier();
-    } catch (const std::exception& e) {
-      errors[size_t(rank)] = e.what();
-    }
-  };
-  std::thread r0(run, 0), r1(run, 1);
-  r0.join();
-  r1.join();
+  const auto errors = flatmin::common::testing_support::run_gloo_ranks(2, dir, [&](int rank, const auto& c) {
+    std::vector<at::Tensor> t{torch::full({3}, double(rank + 1), torch::kFloat64),
+                              torch::arange(4, torch::kFloat32) * float(rank)};
+    c->allreduce_sum(t);
+    sums[size_t(rank)] = torch::cat({t[0], t[1].to(torch::kFloat64)});
+    double x = 0.25 * (rank + 1);
+    c->allreduce_sum(&x, 1);
+    scalar[size_t(rank)] = x;
+    std::vector<at::Tensor> b{torch::full({2}, double(10 + rank), torch::kFloat64)};
+    c->broadcast(b, 1);
+    bcast[size_t(rank)] = b[0];
+    // Views that are not contiguous are staged and written back in place, into the base tensor.
+    auto base = torch::arange(6, torch::kFloat32).view({2, 3}) * float(rank + 1);
+    std::vector<at::Tensor> views{base.t(), base.select(1, 1)};  // transposed; strided column
+    c->broadcast(views, 0);   // rank 0's base is arange(6)
+    std::vector<at::Tensor> col{base.select(1, 2)};
+    c->allreduce_sum(col);    // column 2 = (2, 5) on both ranks, summed in place: (4, 10)
+    strided[size_t(rank)] = base.clone();
+    c->barrier();
+  });
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   const auto want = torch::tensor({3.0, 3.0, 3.0, 0.0, 1.0, 2.0, 3.0}, torch::kFloat64);

@@ -21,6 +21,7 @@
 #include "experiments/models/sync_batchnorm.h"
 #include "experiments/train/sweep.h"
 #include "experiments/train/trainer.h"
+#include "tests/support/gloo_ranks.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -439,42 +440,28 @@ TEST(Distributed, SyncBatchNormForwardBackwardEqualsFullBatch) {
   auto yr = ref->forward(xr);
   (yr * w_out).sum().backward();
   TempDir dir;
-  const std::string init = "file://" + (dir / "store").string();
   std::vector<torch::Tensor> y(2), gx(2), gw(2), rm(2), rv(2);
-  std::vector<std::string> err(2);
-  auto rank = [&](int r) {
-    try {
-      flatmin::dist::DistOptions o;
-      o.rank = r;
-      o.world_size = 2;
-      o.init = init;
-      auto comm = flatmin::dist::Communicator::create(o);
-      auto bn = flatmin::models::SyncableBatchNorm2d(3);
-      bn->to(torch::kFloat64);
-      {
-        torch::NoGradGuard g;
-        bn->weight.copy_(ref->weight);
-        bn->bias.copy_(ref->bias);
-      }
-      EXPECT_EQ(flatmin::models::sync_batchnorm(*bn, comm), 1);
-      const int64_t lo = r == 0 ? 0 : 3, hi = r == 0 ? 3 : 8;
-      auto xs = x.slice(0, lo, hi).clone().requires_grad_(true);
-      auto ys = bn->forward(xs);
-      (ys * w_out.slice(0, lo, hi)).sum().backward();
-      std::vector<torch::Tensor> g{bn->weight.grad()};
-      comm->allreduce_sum(g);
-      y[size_t(r)] = ys.detach();
-      gx[size_t(r)] = xs.grad();
-      gw[size_t(r)] = g[0];
-      rm[size_t(r)] = bn->running_mean.clone();
-      rv[size_t(r)] = bn->running_var.clone();
-    } catch (const std::exception& e) {
-      err[size_t(r)] = e.what();
+  const auto err = flatmin::common::testing_support::run_gloo_ranks(2, dir, [&](int r, const auto& comm) {
+    auto bn = flatmin::models::SyncableBatchNorm2d(3);
+    bn->to(torch::kFloat64);
+    {
+      torch::NoGradGuard g;
+      bn->weight.copy_(ref->weight);
+      bn->bias.copy_(ref->bias);
     }
-  };
-  std::thread t0(rank, 0), t1(rank, 1);
-  t0.join();
-  t1.join();
+    EXPECT_EQ(flatmin::models::sync_batchnorm(*bn, comm), 1);
+    const int64_t lo = r == 0 ? 0 : 3, hi = r == 0 ? 3 : 8;
+    auto xs = x.slice(0, lo, hi).clone().requires_grad_(true);
+    auto ys = bn->forward(xs);
+    (ys * w_out.slice(0, lo, hi)).sum().backward();
+    std::vector<torch::Tensor> g{bn->weight.grad()};
+    comm->allreduce_sum(g);
+    y[size_t(r)] = ys.detach();
+    gx[size_t(r)] = xs.grad();
+    gw[size_t(r)] = g[0];
+    rm[size_t(r)] = bn->running_mean.clone();
+    rv[size_t(r)] = bn->running_var.clone();
+  });
   ASSERT_EQ(err[0] + err[1], "");
   EXPECT_TRUE(torch::allclose(torch::cat({y[0], y[1]}), yr.detach(), 1e-10, 1e-10));
   EXPECT_TRUE(torch::allclose(torch::cat({gx[0], gx[1]}), xr.grad(), 1e-10, 1e-10));

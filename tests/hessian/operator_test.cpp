@@ -17,6 +17,7 @@
 #include "common/dist/communicator.h"
 #include "common/error.h"
 #include "hessian/hessian_operator.h"
+#include "tests/support/gloo_ranks.h"
 #include "tests/support/temp_dir.h"
 
 namespace fh = flatmin::hessian;
@@ -432,33 +433,18 @@ TEST(DataParallel, TwoRanksOverC10dGlooOnLoopbackEqualOneRank) {
   ao.trace_max_samples = 40;
   const auto s1 = fh::analyze(one.as_operator(), ao);
   flatmin::common::testing_support::TempDir dir;
-  const std::string init = "file://" + (dir / "store").string();
   Mat H[2];
   fh::Summary s[2];
-  std::string errors[2];
-  auto rank = [&](int r) {
-    try {
-      flatmin::dist::DistOptions d;
-      d.rank = r;
-      d.world_size = 2;
-      d.init = init;
-      d.timeout = std::chrono::milliseconds(60000);
-      auto comm = flatmin::dist::Communicator::create(d);
-      auto g = mlp();
-      const auto [b, e] = comm->shard(g.data.x.size(0));
-      fh::OperatorOptions ro = o;
-      ro.batch_size = 5;
-      ro.allreduce_sum = [comm](double* v, std::int64_t n) { comm->allreduce_sum(v, static_cast<size_t>(n)); };
-      fh::HessianOperator h(g.model, {g.data.x.slice(0, b, e), g.data.y.slice(0, b, e)}, ro);
-      H[r] = explicit_h(h);
-      s[r] = fh::analyze(h.as_operator(), ao);
-    } catch (const std::exception& ex) {
-      errors[r] = ex.what();
-    }
-  };
-  std::thread t0(rank, 0), t1(rank, 1);
-  t0.join();
-  t1.join();
+  const auto errors = flatmin::common::testing_support::run_gloo_ranks(2, dir, [&](int r, const auto& comm) {
+    auto g = mlp();
+    const auto [b, e] = comm->shard(g.data.x.size(0));
+    fh::OperatorOptions ro = o;
+    ro.batch_size = 5;
+    ro.allreduce_sum = [comm](double* v, std::int64_t n) { comm->allreduce_sum(v, static_cast<size_t>(n)); };
+    fh::HessianOperator h(g.model, {g.data.x.slice(0, b, e), g.data.y.slice(0, b, e)}, ro);
+    H[r] = explicit_h(h);
+    s[r] = fh::analyze(h.as_operator(), ao);
+  });
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   for (int r = 0; r < 2; ++r) {
