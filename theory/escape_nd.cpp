@@ -163,7 +163,10 @@ struct ModelND {
             d[(D + i) * w] = rr[i] * (g[i] - x[(D + i) * w]);
             input = x[(D + i) * w];
           }
-          if (chain > 0) d[(last + i) * w] = (input - leak * x[(last + i) * w]) * inv_eta;
+          for (int b = NC - chain; b < NC; ++b) {  // the chain x_1..x_n (theory.md §6)
+            d[(b * D + i) * w] = (input - leak * x[(b * D + i) * w]) * inv_eta;
+            input = x[(b * D + i) * w];
+          }
           y[i] = x[(last + i) * w];
         }
         pv = P * y;
@@ -187,9 +190,11 @@ struct ModelND {
           if (chain == 0) {
             d[i * w] = -P * x[(D + i) * w];
           } else {
-            const int last = (NC - 1) * D;
-            d[(last + i) * w] = (input - leak * x[(last + i) * w]) * inv_eta;
-            d[i * w] = -eta_n * P * x[(last + i) * w];
+            for (int b = NC - chain; b < NC; ++b) {  // the chain x_1..x_n (theory.md §6)
+              d[(b * D + i) * w] = (input - leak * x[(b * D + i) * w]) * inv_eta;
+              input = x[(b * D + i) * w];
+            }
+            d[i * w] = -eta_n * P * x[((NC - 1) * D + i) * w];
           }
         }
       }
@@ -253,6 +258,8 @@ auto dispatch(const EscapeProblemND& p, F&& f) {
       case 1: return f(ModelND<2, 1, true>(p));
       case 2: return f(ModelND<2, 2, true>(p));
       case 3: return f(ModelND<2, 3, true>(p));
+      case 4: return f(ModelND<2, 4, true>(p));
+      case 5: return f(ModelND<2, 5, true>(p));
     }
   }
 #define FLATMIN_ND_CASE(DD)                              \
@@ -260,6 +267,8 @@ auto dispatch(const EscapeProblemND& p, F&& f) {
       case 1: return f(ModelND<DD, 1, false>(p));        \
       case 2: return f(ModelND<DD, 2, false>(p));        \
       case 3: return f(ModelND<DD, 3, false>(p));        \
+      case 4: return f(ModelND<DD, 4, false>(p));        \
+      case 5: return f(ModelND<DD, 5, false>(p));        \
     }
   FLATMIN_ND_CASE(1)
   FLATMIN_ND_CASE(2)
@@ -389,7 +398,7 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
   FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 > 0");
   FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " must be in (0, 1]");
-  FLATMIN_CHECK(p.order == 1, "order = " << p.order << ": only MIAdam order 1 is available in d dimensions");
+  FLATMIN_CHECK(p.order >= 1 && p.order <= 3, "order = " << p.order << " must be 1, 2 or 3");
   FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
   FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
   FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");
@@ -435,9 +444,9 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   }
   double rate = curv;
   if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
-  if (p.chain() > 0) {
+  if (p.chain() > 0) {  // as model1d.cpp: the leak, and the θ ↔ x_n oscillation sqrt(η^(n−1)·P·λ)
     rate = std::max(rate, (1.0 - p.kappa) / p.lr);
-    rate = std::max(rate, std::sqrt(curv));
+    rate = std::max(rate, std::sqrt(std::pow(p.lr, p.chain() - 1) * curv));
   }
   FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
                                            << " (need < 0.5)");
@@ -624,7 +633,7 @@ Prediction predict_nd(const EscapeProblemND& p) {
         r.tau = mean_time_eq14(eta, B, p.beta1, g.dL, g.H_ae, g.H_ue, g.det_ratio_quarter, r.s);
         r.formula = "Eq. 14 (MIAdam1, kappa=1), rate 1/phi14(t) integrated over t, d dims";
       } else {
-        r.formula = "none (kappa < 1 in d dims)";
+        r.formula = p.order > 1 ? "none (order > 1)" : "none (kappa < 1 in d dims)";
       }
       break;
     default: r.formula = "none"; break;

@@ -20,8 +20,8 @@
 ///              (optimizers.md §10); v̄ fixed ("vbar", default the mean of C_ii at the start minimum),
 ///              or "vbar_rule": "mean", the mean of C_ii(θ) over the d coordinates at every step
 ///              (Adai's literal rule; it couples the coordinates).
-///   miadam (order 1): dx_1 = (x_0 − (1−κ)x_1)/η dt (x_0 = m, or the raw gradient when β1 = 0 with
-///              noise sqrt(1/η)·C^{1/2} dW on x_1), dθ = −η P x_1 dt.
+///   miadam (order n = 1..3): dx_j = (x_{j−1} − (1−κ)x_j)/η dt (x_0 = m, or the raw gradient when
+///              β1 = 0 with noise sqrt(1/η)·C^{1/2} dW on x_1), dθ = −ηⁿ P x_n dt.
 /// Absorbing condition (docs/theory.md): the hyperplane normal to the saddle's unstable unit
 /// eigenvector e (oriented from a towards u): exit at the first step with
 ///   (θ − u)·e >= absorb_fraction · (u − a)·e          (default absorb_fraction 0.5)
@@ -48,7 +48,7 @@ struct EscapeProblemND {
   NoiseType noise = NoiseType::White;
   double T = 0.1, hessian_floor = 0.25;
   bool floor_ref_min = false;  ///< hessian_floor_ref: false = "escape" (f·H_ae), true = "min" (f·λ_min(H_a))
-  DynamicsType dynamics = DynamicsType::Sgd;  ///< sgd, momentum, adam, adai, miadam (order 1)
+  DynamicsType dynamics = DynamicsType::Sgd;  ///< sgd, momentum, adam, adai, miadam (order 1..3)
   double lr = 0.1, batch = 1.0, beta1 = 0.0, kappa = 1.0;
   double beta0 = 0.1, adai_eps = 1e-3;  ///< adai
   double vbar = 0;                      ///< adai's fixed v̄ (0 = mean of C_ii at the start minimum)
