@@ -90,8 +90,8 @@ class OptimizerBase : public torch::optim::Optimizer {
 /// What every flatmin optimizer shares: the two LibTorch-style constructors (parameter groups, or one
 /// list of tensors) with validation of the defaults and of every group's options, and the checkpoint
 /// (save/load of options and state). `Derived` adds step(); a derived class that needs per-group
-/// set-up before the group's options are validated declares `static void prepare_group(Options&, const
-/// std::vector<torch::Tensor>& params, size_t group)` (and befriends this class).
+/// set-up before the group's options are validated declares a public `static void prepare_group(Options&, const
+/// std::vector<torch::Tensor>& params, size_t group)`, which hides this no-op one.
 template <class Derived, class Options, class State>
 class OptimizerWith : public OptimizerBase {
  public:
