@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include <ATen/Parallel.h>
+
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
@@ -36,6 +38,20 @@ bool agrees_to_digits(double ours, double reference, int sig) {
   if (reference == 0.0) return std::abs(ours) < 0.5 * std::pow(10.0, -sig);
   const double unit = std::pow(10.0, std::floor(std::log10(std::abs(reference))) - (sig - 1));
   return std::abs(ours - reference) <= 0.5 * unit * (1 + 1e-9);
+}
+
+train::SweepArgs target_sweep_args(const json& cfg, const fs::path& dir, const TargetContext& ctx, int default_workers) {
+  train::SweepArgs s;
+  s.config = cfg.at("sweep");
+  s.config_dir = fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs";
+  s.profile = ctx.profile;
+  s.device = ctx.device;
+  s.out = dir / "sweep";
+  s.workers = cfg.value("workers", default_workers);
+  s.threads = at::get_num_threads();
+  s.exe = fs::read_symlink("/proc/self/exe");
+  s.data_dir = cfg.value("data_dir", "");
+  return s;
 }
 
 json resolve_profile(const json& cfg, const std::string& profile) {

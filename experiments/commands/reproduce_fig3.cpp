@@ -66,17 +66,9 @@ std::string cli_args(const json& args) {
 
 std::vector<ReportRow> fig3_hessian(const json& cfg, const fs::path& dir, json& summary, const TargetContext& ctx) {
   // 1. Train every optimizer (same seed, data, recipe); finished runs are skipped on a rerun.
-  train::SweepArgs s;
-  s.config = cfg.at("sweep");
-  s.config_dir = fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs";
-  s.profile = ctx.profile;
-  s.device = ctx.device;
-  s.out = dir / "sweep";
-  const int workers = std::max(1, cfg.value("workers", 1));
+  train::SweepArgs s = target_sweep_args(cfg, dir, ctx, 1);
+  const int workers = std::max(1, s.workers);
   s.workers = workers;
-  s.threads = at::get_num_threads();
-  s.exe = fs::read_symlink("/proc/self/exe");
-  s.data_dir = cfg.value("data_dir", "");
   const auto t0 = std::chrono::steady_clock::now();
   const json agg = train::run_sweep(s);
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/train/sweep.h"
+
 namespace flatmin::experiments {
 
 struct ReportRow {
@@ -37,6 +39,13 @@ bool agrees_to_digits(double ours, double reference, int sig);
 
 /// The profile's section of a target config: cfg["profiles"][profile] merged over cfg (when present).
 nlohmann::json resolve_profile(const nlohmann::json& cfg, const std::string& profile);
+
+/// The `flatmin sweep` a training target runs: cfg["sweep"] (base paths relative to
+/// experiments/configs), the context's profile and device, out = dir/sweep, cfg["workers"] child
+/// processes (default `default_workers`; 0 = in process) sharing this process's intra-op threads,
+/// cfg["data_dir"]. Finished runs are skipped on a rerun.
+train::SweepArgs target_sweep_args(const nlohmann::json& cfg, const std::filesystem::path& dir, const TargetContext& ctx,
+                                   int default_workers);
 
 /// name → runner for every target of every module.
 const std::map<std::string, TargetRunner>& reproduce_targets();

@@ -21,18 +21,9 @@ namespace fs = std::filesystem;
 
 /// Adam vs MIAdam1 sweep; the verdict: mean(best acc MIAdam1) − mean(best acc Adam) has the paper's sign and exceeds 2 SE.
 std::vector<ReportRow> train_adam_vs_miadam1(const json& cfg, const fs::path& dir, json& summary, const TargetContext& ctx) {
-  train::SweepArgs s;
-  s.config = cfg.at("sweep");
-  s.config_dir = fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs";
-  s.profile = ctx.profile;
-  s.device = ctx.device;
-  s.out = dir / "sweep";
   // N child processes × (threads / N) intra-op threads: on a shared machine one OpenMP thread per process
   // is several times faster than two threads in one process (docs/training.md).
-  s.workers = cfg.value("workers", 0);
-  s.threads = at::get_num_threads();
-  s.exe = fs::read_symlink("/proc/self/exe");
-  s.data_dir = cfg.value("data_dir", "");
+  const train::SweepArgs s = target_sweep_args(cfg, dir, ctx, 0);
   const json agg = train::run_sweep(s);
   const std::string a = cfg.at("baseline"), b = cfg.at("method");
   const json *ra = nullptr, *rb = nullptr;
