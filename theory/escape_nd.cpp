@@ -10,6 +10,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "common/error.h"
+#include "common/json_io.h"
 #include "theory/lane_engine.h"
 #include "theory/quadrature.h"
 #include "theory/runs.h"
@@ -21,11 +22,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double get_num(const nlohmann::json& cfg, const char* key, double def) {
-  if (!cfg.contains(key)) return def;
-  FLATMIN_CHECK(cfg.at(key).is_number(), "config key '" << key << "' must be a number");
-  const double v = cfg.at(key).get<double>();
-  FLATMIN_CHECK(std::isfinite(v), "config key '" << key << "' must be finite");
-  return v;
+  return common::finite_number_or(cfg, key, def, "config");
 }
 
 /// The d-dimensional problem as a lane-engine model (lane_engine.h). D coordinates, NC blocks of
@@ -314,15 +311,10 @@ bool is_nd_config(const nlohmann::json& cfg) {
 
 EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
-  static const char* kKeys[] = {"landscape", "noise", "T", "hessian_floor", "hessian_floor_ref", "dynamics", "lr", "batch", "beta1", "kappa",
+  common::check_known_keys(cfg, {"landscape", "noise", "T", "hessian_floor", "hessian_floor_ref", "dynamics", "lr", "batch", "beta1", "kappa",
                                 "order", "beta0", "adai_eps", "vbar", "vbar_rule", "dt", "t_max", "absorb_fraction", "rho", "paths",
                                 "seed", "threads", "survival_points",
-                                "quadrature_intervals", "notes"};
-  for (const auto& [key, v] : cfg.items()) {
-    bool ok = false;
-    for (const char* k : kKeys) ok = ok || key == k;
-    FLATMIN_CHECK(ok, "unknown config key '" << key << "' for a d-dimensional landscape");
-  }
+                                "quadrature_intervals", "notes"}, "d-dimensional escape-time");
   EscapeProblemND p;
   const auto& l = cfg.at("landscape");
   const std::string type = l.at("type").get<std::string>();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/json_io.h"
 
 namespace flatmin::theory {
 
@@ -34,23 +35,17 @@ double EscapeProblem::adai_vbar() const { return vbar > 0 ? vbar : noise_var(lan
 namespace {
 
 double get_num(const nlohmann::json& cfg, const char* key, double def) {
-  if (!cfg.contains(key)) return def;
-  const auto& v = cfg.at(key);
-  FLATMIN_CHECK(v.is_number(), "config key '" << key << "' must be a number, got " << v.dump());
-  const double d = v.get<double>();
-  FLATMIN_CHECK(std::isfinite(d), "config key '" << key << "' must be finite");
-  return d;
+  return common::finite_number_or(cfg, key, def, "config");
 }
 
 }  // namespace
 
 EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
-  static const std::set<std::string> known = {
+  common::check_known_keys(cfg, {
       "landscape", "noise", "T", "dynamics", "lr", "batch", "beta1", "kappa", "order", "beta0", "adai_eps",
       "vbar", "hessian_floor", "dt", "start", "absorb", "t_max", "paths", "seed", "threads", "survival_points",
-      "quadrature_intervals", "name", "notes"};
-  for (const auto& [k, v] : cfg.items()) FLATMIN_CHECK(known.count(k), "unknown config key '" << k << "'");
+      "quadrature_intervals", "name", "notes"}, "escape-time");
   EscapeProblem p;
   // landscape
   if (cfg.contains("landscape")) {

@@ -6,6 +6,7 @@
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
+#include "common/json_io.h"
 #include "common/format.h"
 #include "theory/escape.h"
 #include "theory/rng.h"
@@ -33,18 +34,9 @@ std::vector<std::int64_t> regret_checkpoints(std::int64_t T, int per_decade) {
 RegretConfig parse_regret_config(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "regret config must be a JSON object");
   RegretConfig c;
-  static const char* keys[] = {"problem", "target", "sigma", "a_width", "theta0", "alpha", "h", "beta1", "lambda", "beta2",
-                               "eps", "T", "checkpoints_per_decade", "reps", "seed", "threads", "optimizers", "notes", "name"};
-  for (const auto& [k, v] : cfg.items()) {
-    bool ok = false;
-    for (const char* kk : keys) ok = ok || k == kk;
-    FLATMIN_CHECK(ok, "unknown regret config key '" << k << "'");
-  }
-  auto num = [&](const char* k, double def) {
-    if (!cfg.contains(k)) return def;
-    FLATMIN_CHECK(cfg.at(k).is_number() && std::isfinite(cfg.at(k).get<double>()), "regret key '" << k << "' must be a finite number");
-    return cfg.at(k).get<double>();
-  };
+  common::check_known_keys(cfg, {"problem", "target", "sigma", "a_width", "theta0", "alpha", "h", "beta1", "lambda", "beta2",
+                               "eps", "T", "checkpoints_per_decade", "reps", "seed", "threads", "optimizers", "notes", "name"}, "regret");
+  auto num = [&](const char* key, double def) { return common::finite_number_or(cfg, key, def, "regret"); };
   c.problem = cfg.value("problem", c.problem);
   FLATMIN_CHECK(c.problem == "quadratic" || c.problem == "noisy_quadratic", "regret problem '" << c.problem << "' is not quadratic or noisy_quadratic");
   c.target = num("target", c.target);

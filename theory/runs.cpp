@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/json_io.h"
 #include "theory/escape_nd.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
@@ -118,18 +119,9 @@ std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress) {
 
 nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
   FLATMIN_CHECK(cfg.is_object(), "flow config must be a JSON object");
-  static const char* kKeys[] = {"landscape", "start", "offset", "dynamics", "lr", "beta1", "beta2", "eps", "kappa", "order",
-                                "abs_tol", "rel_tol", "t_end", "t_out", "notes"};
-  for (const auto& [key, v] : cfg.items()) {
-    bool ok = false;
-    for (const char* k : kKeys) ok = ok || key == k;
-    FLATMIN_CHECK(ok, "unknown flow config key '" << key << "'");
-  }
-  auto num = [&](const char* key, double def) {
-    if (!cfg.contains(key)) return def;
-    FLATMIN_CHECK(cfg.at(key).is_number() && std::isfinite(cfg.at(key).get<double>()), "flow config key '" << key << "' must be a finite number");
-    return cfg.at(key).get<double>();
-  };
+  common::check_known_keys(cfg, {"landscape", "start", "offset", "dynamics", "lr", "beta1", "beta2", "eps", "kappa", "order",
+                                "abs_tol", "rel_tol", "t_end", "t_out", "notes"}, "flow");
+  auto num = [&](const char* key, double def) { return common::finite_number_or(cfg, key, def, "flow"); };
   nlohmann::json land = cfg.value("landscape", nlohmann::json{{"type", "double_well"}});
   nlohmann::json lc = {{"landscape", land}};
   GradFn grad;

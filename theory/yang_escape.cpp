@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 
 #include "common/error.h"
+#include "common/json_io.h"
 #include "theory/escape.h"
 #include "theory/landscape.h"
 #include "theory/rng.h"
@@ -15,17 +16,8 @@ namespace flatmin::theory {
 YangEscapeConfig parse_yang_escape(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "yang escape config must be an object");
   YangEscapeConfig c;
-  static const char* keys[] = {"optimizer", "lr", "beta1", "beta2", "eps", "kappa", "delta", "noise", "paths", "max_steps", "seed", "threads"};
-  for (const auto& [k, v] : cfg.items()) {
-    bool ok = false;
-    for (const char* kk : keys) ok = ok || k == kk;
-    FLATMIN_CHECK(ok, "unknown yang escape key '" << k << "'");
-  }
-  auto num = [&](const char* k, double d) {
-    if (!cfg.contains(k)) return d;
-    FLATMIN_CHECK(cfg.at(k).is_number() && std::isfinite(cfg.at(k).get<double>()), "yang key '" << k << "' must be a finite number");
-    return cfg.at(k).get<double>();
-  };
+  common::check_known_keys(cfg, {"optimizer", "lr", "beta1", "beta2", "eps", "kappa", "delta", "noise", "paths", "max_steps", "seed", "threads"}, "yang escape");
+  auto num = [&](const char* key, double def) { return common::finite_number_or(cfg, key, def, "yang escape"); };
   c.optimizer = cfg.value("optimizer", c.optimizer);
   c.noise = cfg.value("noise", c.noise);
   FLATMIN_CHECK(c.optimizer == "adam" || c.optimizer == "miadam1", "yang optimizer must be adam or miadam1");
