@@ -420,8 +420,8 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   if ((p.u.x - p.a.x).dot(p.e) < 0) p.e = -p.e;
   p.absorb_offset = p.absorb_fraction * (p.u.x - p.a.x).dot(p.e);
   p.floor_abs = p.hessian_floor * (p.floor_ref_min ? p.a.eigenvalues.minCoeff() : p.geom.H_ae);
-  // Euler–Maruyama must resolve the fastest linear rate (as model1d.cpp): curvature rate P·λ at a
-  // (and |λ_u| at the saddle), the momentum rate r = (1−β1)/η, the chain's leak and oscillation.
+  // Euler–Maruyama must resolve the fastest linear rate (model1d.h check_dt_resolves); the curvature
+  // rate is the fastest P·λ over the eigenvalues at a and at the saddle.
   double curv = 0;
   for (const CriticalPoint* c : {&p.a, &p.u}) {
     for (int i = 0; i < c->eigenvalues.size(); ++i) {
@@ -434,14 +434,7 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
       curv = std::max(curv, P * lam);
     }
   }
-  double rate = curv;
-  if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
-  if (p.chain() > 0) {  // as model1d.cpp: the leak, and the θ ↔ x_n oscillation sqrt(η^(n−1)·P·λ)
-    rate = std::max(rate, (1.0 - p.kappa) / p.lr);
-    rate = std::max(rate, std::sqrt(std::pow(p.lr, p.chain() - 1) * curv));
-  }
-  FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
-                                           << " (need < 0.5)");
+  check_dt_resolves(curv, p.dynamics, p.has_momentum(), p.chain(), p.lr, p.beta1, p.kappa, p.dt);
   return p;
 }
 

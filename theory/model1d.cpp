@@ -139,20 +139,22 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   p.absorb = get_num(cfg, "absorb", p.landscape.absorb());
   FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
   FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at " << p.landscape.saddle());
-  // Euler–Maruyama needs the fastest linear rate resolved: the curvature rate P·H_a at the minimum,
-  // the momentum rate r = (1−β1)/η (Adai: up to 1/η), the chain's leak (1−κ)/η and, for the chain's
-  // oscillation θ ↔ x_n, its angular frequency sqrt(η^n·P·H_a/η).
+  // the curvature rate P·H_a at the minimum
   const double a = p.landscape.minimum();
-  const double curv = p.precond(a) * p.landscape.hess(a);
-  double rate = curv;
-  if (p.has_momentum()) rate = std::max(rate, p.dynamics == DynamicsType::Adai ? 1.0 / p.lr : (1.0 - p.beta1) / p.lr);
-  if (p.chain() > 0) {
-    rate = std::max(rate, (1.0 - p.kappa) / p.lr);
-    rate = std::max(rate, std::sqrt(std::pow(p.lr, p.chain() - 1) * curv));
-  }
-  FLATMIN_CHECK(rate * p.dt < 0.5, "dt = " << p.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * p.dt
-                                           << " (need < 0.5)");
+  check_dt_resolves(p.precond(a) * p.landscape.hess(a), p.dynamics, p.has_momentum(), p.chain(), p.lr, p.beta1, p.kappa, p.dt);
   return p;
+}
+
+void check_dt_resolves(double curv, DynamicsType dynamics, bool has_momentum, int chain, double lr, double beta1,
+                       double kappa, double dt) {
+  double rate = curv;
+  if (has_momentum) rate = std::max(rate, dynamics == DynamicsType::Adai ? 1.0 / lr : (1.0 - beta1) / lr);
+  if (chain > 0) {
+    rate = std::max(rate, (1.0 - kappa) / lr);
+    rate = std::max(rate, std::sqrt(std::pow(lr, chain - 1) * curv));
+  }
+  FLATMIN_CHECK(rate * dt < 0.5, "dt = " << dt << " is too large: the fastest rate of the dynamics x dt = " << rate * dt
+                                         << " (need < 0.5)");
 }
 
 nlohmann::json to_json(const EscapeProblem& p) {

@@ -91,6 +91,13 @@ struct EscapeProblem {
   }
 };
 
+/// Euler–Maruyama must resolve the fastest linear rate of the dynamics (theory.md §6): `curv`, the
+/// fastest curvature rate P·λ; the momentum rate (1−β1)/η (Adai: up to 1/η); the MIAdam chain's
+/// leak (1−κ)/η and its θ ↔ x_n oscillation sqrt(η^(n−1)·curv). InputError unless rate·dt < 0.5.
+/// Shared by the 1-D and the d-dimensional problems.
+void check_dt_resolves(double curv, DynamicsType dynamics, bool has_momentum, int chain, double lr, double beta1,
+                       double kappa, double dt);
+
 /// Parses and validates an escape-time config (keys: landscape, noise, T, dynamics, lr, batch, beta1,
 /// kappa, order, beta0, adai_eps, vbar, hessian_floor, dt, start, absorb, t_max; run keys paths, seed,
 /// threads, survival_points, quadrature_intervals are validated by the caller). Unknown keys are an
