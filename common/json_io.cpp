@@ -10,6 +10,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/format.h"
+#include "common/nearest.h"
 
 namespace flatmin::common {
 
@@ -94,10 +95,7 @@ void check_known_keys(const nlohmann::json& j, std::initializer_list<std::string
   for (const auto& [k, v] : j.items()) {
     bool ok = false;
     for (const auto a : allowed) ok = ok || k == a;
-    if (ok) continue;
-    std::string list;
-    for (const auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    throw InputError("unknown " + what + " key '" + k + "' (allowed: " + list + ")");
+    if (!ok) throw InputError(unknown_name_message(what + " key", k, allowed));
   }
 }
 

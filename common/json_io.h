@@ -27,7 +27,7 @@ void write_json_atomic(const std::filesystem::path& file, const nlohmann::json& 
 /// `config.json: non-finite number inf at JSON pointer /optim/lr`.
 void require_finite_json(const nlohmann::json& j, const std::string& where);
 
-/// Throws InputError "unknown <what> key 'k' (allowed: a, b, …)" for the first key of the object
+/// Throws InputError "unknown <what> key 'k' (did you mean 'n'? known: a, b, …)" for the first key of the object
 /// `j` that is not in `allowed`, and "<what> config must be a JSON object" when `j` is not one.
 void check_known_keys(const nlohmann::json& j, std::initializer_list<std::string_view> allowed, const std::string& what);
 
