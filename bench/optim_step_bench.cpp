@@ -381,8 +381,8 @@ int main(int argc, char** argv) {
       auto* d = dynamic_cast<fo::DualAdam*>(o);
       BENCH_REQUIRE(d != nullptr, n << ": registry did not return a DualAdam");
       const auto& opt = static_cast<const fo::DualAdamOptions&>(d->param_groups()[0].options());
-      const bool blend = !std::isnan(opt.fixed_r()) || fo::dualadam_r(d->global_step(), opt.switch_rate()) >= opt.switch_rate();
-      const bool blend_first = !std::isnan(opt.fixed_r()) || fo::dualadam_r(1, opt.switch_rate()) >= opt.switch_rate();
+      const bool blend = opt.fixed_r().has_value() || fo::dualadam_r(d->global_step(), opt.switch_rate()) >= opt.switch_rate();
+      const bool blend_first = opt.fixed_r().has_value() || fo::dualadam_r(1, opt.switch_rate()) >= opt.switch_rate();
       BENCH_REQUIRE(blend == want_blend && blend_first == want_blend,
                     n << ": not in the " << (want_blend ? "blend" : "Adam") << " phase throughout");
     };

@@ -9,68 +9,25 @@
 /// final_lr too), coupled L2 weight decay (AdaBound/AMSBound) or decoupled weight decay applied
 /// after the step and NOT multiplied by lr (AdaBoundW).
 /// The update rule is in optim/rules/adabound_rule.h. Choices: docs/deviations.md#adabound.
-///
-/// | option          | symbol | constraint              | default | source of the default          |
-/// |-----------------|--------|-------------------------|---------|--------------------------------|
-/// | lr              | α      | ≥ 0, finite             | 1e-3    | official constructor           |
-/// | betas           | β1, β2 | [0, 1)                  | .9,.999 | official constructor           |
-/// | final_lr        | α*     | ≥ 0, finite             | 0.1     | official constructor           |
-/// | gamma           | γ      | [0, 1) (0: no clipping) | 1e-3    | official constructor           |
-/// | eps             | ε      | ≥ 0                     | 1e-8    | official constructor           |
-/// | weight_decay    | —      | ≥ 0                     | 0       | official constructor (MIAdam scripts: 5e-5) |
-/// | amsbound        | —      |                         | false   | official constructor           |
-/// | weight_decouple | —      | false: L2 (AdaBound); true: θ −= wd·θ after the step (AdaBoundW) | false | class AdaBound |
-/// | base_lr         | —      | unset (NaN) or > 0      | unset → the group's lr at construction | official `self.base_lrs` |
-#include <cstdint>
-#include <limits>
-#include <tuple>
-#include <utility>
-#include <vector>
-
-#include <torch/arg.h>
-#include <torch/optim/optimizer.h>
-#include <torch/serialize/archive.h>
-
-#include "optim/optimizer_base.h"
+#include "optim/elementwise.h"
+#include "optim/options_schema.h"
+#include "optim/rules/adabound_rule.h"
 
 namespace flatmin::optim {
 
-struct AdaBoundOptions : public torch::optim::OptimizerCloneableOptions<AdaBoundOptions> {
-  static constexpr const char* kName = "adabound";
-  AdaBoundOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 1e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, final_lr) = 0.1;
-  TORCH_ARG(double, gamma) = 1e-3;
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(bool, amsbound) = false;
-  TORCH_ARG(bool, weight_decouple) = false;
-  /// The lr final_lr is relative to. Unset (NaN): filled with the group's lr by the constructor
-  /// (a group added later: with its lr at its first step). Saved and restored with checkpoints.
-  TORCH_ARG(double, base_lr) = std::numeric_limits<double>::quiet_NaN();
+#define FLATMIN_ADABOUND_FIELDS(X)                                                                                \
+  X(double, lr, 1e-3, at_least(0), "official constructor", "learning rate α")                                    \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "official constructor", "β1, β2")                          \
+  X(double, final_lr, 0.1, at_least(0), "official constructor", "α*: the SGD lr both bounds converge to")         \
+  X(double, gamma, 1e-3, half_open(0, 1), "official constructor", "γ: convergence speed of the bounds (0: no clipping)") \
+  X(double, eps, 1e-8, at_least(0), "official constructor", "ε (efficient form: √v + ε)")                       \
+  X(double, weight_decay, 0.0, at_least(0), "official constructor (MIAdam scripts: 5e-5)", "weight decay")       \
+  X(bool, amsbound, false, any(), "official constructor", "AMSBound: max of v")                                  \
+  X(bool, weight_decouple, false, any(), "class AdaBound", "false: L2 (AdaBound); true: θ −= wd·θ after the step (AdaBoundW)") \
+  X(std::optional<double>, base_lr, std::nullopt, above(0, "(final_lr is scaled by lr/base_lr)"), "internal", "the group's lr at construction (official self.base_lrs)")
 
- public:
-  /// Throws flatmin::common::InputError naming the option and the violated constraint.
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
-};
-
-struct AdaBoundParamState : public torch::optim::OptimizerCloneableParamState<AdaBoundParamState> {
-  TORCH_ARG(int64_t, step) = 0;              ///< t (per tensor)
-  TORCH_ARG(torch::Tensor, exp_avg);         ///< m_t
-  TORCH_ARG(torch::Tensor, exp_avg_sq);      ///< v_t
-  TORCH_ARG(torch::Tensor, max_exp_avg_sq);  ///< AMSBound max of v (undefined otherwise)
-
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  /// Moves loaded tensors to p's device and checks shapes/dtypes (InputError on mismatch).
-  void adopt(const torch::Tensor& p);
+struct AdaBoundOptions : OptionsBase<AdaBoundOptions> {
+  FLATMIN_OPTIONS(AdaBoundOptions, "adabound", FLATMIN_ADABOUND_FIELDS)
 };
 
 /// The bounds (η_l(t), η_u(t)) of the official code at per-tensor step t ≥ 1, in double:
@@ -78,13 +35,32 @@ struct AdaBoundParamState : public torch::optim::OptimizerCloneableParamState<Ad
 /// γ = 0 gives (0, +inf): no clipping (the official code divides by zero there).
 std::pair<double, double> adabound_bounds(const AdaBoundOptions& options, int64_t t);
 
-class AdaBound : public OptimizerWith<AdaBound, AdaBoundOptions, AdaBoundParamState> {
- public:
-  using OptimizerWith::OptimizerWith;
-  /// Per-group set-up before validation (called by OptimizerWith's constructor).
-  static void prepare_group(AdaBoundOptions& o, const std::vector<torch::Tensor>& params, size_t group);
+struct AdaBoundRule {
+  using Options = AdaBoundOptions;
+  static constexpr std::array<const char*, 3> kState{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};  ///< m, v, AMSBound max
+  static constexpr std::array<int, 3> kGate{-1, -1, 2};  ///< max_exp_avg_sq only with amsbound (flag 2)
+  template <class S>
+  using Coeffs = rules::AdaBoundCoeffs<S>;
+  template <class S>
+  static constexpr std::array<bool Coeffs<S>::*, 3> kFlags{&Coeffs<S>::coupled_wd, &Coeffs<S>::decoupled_wd,
+                                                           &Coeffs<S>::amsbound};
+  template <class S>
+  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx);
+  template <class V, class S>
+  static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) {
+    rules::adabound_update(theta, g, s[0], s[1], &s[2], c);
+  }
+};
 
-  torch::Tensor step(LossClosure closure = nullptr) override;
+using AdaBoundParamState = ElementwiseState<AdaBoundRule>;
+
+class AdaBound : public ElementwiseOptimizer<AdaBound, AdaBoundRule> {
+ public:
+  using ElementwiseOptimizer::ElementwiseOptimizer;
+  /// Per-group set-up before validation (called by OptimizerWith's constructor): base_lr = lr.
+  static void prepare_group(AdaBoundOptions& o, const std::vector<torch::Tensor>& params, size_t group);
+  /// A group added after construction (or options replaced without base_lr) gets base_lr = lr.
+  void begin_step();
 };
 
 }  // namespace flatmin::optim

@@ -8,7 +8,6 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "optim/detail/options_check.h"
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/adai_rule.h"
 #include "optim/rules/tensor_ops.h"
@@ -19,35 +18,8 @@ namespace flatmin::optim {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-void AdaiOptions::validate() const {
-  using namespace detail;
-  check_lr("adai", lr());
-  check_nonneg("adai", "betas[0]", std::get<0>(betas()));  // official: 0 <= beta0 (no upper bound)
-  check_beta("adai", "betas[1]", std::get<1>(betas()));
-  FLATMIN_CHECK(std::isfinite(eps()) && eps() > 0.0 && eps() <= 1.0,
-                "adai: eps = " << eps() << " violates 0 < eps <= 1 (eps = 0 lets beta1 reach 1 and 1 - beta1_prod = 0)");
-  check_nonneg("adai", "weight_decay", weight_decay());
-  FLATMIN_CHECK(std::isfinite(dampening()) && dampening() >= 0.0 && dampening() <= 1.0,
-                "adai: dampening = " << dampening() << " violates 0 <= dampening <= 1");
-}
 
-void AdaiOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(decoupled);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(dampening);
-}
 
-void AdaiOptions::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, decoupled);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, dampening);
-}
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -338,55 +310,25 @@ torch::Tensor Adai::step(LossClosure closure) {
   return loss;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Registry entry (JSON options)
-
-namespace {
-
-enum class AdaiVariant { kAdai, kAdaiW, kAdaiV2 };
-
-AdaiOptions parse_adai(detail::OptionReader& r, AdaiVariant variant) {
-  const char* name = variant == AdaiVariant::kAdai ? "adai" : variant == AdaiVariant::kAdaiW ? "adaiw" : "adaiv2";
-  FLATMIN_CHECK(r.has("lr"), name << ": option 'lr' is required (the official Adai has no default lr; "
-                                     "its README: SGD's lr, or 10x SGD-momentum's)");
-  AdaiOptions o(r.number("lr", 0.0));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  switch (variant) {
-    case AdaiVariant::kAdai:
-      o.decoupled(r.boolean("decoupled", false));
-      break;
-    case AdaiVariant::kAdaiW:
-      FLATMIN_CHECK(r.boolean("decoupled", true),
-                    "adaiw: option 'decoupled' is fixed to true (use 'adai' for coupled weight decay)");
-      o.decoupled(true);
-      break;
-    case AdaiVariant::kAdaiV2:
-      o.decoupled(r.boolean("decoupled", true));  // official AdaiV2 default
-      o.dampening(r.number("dampening", 1.0));
-      break;
-  }
-  o.validate();
-  return o;
+void AdaiOptions::check(const std::string& who) const {
+  schema::Traits<double>::check(who, "betas[0]", std::get<0>(betas()), schema::at_least(0));  // official: 0 <= beta0
+  schema::Traits<double>::check(who, "betas[1]", std::get<1>(betas()), schema::unit_interval());
 }
-
-nlohmann::json adai_json(const AdaiOptions& o) {
-  return {{"lr", o.lr()},
-          {"betas", detail::betas_json(o.betas())},
-          {"eps", o.eps()},
-          {"weight_decay", o.weight_decay()},
-          {"decoupled", o.decoupled()},
-          {"dampening", o.dampening()}};
-}
-
-}  // namespace
 
 void register_adai(detail::RegistryTable& table) {
-  table["adai"] = detail::entry<Adai, AdaiOptions>([](auto& r) { return parse_adai(r, AdaiVariant::kAdai); }, adai_json);
-  table["adaiw"] = detail::entry<Adai, AdaiOptions>([](auto& r) { return parse_adai(r, AdaiVariant::kAdaiW); }, adai_json);
-  table["adaiv2"] =
-      detail::entry<Adai, AdaiOptions>([](auto& r) { return parse_adai(r, AdaiVariant::kAdaiV2); }, adai_json);
+  Preset adai;
+  adai.hidden = {"dampening"};
+  adai.required = {"lr"};
+  adai.required_hint = " (the official Adai has no default lr; its README: SGD's lr, or 10x SGD-momentum's)";
+  table["adai"] = detail::entry<Adai>(adai);
+  Preset w = adai;
+  w.fixed = {{"decoupled", true}};
+  w.fixed_hint = " (use 'adai' for coupled weight decay)";
+  table["adaiw"] = detail::entry<Adai>(w);
+  Preset v2 = adai;
+  v2.hidden = {};
+  v2.defaults = {{"decoupled", true}};  // official AdaiV2 default
+  table["adaiv2"] = detail::entry<Adai>(v2);
 }
 
 }  // namespace flatmin::optim

@@ -17,15 +17,7 @@
 /// v̄ = 0 (every v̂ is exactly 0, e.g. all-zero gradients at the first step) would be 0/0 = NaN in
 /// the official code; flatmin takes v̂/v̄ = 1 for every element then (β1 = 1−β0). The rule is in
 /// optim/rules/adai_rule.h. Choices: docs/deviations.md#adai.
-///
-/// | option       | symbol | constraint       | default  | source of the default                        |
-/// |--------------|--------|------------------|----------|----------------------------------------------|
-/// | lr           | η      | ≥ 0, REQUIRED    | —        | official `lr=required` (README: SGD's lr)    |
-/// | betas        | β0, β2 | β0 ≥ 0, β2∈[0,1) | .1, .99  | official constructor                         |
-/// | eps          | ε      | (0, 1]           | 1e-3     | official constructor (the inertia bound)     |
-/// | weight_decay | —      | ≥ 0              | 0        | official constructor                         |
-/// | decoupled    | —      |                  | false    | official Adai; AdaiW = true; AdaiV2: true    |
-/// | dampening    | d      | [0, 1]           | 1        | official AdaiV2 (d = 1 is Adai)              |
+
 #include <cstdint>
 #include <limits>
 #include <tuple>
@@ -36,29 +28,24 @@
 #include <torch/serialize/archive.h>
 
 #include "optim/optimizer_base.h"
+#include "optim/options_schema.h"
 
 namespace flatmin::optim {
 
-struct AdaiOptions : public torch::optim::OptimizerCloneableOptions<AdaiOptions> {
-  static constexpr const char* kName = "adai";
-  /// lr has no default (official `required`).
-  explicit AdaiOptions(double lr) : lr_(lr) {}
+#define FLATMIN_ADAI_FIELDS(X)                                                                                    \
+  X(double, lr, 0.0, at_least(0), "none (official: required)", "learning rate (README: SGD's lr, or 10x SGD-momentum's)") \
+  X(Betas, betas, Betas(0.1, 0.99), any(), "official constructor", "(β0, β2): β0 >= 0 scales the inertia, β2 in [0, 1)") \
+  X(double, eps, 1e-3, left_open(0, 1, "(eps = 0 lets beta1 reach 1 and 1 - beta1_prod = 0)"), "official constructor", "ε: β1 <= 1 − ε") \
+  X(double, weight_decay, 0.0, at_least(0), "official constructor", "weight decay")                                 \
+  X(bool, decoupled, false, any(), "official Adai (AdaiW/AdaiV2: true)", "decoupled weight decay (AdaiW)")           \
+  X(double, dampening, 1.0, closed(0, 1), "official AdaiV2", "AdaiV2's dampening d (1: Adai)")
+
+struct AdaiOptions : OptionsBase<AdaiOptions> {
+  FLATMIN_OPTIONS(AdaiOptions, "adai", FLATMIN_ADAI_FIELDS)
   /// AdaiV2 defaults: decoupled weight decay (official AdaiV2 constructor), dampening 1.
   static AdaiOptions v2(double lr) { return AdaiOptions(lr).decoupled(true); }
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr);
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.1, 0.99);  ///< (β0, β2)
-  TORCH_ARG(double, eps) = 1e-3;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(bool, decoupled) = false;
-  TORCH_ARG(double, dampening) = 1.0;
-
- public:
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+  /// β0 >= 0 (official: no upper bound), β2 in [0, 1).
+  void check(const std::string& who) const;
 };
 
 struct AdaiParamState : public torch::optim::OptimizerCloneableParamState<AdaiParamState> {

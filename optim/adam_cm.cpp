@@ -8,7 +8,6 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "optim/detail/options_check.h"
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/adam_cm_rule.h"
 #include "optim/rules/tensor_ops.h"
@@ -22,60 +21,8 @@ using rules::CriticalMode;
 // ---------------------------------------------------------------------------------------------
 // Options
 
-template <CriticalKind K>
-void AdamCriticalOptions<K>::validate() const {
-  using namespace detail;
-  const std::string who = kName;
-  check_lr(who, lr());
-  check_betas(who, betas());
-  check_nonneg(who, "eps", eps());
-  check_nonneg(who, "weight_decay", weight_decay());
-  // Official intent `0 <= decay < 1` (its check is ineffective); decay = 1 (no ageing) is accepted.
-  FLATMIN_CHECK(std::isfinite(decay()) && decay() >= 0.0 && decay() <= 1.0,
-                who << ": decay = " << decay() << " violates 0 <= decay <= 1");
-  FLATMIN_CHECK(topC() >= 1, who << ": topC = " << topC()
-                                 << " violates topC >= 1 (the official code accepts 0, which re-initialises the "
-                                    "state at every step)");
-  FLATMIN_CHECK(std::isfinite(critical_test()) && critical_test() >= 0.0 && critical_test() <= 1.0,
-                who << ": critical_test = " << critical_test() << " violates 0 <= critical_test <= 1");
-  FLATMIN_CHECK(std::isfinite(kappa()) && kappa() > 0.0,
-                who << ": kappa = " << kappa()
-                    << " violates kappa > 0 (kappa only switches the critical buffer on; the official "
-                       "code's kappa = 0 path does not give Adam: it re-initialises the state at every step, "
-                       "so m stays 0, and then calls decay() on a missing buffer (KeyError). Use 'adam' or "
-                       "'adamw' for plain Adam)");
-  FLATMIN_CHECK(seed() >= 0, who << ": seed = " << seed() << " violates seed >= 0");
-}
 
-template <CriticalKind K>
-void AdamCriticalOptions<K>::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(decay);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(topC);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(critical_test);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(synced);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(kappa);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(seed);
-}
 
-template <CriticalKind K>
-void AdamCriticalOptions<K>::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, decay);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, topC);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, critical_test);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, synced);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, kappa);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, seed);
-}
 
 template struct AdamCriticalOptions<CriticalKind::kMomenta>;
 template struct AdamCriticalOptions<CriticalKind::kGradients>;
@@ -462,51 +409,9 @@ void AdamCritical<K>::load_extra(torch::serialize::InputArchive& archive) {
 template class AdamCritical<CriticalKind::kMomenta>;
 template class AdamCritical<CriticalKind::kGradients>;
 
-// ---------------------------------------------------------------------------------------------
-// Registry entry (JSON options)
-
-namespace {
-
-template <CriticalKind K>
-AdamCriticalOptions<K> parse_critical(detail::OptionReader& r) {
-  AdamCriticalOptions<K> o;
-  o.lr(r.number("lr", o.lr()));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
-  o.decay(r.number("decay", o.decay()));
-  o.topC(r.integer("topC", o.topC()));
-  o.critical_test(r.number("critical_test", o.critical_test()));
-  o.synced(r.boolean("synced", o.synced()));
-  o.kappa(r.number("kappa", o.kappa()));
-  o.seed(r.integer("seed", o.seed()));
-  o.validate();
-  return o;
-}
-
-template <CriticalKind K>
-nlohmann::json critical_json(const AdamCriticalOptions<K>& o) {
-  return {{"lr", o.lr()},
-          {"betas", detail::betas_json(o.betas())},
-          {"eps", o.eps()},
-          {"weight_decay", o.weight_decay()},
-          {"amsgrad", o.amsgrad()},
-          {"decay", o.decay()},
-          {"topC", o.topC()},
-          {"critical_test", o.critical_test()},
-          {"synced", o.synced()},
-          {"kappa", o.kappa()},
-          {"seed", o.seed()}};
-}
-
-}  // namespace
-
 void register_adam_cm(detail::RegistryTable& table) {
-  table["adam_cm"] = detail::entry<AdamCM, AdamCMOptions>([](auto& r) { return parse_critical<CriticalKind::kMomenta>(r); },
-                                                          critical_json<CriticalKind::kMomenta>);
-  table["adam_cg"] = detail::entry<AdamCG, AdamCGOptions>(
-      [](auto& r) { return parse_critical<CriticalKind::kGradients>(r); }, critical_json<CriticalKind::kGradients>);
+  table["adam_cm"] = detail::entry<AdamCM>();
+  table["adam_cg"] = detail::entry<AdamCG>();
 }
 
 }  // namespace flatmin::optim

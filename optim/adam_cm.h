@@ -16,27 +16,7 @@
 /// mode"), or — with probability critical_test — the slot found by the last priority-mode search
 /// ("FIFO mode" of the official code: a stale index, see below). All priorities are then multiplied
 /// by `decay`.
-///
-/// | option        | constraint           | default (CM / CG) | source                                        |
-/// |---------------|----------------------|-------------------|-----------------------------------------------|
-/// | lr            | ≥ 0                  | 1e-3              | official constructors                         |
-/// | betas         | [0, 1)               | (0.9, 0.999)      | official constructors                         |
-/// | eps           | ≥ 0                  | 1e-8              | official constructors                         |
-/// | weight_decay  | ≥ 0                  | 0                 | official; CM decoupled θ←θ(1−lr·wd), CG coupled L2 added after aggregation |
-/// | amsgrad       |                      | false             | official constructors                         |
-/// | decay         | [0, 1]               | 0.7               | official (priority decay per step)            |
-/// | topC          | ≥ 1                  | 5 / 10            | official (buffer capacity)                    |
-/// | critical_test | [0, 1]               | 0                 | official (probability of the "FIFO" mode)     |
-/// | synced        |                      | true              | official (group-summed priority)              |
-/// | kappa         | > 0 (an on/off switch; 0 rejected) | 1.0 | official; any value > 0 = "on"          |
-/// | seed          | ≥ 0                  | 0                 | flatmin: seed of the per-group generator of the FIFO-mode draws (official: global numpy RNG) |
-///
-/// FIFO-mode slot (official TensorList.smallest): the index remembered by the last
-/// poke_smallest() call — made only in priority mode on a full buffer, whether or not that step
-/// replaced anything — and 0 if priority mode never ran on this tensor's buffer. It is NOT the
-/// oldest entry: with critical_test = 1 slot 0 is overwritten at every step.
-/// topC and decay are fixed per tensor when its buffer is created (as TensorList.set_hyper):
-/// changing them in a group's options later affects only tensors that have no state yet.
+
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -49,37 +29,30 @@
 #include <torch/serialize/archive.h>
 
 #include "optim/optimizer_base.h"
+#include "optim/options_schema.h"
 
 namespace flatmin::optim {
 
 /// Which official class: Adam_CM (critical momenta) or Adam_C (critical gradients).
 enum class CriticalKind : int { kMomenta = 0, kGradients = 1 };
 
-template <CriticalKind K>
-struct AdamCriticalOptions : public torch::optim::OptimizerCloneableOptions<AdamCriticalOptions<K>> {
-  static constexpr const char* kName = K == CriticalKind::kMomenta ? "adam_cm" : "adam_cg";
-  static constexpr int64_t kDefaultTopC = K == CriticalKind::kMomenta ? 5 : 10;  // Adam_CM / Adam_C constructors
-  AdamCriticalOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 1e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(bool, amsgrad) = false;
-  TORCH_ARG(double, decay) = 0.7;
-  TORCH_ARG(int64_t, topC) = kDefaultTopC;
-  TORCH_ARG(double, critical_test) = 0.0;
-  TORCH_ARG(bool, synced) = true;
-  TORCH_ARG(double, kappa) = 1.0;
-  TORCH_ARG(int64_t, seed) = 0;
+#define FLATMIN_ADAM_CRITICAL_FIELDS(X)                                                                               \
+  X(double, lr, 1e-3, at_least(0), "official constructor", "learning rate")                                          \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "official constructor", "β1, β2")                             \
+  X(double, eps, 1e-8, at_least(0), "official constructor", "ε")                                                     \
+  X(double, weight_decay, 0.0, at_least(0), "official constructor", "coupled L2")                                    \
+  X(bool, amsgrad, false, any(), "official constructor", "AMSGrad: max of v")                                        \
+  X(double, decay, 0.7, closed(0, 1), "official constructor", "ageing of the buffer's priorities per step (official intent 0 <= decay < 1; 1 = no ageing)") \
+  X(int64_t, topC, kDefaultTopC, at_least(1, "(the official code accepts 0, which re-initialises the state at every step)"), "Adam_CM: 5 / Adam_C: 10 (official constructors)", "C: capacity of the critical buffer") \
+  X(double, critical_test, 0.0, closed(0, 1), "official constructor", "probability of the FIFO mode once the buffer is full") \
+  X(bool, synced, true, any(), "official constructor", "one priority over all tensors (Σ of the tensors' gradient norms)") \
+  X(double, kappa, 1.0, above(0, "(kappa only switches the critical buffer on; the official kappa = 0 path is not Adam: use 'adam' or 'adamw')"), "official constructor", "on/off switch of the buffer (> 0)") \
+  X(int64_t, seed, 0, at_least(0), "flatmin", "seed of the FIFO-mode draws")
 
- public:
-  /// Throws flatmin::common::InputError naming the option and the violated constraint.
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+template <CriticalKind K>
+struct AdamCriticalOptions : OptionsBase<AdamCriticalOptions<K>> {
+  static constexpr int64_t kDefaultTopC = K == CriticalKind::kMomenta ? 5 : 10;  // Adam_CM / Adam_C constructors
+  FLATMIN_OPTIONS(AdamCriticalOptions, K == CriticalKind::kMomenta ? "adam_cm" : "adam_cg", FLATMIN_ADAM_CRITICAL_FIELDS)
 };
 
 using AdamCMOptions = AdamCriticalOptions<CriticalKind::kMomenta>;

@@ -6,58 +6,38 @@
 /// ε sits inside the max (not in a denominator); only m is bias-corrected; weight decay is coupled
 /// L2 (g ← g + wd·θ). LibTorch 1.13 has no C++ Adamax. The rule is in optim/rules/adamax_rule.h.
 /// Choices: docs/deviations.md#adamax.
-///
-/// | option       | symbol | constraint | default  | source of the default |
-/// |--------------|--------|------------|----------|-----------------------|
-/// | lr           | α      | ≥ 0        | 2e-3     | torch.optim.Adamax    |
-/// | betas        | β1, β2 | [0, 1)     | .9, .999 | torch.optim.Adamax    |
-/// | eps          | ε      | ≥ 0        | 1e-8     | torch.optim.Adamax    |
-/// | weight_decay | —      | ≥ 0        | 0        | torch.optim.Adamax    |
-#include <cstdint>
-#include <tuple>
-#include <vector>
-
-#include <torch/arg.h>
-#include <torch/optim/optimizer.h>
-#include <torch/serialize/archive.h>
-
-#include "optim/optimizer_base.h"
+#include "optim/elementwise.h"
+#include "optim/options_schema.h"
+#include "optim/rules/adamax_rule.h"
 
 namespace flatmin::optim {
 
-struct AdamaxOptions : public torch::optim::OptimizerCloneableOptions<AdamaxOptions> {
-  static constexpr const char* kName = "adamax";
-  AdamaxOptions(double lr = 2e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 2e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
+#define FLATMIN_ADAMAX_FIELDS(X)                                                                      \
+  X(double, lr, 2e-3, at_least(0), "torch.optim.Adamax", "learning rate α")                          \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "torch.optim.Adamax", "β1, β2: decay of m and u") \
+  X(double, eps, 1e-8, at_least(0), "torch.optim.Adamax", "ε, inside the max: u = max(β2 u, |g| + ε)") \
+  X(double, weight_decay, 0.0, at_least(0), "torch.optim.Adamax", "coupled L2: g ← g + wd·θ")
 
- public:
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+struct AdamaxOptions : OptionsBase<AdamaxOptions> {
+  FLATMIN_OPTIONS(AdamaxOptions, "adamax", FLATMIN_ADAMAX_FIELDS)
 };
 
-struct AdamaxParamState : public torch::optim::OptimizerCloneableParamState<AdamaxParamState> {
-  TORCH_ARG(int64_t, step) = 0;        ///< t (per tensor)
-  TORCH_ARG(torch::Tensor, exp_avg);   ///< m
-  TORCH_ARG(torch::Tensor, exp_inf);   ///< u (exponentially weighted infinity norm)
-
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  void adopt(const torch::Tensor& p);
+struct AdamaxRule {
+  using Options = AdamaxOptions;
+  static constexpr std::array<const char*, 2> kState{"exp_avg", "exp_inf"};  ///< m, u
+  template <class S>
+  using Coeffs = rules::AdamaxCoeffs<S>;
+  template <class S>
+  static constexpr std::array<bool Coeffs<S>::*, 1> kFlags{&Coeffs<S>::coupled_wd};
+  template <class S>
+  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx);
+  template <class V, class S>
+  static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) { rules::adamax_update(theta, g, s[0], s[1], c); }
 };
 
-class Adamax : public OptimizerWith<Adamax, AdamaxOptions, AdamaxParamState> {
+class Adamax : public ElementwiseOptimizer<Adamax, AdamaxRule> {
  public:
-  using OptimizerWith::OptimizerWith;
-
-  torch::Tensor step(LossClosure closure = nullptr) override;
+  using ElementwiseOptimizer::ElementwiseOptimizer;
 };
 
 }  // namespace flatmin::optim

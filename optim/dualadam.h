@@ -5,27 +5,9 @@
 /// Default semantics = the official code (LongJin-lab/DualAdam@e40133b): r_t computed in double as
 /// written there, decoupled weight decay applied before the update, one step counter for the whole
 /// optimizer. The rule is in optim/rules/dualadam_rule.h. Choices: docs/deviations.md#dualadam.
-///
-/// | option          | symbol | constraint | default | source                                          |
-/// |-----------------|--------|------------|---------|-------------------------------------------------|
-/// | lr              | η      | ≥ 0        | 1e-3    | official constructor                            |
-/// | betas           | β1, β2 | [0, 1)     | .9,.999 | official (beta1, beta2)                         |
-/// | eps             | ε      | ≥ 0        | 1e-8    | official (epsilon)                              |
-/// | switch_rate     | s      | [0, 1]     | 0.01    | official constructor (training script: 8e-5)    |
-/// | weight_decay    | —      | ≥ 0        | 0       | official constructor                            |
-/// | weight_decouple | —      |            | true    | official: θ ← θ − lr·wd·θ; false = port's L2    |
-/// | step_counter    | t      | global / per_group | global | official: one counter; per_group = port |
-/// | fixed_r         | r      | NaN (schedule) or [0,1] | NaN | flatmin: constant blend, no cut-off; InvAdam = 1 |
-#include <cstdint>
-#include <limits>
-#include <tuple>
-#include <vector>
-
-#include <torch/arg.h>
-#include <torch/optim/optimizer.h>
-#include <torch/serialize/archive.h>
-
-#include "optim/optimizer_base.h"
+#include "optim/elementwise.h"
+#include "optim/options_schema.h"
+#include "optim/rules/dualadam_rule.h"
 
 namespace flatmin::optim {
 
@@ -33,49 +15,54 @@ enum class StepCounter : int64_t {
   kGlobal = 0,    ///< official: one counter incremented once per step() call
   kPerGroup = 1,  ///< kozistr/pytorch_optimizer port: group['step']
 };
+inline const std::vector<std::pair<std::string, StepCounter>>& enum_names(StepCounter) {
+  static const std::vector<std::pair<std::string, StepCounter>> n{{"global", StepCounter::kGlobal},
+                                                                  {"per_group", StepCounter::kPerGroup}};
+  return n;
+}
 
-struct DualAdamOptions : public torch::optim::OptimizerCloneableOptions<DualAdamOptions> {
-  static constexpr const char* kName = "dualadam";
-  DualAdamOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 1e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, switch_rate) = 0.01;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(bool, weight_decouple) = true;
-  TORCH_ARG(StepCounter, step_counter) = StepCounter::kGlobal;
-  TORCH_ARG(double, fixed_r) = std::numeric_limits<double>::quiet_NaN();
+#define FLATMIN_DUALADAM_FIELDS(X)                                                                                 \
+  X(double, lr, 1e-3, at_least(0), "official constructor", "learning rate η")                                      \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "official (beta1, beta2)", "β1, β2")                        \
+  X(double, eps, 1e-8, at_least(0), "official (epsilon)", "ε")                                                     \
+  X(double, switch_rate, 0.01, closed(0, 1), "official constructor (training script: 8e-5)", "s: r_t = max(0, 1 − t·s), blend while r_t ≥ s") \
+  X(double, weight_decay, 0.0, at_least(0), "official constructor", "weight decay")                                \
+  X(bool, weight_decouple, true, any(), "official: θ ← θ − lr·wd·θ", "false = the pytorch_optimizer port's coupled L2") \
+  X(StepCounter, step_counter, StepCounter::kGlobal, any(), "official: one counter", "global or per_group (port)") \
+  X(std::optional<double>, fixed_r, std::nullopt, closed(0, 1), "flatmin", "constant blend r, no cut-off (null = the schedule; InvAdam = 1)")
 
- public:
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+struct DualAdamOptions : OptionsBase<DualAdamOptions> {
+  FLATMIN_OPTIONS(DualAdamOptions, "dualadam", FLATMIN_DUALADAM_FIELDS)
 };
 
-struct DualAdamParamState : public torch::optim::OptimizerCloneableParamState<DualAdamParamState> {
-  TORCH_ARG(torch::Tensor, m);
-  TORCH_ARG(torch::Tensor, v);
-
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  void adopt(const torch::Tensor& p);
-};
-
-/// Blend weight of the official code: r_t = max(0, 1 − t·s), computed in double exactly so
-/// (with s = 0.2 the blend ends at t = 3, not 4, by rounding — as in the official code).
+/// r_t = max(0, 1 − t·s), in double as the official code.
 double dualadam_r(int64_t t, double switch_rate);
 
-class DualAdam : public OptimizerWith<DualAdam, DualAdamOptions, DualAdamParamState> {
- public:
-  using OptimizerWith::OptimizerWith;
+struct DualAdamRule {
+  using Options = DualAdamOptions;
+  static constexpr std::array<const char*, 2> kState{"m", "v"};
+  template <class S>
+  using Coeffs = rules::DualAdamCoeffs<S>;
+  template <class S>
+  static constexpr std::array<bool Coeffs<S>::*, 3> kFlags{&Coeffs<S>::blend, &Coeffs<S>::coupled_wd,
+                                                           &Coeffs<S>::decoupled_wd};
+  template <class S>
+  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx);
+  template <class V, class S>
+  static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) { rules::dualadam_update(theta, g, s[0], s[1], c); }
+};
 
-  torch::Tensor step(LossClosure closure = nullptr) override;
+using DualAdamParamState = ElementwiseState<DualAdamRule>;
+
+/// Hooks: t is the optimizer's step counter (official: once per step() call; or per group).
+class DualAdam : public ElementwiseOptimizer<DualAdam, DualAdamRule> {
+ public:
+  using ElementwiseOptimizer::ElementwiseOptimizer;
 
   int64_t global_step() const { return global_step_; }
+
+  void begin_step();
+  StepContext context(size_t group, const State& st) const;
 
  protected:
   void save_extra(torch::serialize::OutputArchive& archive) const override;

@@ -8,7 +8,6 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "optim/detail/options_check.h"
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/miadam_rule.h"
 #include "optim/rules/tensor_ops.h"
@@ -19,51 +18,8 @@ namespace flatmin::optim {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-void MIAdamOptions::validate() const {
-  using namespace detail;
-  check_lr("miadam", lr());
-  check_betas("miadam", betas());
-  check_nonneg("miadam", "eps", eps());
-  check_nonneg("miadam", "weight_decay", weight_decay());
-  FLATMIN_CHECK(std::isfinite(kappa()) && kappa() > 0.0 && kappa() <= 1.0,
-                "miadam: kappa = " << kappa() << " violates 0 < kappa <= 1 (Theorem 2)");
-  FLATMIN_CHECK(order() >= 1, "miadam: order = " << order() << " violates order >= 1");
-  FLATMIN_CHECK(switch_epoch() >= 0, "miadam: switch_epoch = " << switch_epoch() << " violates switch_epoch >= 0");
-  FLATMIN_CHECK(switch_step() >= -1,
-                "miadam: switch_step = " << switch_step() << " violates switch_step >= 0 (or -1 = use switch_epoch)");
-  FLATMIN_CHECK(alpha_power() == AlphaPower::kOfficial || alpha_power() == AlphaPower::kAlgorithm1,
-                "miadam: alpha_power has an unknown value");
-}
 
-void MIAdamOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(kappa);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(order);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(switch_epoch);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(switch_step);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps_inside_sqrt);
-  archive.write("alpha_power", c10::IValue(static_cast<int64_t>(alpha_power())));
-}
 
-void MIAdamOptions::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, kappa);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, order);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, switch_epoch);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, switch_step);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, eps_inside_sqrt);
-  c10::IValue v;
-  archive.read("alpha_power", v);
-  alpha_power(static_cast<AlphaPower>(v.toInt()));
-}
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -318,56 +274,13 @@ torch::Tensor MIAdam::step(LossClosure closure) {
   return loss;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Registry entry (JSON options)
-
-namespace {
-
-MIAdamOptions parse_miadam(detail::OptionReader& r, int64_t fixed_order) {
-  MIAdamOptions o;
-  o.lr(r.number("lr", o.lr()));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
-  o.kappa(r.number("kappa", o.kappa()));
-  o.order(r.integer("order", fixed_order > 0 ? fixed_order : o.order()));
-  if (fixed_order > 0) {
-    FLATMIN_CHECK(o.order() == fixed_order, "miadam" << fixed_order << ": option 'order' = " << o.order()
-                                                     << " contradicts the name (use 'miadam' with 'order')");
-  }
-  o.switch_epoch(r.integer("switch_epoch", o.switch_epoch()));
-  o.switch_step(r.integer("switch_step", o.switch_step()));
-  const auto ap = r.string("alpha_power", "official");
-  FLATMIN_CHECK(ap == "official" || ap == "algorithm1",
-                "miadam: alpha_power = '" << ap << "' is not one of 'official' (lr^(n+1)), 'algorithm1' (lr^n)");
-  o.alpha_power(ap == "official" ? AlphaPower::kOfficial : AlphaPower::kAlgorithm1);
-  o.eps_inside_sqrt(r.boolean("eps_inside_sqrt", o.eps_inside_sqrt()));
-  o.validate();
-  return o;
-}
-
-nlohmann::json miadam_json(const MIAdamOptions& o) {
-  return {{"lr", o.lr()},
-          {"betas", detail::betas_json(o.betas())},
-          {"eps", o.eps()},
-          {"weight_decay", o.weight_decay()},
-          {"amsgrad", o.amsgrad()},
-          {"kappa", o.kappa()},
-          {"order", o.order()},
-          {"switch_epoch", o.switch_epoch()},
-          {"switch_step", o.switch_step()},
-          {"alpha_power", o.alpha_power() == AlphaPower::kOfficial ? "official" : "algorithm1"},
-          {"eps_inside_sqrt", o.eps_inside_sqrt()}};
-}
-
-}  // namespace
-
 void register_miadam(detail::RegistryTable& table) {
-  table["miadam"] = detail::entry<MIAdam, MIAdamOptions>([](auto& r) { return parse_miadam(r, 0); }, miadam_json);
+  table["miadam"] = detail::entry<MIAdam>();
   for (int k = 1; k <= 3; ++k) {
-    table["miadam" + std::to_string(k)] =
-        detail::entry<MIAdam, MIAdamOptions>([k](auto& r) { return parse_miadam(r, k); }, miadam_json);
+    Preset fixed_order;
+    fixed_order.fixed = {{"order", k}};
+    fixed_order.fixed_hint = " (use 'miadam' with 'order')";
+    table["miadam" + std::to_string(k)] = detail::entry<MIAdam>(fixed_order);
   }
 }
 

@@ -6,20 +6,7 @@
 /// ε outside the root, coupled L2 weight decay, bias correction 1/(1−β1^t) on the buffer only,
 /// MI phase while epoch < switch_epoch (1-based epochs), buffers frozen after the switch.
 /// The update rule itself is in optim/rules/miadam_rule.h. Choices: docs/deviations.md#miadam.
-///
-/// | option          | symbol | constraint        | default | source of the default                  |
-/// |-----------------|--------|-------------------|---------|----------------------------------------|
-/// | lr              | α      | ≥ 0, finite       | 1e-3    | official constructor, README recipe    |
-/// | betas           | β1, β2 | [0, 1)            | .9,.999 | official constructor                   |
-/// | eps             | ε      | ≥ 0               | 1e-8    | official constructor                   |
-/// | weight_decay    | —      | ≥ 0 (coupled L2)  | 0       | official constructor (scripts: 5e-5)   |
-/// | amsgrad         | —      |                   | false   | official constructor                   |
-/// | kappa           | κ      | (0, 1]            | 0.98    | official README (`-kappa 0.98`)        |
-/// | order           | n      | ≥ 1               | 1       | class MIAdam1                           |
-/// | switch_epoch    | ζ      | ≥ 0 (MI while epoch < ζ) | 20 | official README (`--sub_epoch 20`)  |
-/// | switch_step     | ζ      | −1 (off) or ≥ 0 (MI while t < ζ) | −1 | Algorithm 1 l.6 reading     |
-/// | alpha_power     | —      | official: α^(n+1); algorithm1: α^n | official | code vs Alg. 1 l.11 |
-/// | eps_inside_sqrt | —      | false: √v̂+ε; true: √(v̂+ε) | false | code/Alg. 1 vs Eq. (6)       |
+
 #include <cstdint>
 #include <string>
 #include <tuple>
@@ -30,6 +17,7 @@
 #include <torch/serialize/archive.h>
 
 #include "optim/optimizer_base.h"
+#include "optim/options_schema.h"
 
 namespace flatmin::optim {
 
@@ -39,29 +27,27 @@ enum class AlphaPower : int64_t {
   kAlgorithm1 = 1,  ///< α^n: literal Algorithm 1 line 11
 };
 
-struct MIAdamOptions : public torch::optim::OptimizerCloneableOptions<MIAdamOptions> {
-  static constexpr const char* kName = "miadam";
-  MIAdamOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 1e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(bool, amsgrad) = false;
-  TORCH_ARG(double, kappa) = 0.98;
-  TORCH_ARG(int64_t, order) = 1;
-  TORCH_ARG(int64_t, switch_epoch) = 20;
-  TORCH_ARG(int64_t, switch_step) = -1;
-  TORCH_ARG(AlphaPower, alpha_power) = AlphaPower::kOfficial;
-  TORCH_ARG(bool, eps_inside_sqrt) = false;
+inline const std::vector<std::pair<std::string, AlphaPower>>& enum_names(AlphaPower) {
+  static const std::vector<std::pair<std::string, AlphaPower>> n{{"official", AlphaPower::kOfficial},
+                                                                 {"algorithm1", AlphaPower::kAlgorithm1}};
+  return n;
+}
 
- public:
-  /// Throws flatmin::common::InputError naming the option and the violated constraint.
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+#define FLATMIN_MIADAM_FIELDS(X)                                                                                      \
+  X(double, lr, 1e-3, at_least(0), "official constructor, README recipe", "learning rate α")                          \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "official constructor", "β1, β2")                              \
+  X(double, eps, 1e-8, at_least(0), "official constructor", "ε")                                                      \
+  X(double, weight_decay, 0.0, at_least(0), "official constructor (scripts: 5e-5)", "coupled L2: g ← g + wd·θ")       \
+  X(bool, amsgrad, false, any(), "official constructor", "AMSGrad: max of the raw v")                                 \
+  X(double, kappa, 0.98, left_open(0, 1, "(Theorem 2)"), "official README (-kappa 0.98)", "κ: decay of the κ-accumulators") \
+  X(int64_t, order, 1, at_least(1), "class MIAdam1", "n: number of nested κ-accumulators (MIAdam1/2/3)")             \
+  X(int64_t, switch_epoch, 20, at_least(0), "official README (--sub_epoch 20)", "ζ: MI phase while epoch < ζ (1-based)") \
+  X(int64_t, switch_step, -1, at_least(-1), "Algorithm 1 l.6 reading", "ζ in steps: MI phase while t < ζ (-1: use switch_epoch)") \
+  X(AlphaPower, alpha_power, AlphaPower::kOfficial, any(), "official code vs Alg. 1 l.11", "official: α^(n+1); algorithm1: α^n") \
+  X(bool, eps_inside_sqrt, false, any(), "code/Alg. 1 vs Eq. (6)", "false: √v̂ + ε; true: √(v̂ + ε)")
+
+struct MIAdamOptions : OptionsBase<MIAdamOptions> {
+  FLATMIN_OPTIONS(MIAdamOptions, "miadam", FLATMIN_MIADAM_FIELDS)
 };
 
 struct MIAdamParamState : public torch::optim::OptimizerCloneableParamState<MIAdamParamState> {

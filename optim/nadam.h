@@ -11,75 +11,65 @@
 ///    called schedule_decay; no weight decay. Same mathematics as `nadam` with wd = 0, other rounding.
 /// Π is kept in double (torch keeps it in a float32 0-dim tensor). The rule is in
 /// optim/rules/nadam_rule.h. Choices: docs/deviations.md#nadam.
-///
-/// | option                   | symbol | constraint | default | source of the default                   |
-/// |--------------------------|--------|------------|---------|-----------------------------------------|
-/// | lr                       | γ      | ≥ 0        | 2e-3    | torch.optim.NAdam; Keras Nadam          |
-/// | betas                    | β1, β2 | [0, 1)     | .9,.999 | torch / Keras                           |
-/// | eps                      | ε      | ≥ 0        | 1e-8    | torch / Keras port                      |
-/// | weight_decay             | λ      | ≥ 0 (0 for keras form) | 0 | torch (coupled L2)               |
-/// | momentum_decay           | ψ      | ≥ 0        | 4e-3    | torch (`schedule_decay` in the Keras form) |
-/// | decoupled_weight_decay   | —      |            | false   | torch ≥ 2.1                             |
-/// | torch113_mu_product_bug  | —      |            | false   | flatmin (true = torch 1.13 single-tensor) |
-/// | form                     | —      | torch / keras | torch | registry name                          |
-#include <cstdint>
-#include <tuple>
-#include <vector>
-
-#include <torch/arg.h>
-#include <torch/optim/optimizer.h>
-#include <torch/serialize/archive.h>
-
-#include "optim/optimizer_base.h"
+#include "optim/elementwise.h"
+#include "optim/options_schema.h"
+#include "optim/rules/nadam_rule.h"
 
 namespace flatmin::optim {
 
+/// Which NAdam: set by the registry name (`nadam` / `nadam_keras`).
 enum class NAdamVariant : int64_t {
   kTorch = 0,  ///< torch.optim.NAdam (torch ≥ 2.0)
   kKeras = 1,  ///< MIAdam repo's Keras-style Nadam
 };
+inline const std::vector<std::pair<std::string, NAdamVariant>>& enum_names(NAdamVariant) {
+  static const std::vector<std::pair<std::string, NAdamVariant>> n{{"torch", NAdamVariant::kTorch}, {"keras", NAdamVariant::kKeras}};
+  return n;
+}
 
-struct NAdamOptions : public torch::optim::OptimizerCloneableOptions<NAdamOptions> {
-  static constexpr const char* kName = "nadam";
-  NAdamOptions(double lr = 2e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 2e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(double, momentum_decay) = 4e-3;
-  TORCH_ARG(bool, decoupled_weight_decay) = false;
-  TORCH_ARG(bool, torch113_mu_product_bug) = false;
-  TORCH_ARG(NAdamVariant, form) = NAdamVariant::kTorch;
+#define FLATMIN_NADAM_FIELDS(X)                                                                                   \
+  X(double, lr, 2e-3, at_least(0), "torch.optim.NAdam; Keras Nadam", "learning rate γ")                          \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "torch / Keras", "β1, β2")                                \
+  X(double, eps, 1e-8, at_least(0), "torch / Keras port", "ε, outside the root")                                \
+  X(double, weight_decay, 0.0, at_least(0), "torch (coupled L2)", "λ (must be 0 in the Keras form)")             \
+  X(double, momentum_decay, 4e-3, at_least(0), "torch (schedule_decay in the Keras form)", "ψ: μ_t = β1(1 − ½·0.96^(tψ))") \
+  X(bool, decoupled_weight_decay, false, any(), "torch ≥ 2.1", "decoupled decay θ ← θ(1 − lr·λ) (NAdamW)")      \
+  X(bool, torch113_mu_product_bug, false, any(), "flatmin", "true = torch 1.13's single-tensor Π_tμ_tμ_{t+1}")   \
+  X(NAdamVariant, form, NAdamVariant::kTorch, any(), "registry name", "torch or keras")
 
- public:
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
-};
-
-struct NAdamParamState : public torch::optim::OptimizerCloneableParamState<NAdamParamState> {
-  TORCH_ARG(int64_t, step) = 0;          ///< t (per tensor)
-  TORCH_ARG(double, mu_product) = 1.0;   ///< Π_t = μ_1⋯μ_t
-  TORCH_ARG(torch::Tensor, exp_avg);     ///< m
-  TORCH_ARG(torch::Tensor, exp_avg_sq);  ///< v
-
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  void adopt(const torch::Tensor& p);
+struct NAdamOptions : OptionsBase<NAdamOptions> {
+  FLATMIN_OPTIONS(NAdamOptions, "nadam", FLATMIN_NADAM_FIELDS)
+  /// The Keras form has no weight decay and none of torch's switches.
+  void check(const std::string& who) const;
 };
 
 /// Momentum schedule μ_t = β1·(1 − 0.5·0.96^(t·ψ)), in double as Python evaluates it.
 double nadam_mu(double beta1, double momentum_decay, int64_t t);
 
-class NAdam : public OptimizerWith<NAdam, NAdamOptions, NAdamParamState> {
- public:
-  using OptimizerWith::OptimizerWith;
+struct NAdamRule {
+  using Options = NAdamOptions;
+  static constexpr std::array<const char*, 2> kState{"exp_avg", "exp_avg_sq"};  ///< m, v
+  static constexpr std::array<std::pair<const char*, double>, 1> kScalars{{{"mu_product", 1.0}}};  ///< Π_t = μ_1⋯μ_t
+  template <class S>
+  using Coeffs = rules::NAdamCoeffs<S>;
+  template <class S>
+  static constexpr std::array<bool Coeffs<S>::*, 4> kFlags{&Coeffs<S>::keras, &Coeffs<S>::lerp_large,
+                                                           &Coeffs<S>::coupled_wd, &Coeffs<S>::decoupled_wd};
+  /// Π_t = Π_{t−1}·μ_t (torch: state 'mu_product'; Keras port: m_schedule_new = m_schedule·μ_t).
+  static void advance(const Options& o, int64_t t, double* scalars) {
+    scalars[0] *= nadam_mu(std::get<0>(o.betas()), o.momentum_decay(), t);
+  }
+  template <class S>
+  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx);
+  template <class V, class S>
+  static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) { rules::nadam_update(theta, g, s[0], s[1], c); }
+};
 
-  torch::Tensor step(LossClosure closure = nullptr) override;
+using NAdamParamState = ElementwiseState<NAdamRule>;
+
+class NAdam : public ElementwiseOptimizer<NAdam, NAdamRule> {
+ public:
+  using ElementwiseOptimizer::ElementwiseOptimizer;
 };
 
 }  // namespace flatmin::optim

@@ -11,7 +11,6 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "optim/detail/options_check.h"
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/ndadam_rule.h"
 #include "optim/rules/tensor_ops.h"
@@ -34,34 +33,8 @@ std::string axes_str(const std::vector<int64_t>& a) {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-void NDAdamOptions::validate() const {
-  using namespace detail;
-  check_lr("ndadam", lr());
-  check_betas("ndadam", betas());
-  check_nonneg("ndadam", "eps", eps());
-  check_nonneg("ndadam", "weight_decay", weight_decay());
-  const std::set<int64_t> unique(vec_axes().begin(), vec_axes().end());
-  FLATMIN_CHECK(unique.size() == vec_axes().size(),
-                "ndadam: vec_axes = " << axes_str(vec_axes()) << " violates 'distinct axes'");
-}
 
-void NDAdamOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
-  archive.write("vec_axes", c10::IValue(vec_axes()));
-}
 
-void NDAdamOptions::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
-  c10::IValue v;
-  archive.read("vec_axes", v);
-  vec_axes(v.toIntVector());
-}
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -348,35 +321,11 @@ torch::Tensor NDAdam::step(LossClosure closure) {
   return loss;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Registry entry (JSON options)
-
-namespace {
-
-NDAdamOptions parse_ndadam(detail::OptionReader& r) {
-  NDAdamOptions o;
-  o.lr(r.number("lr", o.lr()));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  o.vec_axes(r.integers("vec_axes", o.vec_axes()));
-  o.validate();
-  return o;
+void NDAdamOptions::check(const std::string& who) const {
+  const std::set<int64_t> unique(vec_axes().begin(), vec_axes().end());
+  FLATMIN_CHECK(unique.size() == vec_axes().size(), who << ": vec_axes = " << axes_str(vec_axes()) << " violates 'distinct axes'");
 }
 
-nlohmann::json ndadam_json(const NDAdamOptions& o) {
-  nlohmann::json j = {{"lr", o.lr()},
-                      {"betas", detail::betas_json(o.betas())},
-                      {"eps", o.eps()},
-                      {"weight_decay", o.weight_decay()}};
-  j["vec_axes"] = o.vec_axes().empty() ? nlohmann::json(nullptr) : nlohmann::json(o.vec_axes());
-  return j;
-}
-
-}  // namespace
-
-void register_ndadam(detail::RegistryTable& table) {
-  table["ndadam"] = detail::entry<NDAdam, NDAdamOptions>([](auto& r) { return parse_ndadam(r); }, ndadam_json);
-}
+void register_ndadam(detail::RegistryTable& table) { table["ndadam"] = detail::entry<NDAdam>(); }
 
 }  // namespace flatmin::optim

@@ -12,14 +12,7 @@
 /// vec_axes may be negative (counted from the end, as Python); a tensor whose dim does not have
 /// those axes is an error naming the parameter (the port raises IndexError there).
 /// The rule is in optim/rules/ndadam_rule.h. Choices: docs/deviations.md#ndadam.
-///
-/// | option       | symbol | constraint                    | default | source of the default             |
-/// |--------------|--------|-------------------------------|---------|-----------------------------------|
-/// | lr           | α      | ≥ 0, finite                   | 1e-3    | port's class (its main.py: 0.04)  |
-/// | betas        | β1, β2 | [0, 1)                        | .9,.999 | port's class (its main.py: .9,.99)|
-/// | eps          | ε      | ≥ 0                           | 1e-8    | port's class                      |
-/// | weight_decay | —      | ≥ 0 (coupled L2)              | 0       | port's class (main.py scalars 5e-6) |
-/// | vec_axes     | —      | distinct ints; [] = no vectors | []     | port's class (None)               |
+
 #include <cstdint>
 #include <tuple>
 #include <vector>
@@ -29,25 +22,21 @@
 #include <torch/serialize/archive.h>
 
 #include "optim/optimizer_base.h"
+#include "optim/options_schema.h"
 
 namespace flatmin::optim {
 
-struct NDAdamOptions : public torch::optim::OptimizerCloneableOptions<NDAdamOptions> {
-  static constexpr const char* kName = "ndadam";
-  NDAdamOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 1e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(std::vector<int64_t>, vec_axes);
+#define FLATMIN_NDADAM_FIELDS(X)                                                                      \
+  X(double, lr, 1e-3, at_least(0), "official", "learning rate")                                       \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "official", "β1, β2")                          \
+  X(double, eps, 1e-8, at_least(0), "official", "ε")                                                  \
+  X(double, weight_decay, 0.0, at_least(0), "official", "weight decay")                               \
+  X(std::vector<int64_t>, vec_axes, std::vector<int64_t>(), any(), "flatmin (null: per tensor rule)", "axes of the vectors ND-Adam normalises (null: the default per-tensor choice)")
 
- public:
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+struct NDAdamOptions : OptionsBase<NDAdamOptions> {
+  FLATMIN_OPTIONS(NDAdamOptions, "ndadam", FLATMIN_NDADAM_FIELDS)
+  /// vec_axes must be distinct.
+  void check(const std::string& who) const;
 };
 
 struct NDAdamParamState : public torch::optim::OptimizerCloneableParamState<NDAdamParamState> {

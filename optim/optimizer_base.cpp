@@ -15,8 +15,7 @@ constexpr int64_t kFormatVersion = 1;
 void set_kernel_path(KernelPath path) { g_kernel_path = path; }
 KernelPath kernel_path() { return g_kernel_path; }
 
-bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g,
-                    std::initializer_list<torch::Tensor> state) {
+bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g, c10::ArrayRef<torch::Tensor> state) {
   if (g_kernel_path.load() == KernelPath::kTensor) return false;
   const auto dtype = p.scalar_type();
   if (dtype != torch::kFloat && dtype != torch::kDouble) return false;
@@ -40,11 +39,6 @@ torch::Tensor OptimizerBase::run_closure(const LossClosure& closure) {
 void OptimizerBase::set_epoch(int64_t epoch) {
   FLATMIN_CHECK(epoch >= 0, "set_epoch: epoch = " << epoch << " must be >= 0 (epochs are 1-based)");
   epoch_ = epoch;
-}
-
-void OptimizerBase::set_group_options(size_t group,
-                                      std::unique_ptr<torch::optim::OptimizerOptions> options) {
-  param_groups_.at(group).set_options(std::move(options));
 }
 
 void OptimizerBase::save_extra(torch::serialize::OutputArchive& archive) const {

@@ -29,8 +29,8 @@ void set_kernel_path(KernelPath path);
 KernelPath kernel_path();
 
 /// True when the fused CPU kernel can update `p` with gradient `g` and state tensors `state`.
-bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g,
-                    std::initializer_list<torch::Tensor> state);
+/// Undefined state tensors (not in use) are ignored.
+bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g, c10::ArrayRef<torch::Tensor> state);
 
 /// Base class: an Optimizer that knows the current (1-based) epoch and checkpoints its options.
 class OptimizerBase : public torch::optim::Optimizer {
@@ -41,10 +41,6 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Optimizers without an epoch-dependent rule ignore it (but still save it).
   void set_epoch(int64_t epoch);
   int64_t epoch() const { return epoch_; }
-
-  /// Re-applies explicit per-group options after construction (guards against LibTorch versions
-  /// that replace a custom optimizer's per-group options by the defaults, spec §14.2).
-  void set_group_options(size_t group, std::unique_ptr<torch::optim::OptimizerOptions> options);
 
  protected:
   /// State of `p`, or nullptr.
@@ -95,15 +91,9 @@ class OptimizerBase : public torch::optim::Optimizer {
 template <class Derived, class Options, class State>
 class OptimizerWith : public OptimizerBase {
  public:
+  using OptionsType = Options;
   explicit OptimizerWith(std::vector<torch::optim::OptimizerParamGroup> param_groups, Options defaults = {})
-      : OptimizerBase(std::move(param_groups), std::make_unique<Options>(defaults)) {
-    defaults.validate();
-    for (size_t i = 0; i < param_groups_.size(); ++i) {
-      auto& o = static_cast<Options&>(param_groups_[i].options());
-      Derived::prepare_group(o, param_groups_[i].params(), i);
-      o.validate();
-    }
-  }
+      : OptimizerWith(param_groups, std::move(defaults), 0) {}
   explicit OptimizerWith(std::vector<torch::Tensor> params, Options defaults = {})
       : OptimizerWith(std::vector<torch::optim::OptimizerParamGroup>{torch::optim::OptimizerParamGroup(std::move(params))},
                       std::move(defaults)) {}
@@ -113,6 +103,20 @@ class OptimizerWith : public OptimizerBase {
 
  protected:
   static void prepare_group(Options&, const std::vector<torch::Tensor>&, size_t) {}
+
+ private:
+  OptimizerWith(const std::vector<torch::optim::OptimizerParamGroup>& given, Options defaults, int)
+      : OptimizerBase(given, std::make_unique<Options>(defaults)) {
+    defaults.validate();
+    for (size_t i = 0; i < param_groups_.size(); ++i) {
+      // Each group keeps its own options: newer LibTorch replaces a custom optimizer's per-group
+      // options by the defaults in add_param_group (spec optimizers.md §14.2).
+      if (given[i].has_options()) param_groups_[i].set_options(given[i].options().clone());
+      auto& o = static_cast<Options&>(param_groups_[i].options());
+      Derived::prepare_group(o, param_groups_[i].params(), i);
+      o.validate();
+    }
+  }
 };
 
 /// Sets the epoch on flatmin optimizers; a no-op for LibTorch's own optimizers.

@@ -9,64 +9,65 @@
 #include <torch/optim/sgd.h>
 
 #include "common/error.h"
-#include "optim/detail/json_options.h"
+#include "common/nearest.h"
 #include "optim/detail/registry_entry.h"
-#include "optim/detail/options_check.h"
 #include "optim/dualadam.h"
 #include "optim/miadam.h"
+#include "optim/optimizer_base.h"
 
 namespace flatmin::optim {
 
 namespace {
 
 using nlohmann::json;
-using detail::betas_json;
 using detail::Entry;
-using detail::entry;
 using detail::OptionsPtr;
 using Groups = std::vector<torch::optim::OptimizerParamGroup>;
 
 
 // ---- LibTorch's own ---------------------------------------------------------------------------
 
-torch::optim::SGDOptions parse_sgd(detail::OptionReader& r) {
-  FLATMIN_CHECK(r.has("lr"), "sgd: option 'lr' is required (torch.optim.SGD has no default)");
-  torch::optim::SGDOptions o(r.number("lr", 0.0));
-  o.momentum(r.number("momentum", 0.0));
-  o.dampening(r.number("dampening", 0.0));
-  o.weight_decay(r.number("weight_decay", 0.0));
-  o.nesterov(r.boolean("nesterov", false));
-  detail::check_lr("sgd", o.lr());
-  detail::check_nonneg("sgd", "momentum", o.momentum());
-  detail::check_nonneg("sgd", "weight_decay", o.weight_decay());
-  FLATMIN_CHECK(!o.nesterov() || (o.momentum() > 0 && o.dampening() == 0),
-                "sgd: nesterov = true needs momentum > 0 and dampening = 0");
-  return o;
-}
+#define FLATMIN_SGD_FIELDS(X)                                                                        \
+  X(double, lr, 0.0, at_least(0), "torch.optim.SGD (required: no default)", "learning rate")        \
+  X(double, momentum, 0.0, at_least(0), "torch.optim.SGD", "momentum factor")                       \
+  X(double, dampening, 0.0, any(), "torch.optim.SGD", "dampening of the momentum")                  \
+  X(double, weight_decay, 0.0, at_least(0), "torch.optim.SGD", "coupled L2: g ← g + wd·θ")          \
+  X(bool, nesterov, false, any(), "torch.optim.SGD", "Nesterov momentum (needs momentum > 0, dampening = 0)")
 
-json sgd_json(const torch::optim::SGDOptions& o) {
-  return {{"lr", o.lr()}, {"momentum", o.momentum()}, {"dampening", o.dampening()},
-          {"weight_decay", o.weight_decay()}, {"nesterov", o.nesterov()}};
-}
+#define FLATMIN_ADAM_LIKE_FIELDS(X, wd)                                                              \
+  X(double, lr, 1e-3, at_least(0), "torch.optim", "learning rate")                                  \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "torch.optim", "β1, β2")                      \
+  X(double, eps, 1e-8, at_least(0), "torch.optim", "ε, outside the root")                           \
+  X(double, weight_decay, wd, at_least(0), "torch.optim", "weight decay (Adam: coupled L2; AdamW: decoupled)") \
+  X(bool, amsgrad, false, any(), "torch.optim", "AMSGrad: max of v")
+#define FLATMIN_ADAM_FIELDS(X) FLATMIN_ADAM_LIKE_FIELDS(X, 0.0)
+#define FLATMIN_ADAMW_FIELDS(X) FLATMIN_ADAM_LIKE_FIELDS(X, 1e-2)
 
-template <class AdamLike>
-AdamLike parse_adam_like(detail::OptionReader& r, const std::string& who, double default_wd) {
-  AdamLike o(r.number("lr", 1e-3));
-  o.betas(r.betas(std::make_tuple(0.9, 0.999)));
-  o.eps(r.number("eps", 1e-8));
-  o.weight_decay(r.number("weight_decay", default_wd));
-  o.amsgrad(r.boolean("amsgrad", false));
-  detail::check_lr(who, o.lr());
-  detail::check_betas(who, o.betas());
-  detail::check_nonneg(who, "eps", o.eps());
-  detail::check_nonneg(who, "weight_decay", o.weight_decay());
-  return o;
-}
+/// The field table of a LibTorch options type (over its TORCH_ARG accessors).
+#define FLATMIN_TORCH_SCHEMA(fn, Type, FIELDS)                                         \
+  const std::vector<schema::Field<Type>>& fn() {                                        \
+    using Self = Type;                                                                  \
+    static const std::vector<schema::Field<Self>> f{FIELDS(FLATMIN_SCHEMA_FIELD)};      \
+    return f;                                                                           \
+  }
+FLATMIN_TORCH_SCHEMA(sgd_fields, torch::optim::SGDOptions, FLATMIN_SGD_FIELDS)
+FLATMIN_TORCH_SCHEMA(adam_fields, torch::optim::AdamOptions, FLATMIN_ADAM_FIELDS)
+FLATMIN_TORCH_SCHEMA(adamw_fields, torch::optim::AdamWOptions, FLATMIN_ADAMW_FIELDS)
 
-template <class AdamLike>
-json adam_like_json(const AdamLike& o) {
-  return {{"lr", o.lr()}, {"betas", betas_json(o.betas())}, {"eps", o.eps()},
-          {"weight_decay", o.weight_decay()}, {"amsgrad", o.amsgrad()}};
+Entry sgd_entry() {
+  Preset preset;
+  preset.required = {"lr"};
+  preset.required_hint = " (torch.optim.SGD has no default)";
+  auto e = detail::entry_over<torch::optim::SGD, torch::optim::SGDOptions>(sgd_fields(), preset);
+  auto parse = e.parse;
+  e.parse = [parse](const json& j, const std::string& who) {
+    auto o = parse(j, who);
+    const auto& s = static_cast<const torch::optim::SGDOptions&>(*o);
+    FLATMIN_CHECK(!s.nesterov() || (s.momentum() > 0 && s.dampening() == 0),
+                  who << ": nesterov = true needs momentum > 0 and dampening = 0");
+    return o;
+  };
+  return e;
 }
 
 // ---- the table --------------------------------------------------------------------------------
@@ -83,13 +84,9 @@ const std::map<std::string, Entry>& table() {
     register_adabound(m);
     register_swats(m);
     register_ndadam(m);
-    m["sgd"] = entry<torch::optim::SGD, torch::optim::SGDOptions>([](auto& r) { return parse_sgd(r); }, sgd_json);
-    m["adam"] = entry<torch::optim::Adam, torch::optim::AdamOptions>(
-        [](auto& r) { return parse_adam_like<torch::optim::AdamOptions>(r, "adam", 0.0); },
-        adam_like_json<torch::optim::AdamOptions>);
-    m["adamw"] = entry<torch::optim::AdamW, torch::optim::AdamWOptions>(
-        [](auto& r) { return parse_adam_like<torch::optim::AdamWOptions>(r, "adamw", 1e-2); },
-        adam_like_json<torch::optim::AdamWOptions>);
+    m["sgd"] = sgd_entry();
+    m["adam"] = detail::entry_over<torch::optim::Adam, torch::optim::AdamOptions>(adam_fields(), {});
+    m["adamw"] = detail::entry_over<torch::optim::AdamW, torch::optim::AdamWOptions>(adamw_fields(), {});
     return m;
   }();
   return t;
@@ -99,9 +96,7 @@ const Entry& find(const std::string& name) {
   const auto& t = table();
   auto it = t.find(name);
   if (it == t.end()) {
-    std::string known;
-    for (const auto& kv : t) known += (known.empty() ? "" : ", ") + kv.first;
-    throw common::InputError("unknown optimizer '" + name + "' (known: " + known + ")");
+    throw common::InputError(common::unknown_name_message("optimizer", name, registry_names()));
   }
   return it->second;
 }
@@ -129,9 +124,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name,
     torch_groups.emplace_back(groups[i].params, group_options.back()->clone());
   }
   auto opt = e.make(std::move(torch_groups), *defaults);
-  // Re-apply each group's own options: newer LibTorch replaces a custom optimizer's per-group
-  // options by the defaults in add_param_group (spec optimizers.md §14.2).
-  for (size_t i = 0; i < group_options.size(); ++i) opt->param_groups()[i].set_options(std::move(group_options[i]));
+  // flatmin's optimizers keep each group's options themselves (OptimizerWith); LibTorch's own get
+  // them re-applied here (newer LibTorch replaces per-group options by the defaults, spec §14.2).
+  if (dynamic_cast<OptimizerBase*>(opt.get()) == nullptr) {
+    for (size_t i = 0; i < group_options.size(); ++i) opt->param_groups()[i].set_options(std::move(group_options[i]));
+  }
   return opt;
 }
 
@@ -148,5 +145,11 @@ json resolved_options(const std::string& name, const torch::optim::Optimizer& op
   for (const auto& g : optimizer.param_groups()) groups.push_back(e.to_json(g.options()));
   return groups;
 }
+
+}  // namespace flatmin::optim
+
+namespace flatmin::optim {
+
+std::vector<FieldInfo> optimizer_schema(const std::string& name) { return find(name).schema(); }
 
 }  // namespace flatmin::optim

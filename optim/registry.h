@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
 
+#include "optim/field_info.h"
+
 namespace flatmin::optim {
 
 /// One parameter group: its tensors and its option overrides (merged over the top-level options).
@@ -29,6 +31,9 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name,
 /// Convenience: one group holding `params`.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name, const nlohmann::json& options,
                                                         std::vector<torch::Tensor> params);
+
+/// The options `name` takes, as data: name, type, default, constraint, source of the default, doc.
+std::vector<FieldInfo> optimizer_schema(const std::string& name);
 
 /// The fully resolved options (defaults filled in) of every group, for manifests.
 nlohmann::json resolved_options(const std::string& name, const torch::optim::Optimizer& optimizer);

@@ -9,7 +9,6 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "optim/detail/options_check.h"
 #include "optim/detail/registry_entry.h"
 #include "optim/rules/swats_rule.h"
 #include "optim/rules/tensor_ops.h"
@@ -20,38 +19,8 @@ namespace flatmin::optim {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-void SwatsOptions::validate() const {
-  using namespace detail;
-  check_lr("swats", lr());
-  check_betas("swats", betas());
-  check_nonneg("swats", "eps", eps());
-  check_nonneg("swats", "weight_decay", weight_decay());
-  FLATMIN_CHECK(phase() == SwatsPhase::kAdam || phase() == SwatsPhase::kSgd, "swats: phase has an unknown value");
-}
 
-void SwatsOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(nesterov);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(fix_sgd_momentum);
-  archive.write("phase", c10::IValue(static_cast<int64_t>(phase())));
-}
 
-void SwatsOptions::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, nesterov);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, fix_sgd_momentum);
-  c10::IValue v;
-  archive.read("phase", v);
-  phase(static_cast<SwatsPhase>(v.toInt()));
-}
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -349,38 +318,6 @@ torch::Tensor Swats::step(LossClosure closure) {
   return loss;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Registry entry (JSON options)
-
-namespace {
-
-SwatsOptions parse_swats(detail::OptionReader& r) {
-  SwatsOptions o;
-  o.lr(r.number("lr", o.lr()));
-  o.betas(r.betas(o.betas()));
-  o.eps(r.number("eps", o.eps()));
-  o.weight_decay(r.number("weight_decay", o.weight_decay()));
-  o.amsgrad(r.boolean("amsgrad", o.amsgrad()));
-  o.nesterov(r.boolean("nesterov", o.nesterov()));
-  o.fix_sgd_momentum(r.boolean("fix_sgd_momentum", o.fix_sgd_momentum()));
-  o.validate();
-  return o;
-}
-
-nlohmann::json swats_json(const SwatsOptions& o) {
-  return {{"lr", o.lr()},
-          {"betas", detail::betas_json(o.betas())},
-          {"eps", o.eps()},
-          {"weight_decay", o.weight_decay()},
-          {"amsgrad", o.amsgrad()},
-          {"nesterov", o.nesterov()},
-          {"fix_sgd_momentum", o.fix_sgd_momentum()}};
-}
-
-}  // namespace
-
-void register_swats(detail::RegistryTable& table) {
-  table["swats"] = detail::entry<Swats, SwatsOptions>([](auto& r) { return parse_swats(r); }, swats_json);
-}
+void register_swats(detail::RegistryTable& table) { table["swats"] = detail::entry<Swats>(); }
 
 }  // namespace flatmin::optim

@@ -15,17 +15,7 @@
 /// θ −= (1−β1)·Λ·v. p.grad() is never modified (the official code adds the L2 term in place).
 /// The phase and Λ (= the group's lr after the switch) are group options, saved with checkpoints.
 /// Rules: optim/rules/swats_rule.h. Choices: docs/deviations.md#swats.
-///
-/// | option           | symbol | constraint  | default | source of the default                   |
-/// |------------------|--------|-------------|---------|-----------------------------------------|
-/// | lr               | α (Λ after the switch) | ≥ 0 | 1e-3 | official constructor                |
-/// | betas            | β1, β2 | [0, 1)      | .9,.999 | official constructor                    |
-/// | eps              | ε      | ≥ 0         | 1e-8    | official constructor                    |
-/// | weight_decay     | —      | ≥ 0 (L2)    | 0       | official constructor (MIAdam scripts: 5e-4) |
-/// | amsgrad          | —      |             | false   | official constructor                    |
-/// | nesterov         | —      |             | false   | official constructor                    |
-/// | fix_sgd_momentum | —      | false: official buffer; true: paper Alg. 1 | false | official code |
-/// | phase            | —      | adam / sgd  | adam    | official `phase='ADAM'` (set by the switch) |
+
 #include <cstdint>
 #include <tuple>
 #include <vector>
@@ -35,6 +25,7 @@
 #include <torch/serialize/archive.h>
 
 #include "optim/optimizer_base.h"
+#include "optim/options_schema.h"
 
 namespace flatmin::optim {
 
@@ -43,26 +34,23 @@ enum class SwatsPhase : int64_t {
   kSgd = 1,
 };
 
-struct SwatsOptions : public torch::optim::OptimizerCloneableOptions<SwatsOptions> {
-  static constexpr const char* kName = "swats";
-  SwatsOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: one-double constructor required by LibTorch
-  using betas_t = std::tuple<double, double>;
-  TORCH_ARG(double, lr) = 1e-3;
-  TORCH_ARG(betas_t, betas) = std::make_tuple(0.9, 0.999);
-  TORCH_ARG(double, eps) = 1e-8;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(bool, amsgrad) = false;
-  TORCH_ARG(bool, nesterov) = false;
-  TORCH_ARG(bool, fix_sgd_momentum) = false;
-  /// Group phase; the switch sets kSgd and lr = Λ (as the official group['phase'], group['lr']).
-  TORCH_ARG(SwatsPhase, phase) = SwatsPhase::kAdam;
+inline const std::vector<std::pair<std::string, SwatsPhase>>& enum_names(SwatsPhase) {
+  static const std::vector<std::pair<std::string, SwatsPhase>> n{{"adam", SwatsPhase::kAdam}, {"sgd", SwatsPhase::kSgd}};
+  return n;
+}
 
- public:
-  void validate() const;
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
-  double get_lr() const override { return lr(); }
-  void set_lr(const double lr) override { this->lr(lr); }
+#define FLATMIN_SWATS_FIELDS(X)                                                                      \
+  X(double, lr, 1e-3, at_least(0), "official constructor", "learning rate (Adam phase)")             \
+  X(Betas, betas, Betas(0.9, 0.999), unit_interval(), "official constructor", "β1, β2")             \
+  X(double, eps, 1e-8, at_least(0), "official constructor", "ε")                                     \
+  X(double, weight_decay, 0.0, at_least(0), "official constructor", "coupled L2")                    \
+  X(bool, amsgrad, false, any(), "official constructor", "AMSGrad: max of v")                        \
+  X(bool, nesterov, false, any(), "official constructor", "Nesterov momentum in the SGD phase")      \
+  X(bool, fix_sgd_momentum, false, any(), "flatmin", "true: the SGD phase's momentum as the paper (not the official code)") \
+  X(SwatsPhase, phase, SwatsPhase::kAdam, any(), "internal", "group phase; the switch sets sgd and lr = Λ")
+
+struct SwatsOptions : OptionsBase<SwatsOptions> {
+  FLATMIN_OPTIONS(SwatsOptions, "swats", FLATMIN_SWATS_FIELDS)
 };
 
 struct SwatsParamState : public torch::optim::OptimizerCloneableParamState<SwatsParamState> {

@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// How an optimizer family plugs into the registry: each family's .cpp defines
-/// `void register_<family>(detail::RegistryTable&)` with its JSON parser and serializer, and
-/// optim/registry.cpp calls it. Option parsing lives next to the optimizer it configures.
+/// `void register_<family>(detail::RegistryTable&)`, which adds its names (each an options schema
+/// and a Preset), and optim/registry.cpp calls it.
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,40 +13,48 @@
 #include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
 
-#include "optim/detail/json_options.h"
+#include "optim/options_schema.h"
 
 namespace flatmin::optim::detail {
 
 using OptionsPtr = std::unique_ptr<torch::optim::OptimizerOptions>;
 using nlohmann::json;
 
-inline json betas_json(const std::tuple<double, double>& b) { return json::array({std::get<0>(b), std::get<1>(b)}); }
-
-/// One registry name: JSON → validated options, options + groups → optimizer, options → JSON.
+/// One registry name: JSON → options, options + groups → optimizer, options → JSON, and its schema.
 struct Entry {
   std::function<OptionsPtr(const json&, const std::string&)> parse;
   std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::optim::OptimizerParamGroup>,
                                                          const torch::optim::OptimizerOptions&)>
       make;
   std::function<json(const torch::optim::OptimizerOptions&)> to_json;
+  std::function<std::vector<FieldInfo>()> schema;
 };
 
-/// Builds an Entry for optimizer `Opt` with options `Options` from `parse(OptionReader&)` (which
-/// validates) and `to_json(const Options&)`; unknown JSON keys are rejected after parsing.
-template <class Opt, class Options, class Parse, class ToJson>
-Entry entry(Parse parse, ToJson to_json) {
+/// An Entry for optimizer `Opt` over the field table `fields` of `Options` under `preset`. Options are
+/// validated when parsed, so that errors name the registry name and its spellings (flatmin's
+/// optimizers check again when constructed from C++; LibTorch's would raise a c10::Error instead).
+template <class Opt, class Options>
+Entry entry_over(const std::vector<schema::Field<Options>>& fields, Preset preset) {
   Entry e;
-  e.parse = [parse](const json& j, const std::string& who) -> OptionsPtr {
-    OptionReader r(who, j);
-    auto o = parse(r);
-    r.finish();
+  e.parse = [&fields, preset](const json& j, const std::string& who) -> OptionsPtr {
+    auto o = schema::parse(j, fields, preset, who);
+    schema::validate(o, fields, who, preset.spellings);
     return std::make_unique<Options>(o);
   };
   e.make = [](std::vector<torch::optim::OptimizerParamGroup> groups, const torch::optim::OptimizerOptions& defaults) {
     return std::make_unique<Opt>(std::move(groups), static_cast<const Options&>(defaults));
   };
-  e.to_json = [to_json](const torch::optim::OptimizerOptions& o) { return to_json(static_cast<const Options&>(o)); };
+  e.to_json = [&fields, preset](const torch::optim::OptimizerOptions& o) {
+    return schema::to_json(static_cast<const Options&>(o), fields, preset);
+  };
+  e.schema = [&fields, preset] { return schema::info(fields, preset); };
   return e;
+}
+
+/// The Entry of a flatmin optimizer (its options type has a field table, OptionsBase).
+template <class Opt, class Options = typename Opt::OptionsType>
+Entry entry(Preset preset = {}) {
+  return entry_over<Opt, Options>(Options::fields(), std::move(preset));
 }
 
 using RegistryTable = std::map<std::string, Entry>;

@@ -14,12 +14,6 @@
 
 namespace flatmin::optim::rules {
 
-enum class NAdamForm : int {
-  kTorchLerpSmall = 0,  ///< torch, 1−β1 < 0.5: lerp(m, g, w) = m + w·(g − m)
-  kTorchLerpLarge = 1,  ///< torch, 1−β1 ≥ 0.5: lerp(m, g, w) = g − (g − m)·(1 − w)
-  kKeras = 2,           ///< MIAdam repo's Keras-style port
-};
-
 template <class S>
 struct NAdamCoeffs {
   S beta1, one_minus_beta1;  ///< β1, 1−β1 (= lerp weight w)
@@ -38,7 +32,8 @@ struct NAdamCoeffs {
   S inv_one_minus_prod;      ///< 1/(1−Π_t)
   S inv_one_minus_prod_next; ///< 1/(1−Π_t·μ_{t+1})
   S neg_lr;                  ///< −lr
-  NAdamForm form;
+  bool keras;       ///< the MIAdam repo's Keras-style port (else torch)
+  bool lerp_large;  ///< torch's lerp form: 1−β1 < 0.5: m + w·(g − m); 1−β1 ≥ 0.5: g − (g − m)·(1 − w)
   bool coupled_wd, decoupled_wd;
 };
 
@@ -52,16 +47,16 @@ inline void nadam_update(V& theta, V g, V& m, V& v, const NAdamCoeffs<S>& c) {
   using O = Ops<V>;
   if (c.coupled_wd) g = g + theta * c.weight_decay;      // torch: grad = grad.add(param, alpha=wd)
   if (c.decoupled_wd) theta = theta * c.decay;           // torch ≥ 2.1: param.mul_(1 − lr·wd)
-  if (c.form == NAdamForm::kKeras) {
+  if (c.keras) {
     m = m * c.beta1 + g * c.one_minus_beta1;             // Keras port: exp_avg.mul_(β1).add_(1−β1, g)
-  } else if (c.form == NAdamForm::kTorchLerpSmall) {
+  } else if (!c.lerp_large) {
     m = m + (g - m) * c.one_minus_beta1;                 // torch: exp_avg.lerp_(grad, 1−β1)  (|w| < 0.5)
   } else {
     m = g - (g - m) * c.lerp_complement;                 // torch: exp_avg.lerp_(grad, 1−β1)  (|w| ≥ 0.5)
   }
   v = v * c.beta2 + (g * c.one_minus_beta2) * g;         // v_t = β2 v + (1−β2) g²  (addcmul_)
   const V inv_denom = S(1) / (O::sqrt(v * c.inv_bc2) + c.eps);  // 1/denom, denom = sqrt(v/(1−β2^t)) + ε
-  if (c.form == NAdamForm::kKeras) {
+  if (c.keras) {
     const V g_prime = g * c.inv_one_minus_prod;          // g' = g/(1−Π_t)
     const V m_prime = m * c.inv_one_minus_prod_next;     // m' = m/(1−Π_t μ_{t+1})
     const V m_bar = g_prime * c.one_minus_mu + m_prime * c.mu_next;  // m̄ = (1−μ_t) g' + μ_{t+1} m'

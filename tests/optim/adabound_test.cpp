@@ -203,7 +203,7 @@ TEST(AdaBound, EffectiveStepSizeStaysWithinTheBoundsAndTheBoundsConvergeToFinalL
       const auto before = p.clone();
       opt.step();
       const auto& st = static_cast<const optim::AdaBoundParamState&>(*opt.state().begin()->second);
-      const auto eta = (before - p) / st.exp_avg();
+      const auto eta = (before - p) / st.tensor("exp_avg");
       const auto [lo, hi] = optim::adabound_bounds(static_cast<const AdaBoundOptions&>(opt.param_groups()[0].options()), t);
       const double tol = 1e-9;
       ASSERT_GE(eta.min().item<double>(), lo * (1 - tol)) << "step " << t;

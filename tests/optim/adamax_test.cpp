@@ -93,7 +93,7 @@ TEST(Adamax, InfinityNormBoundsHoldEveryStep) {
         const auto g = torch::randn({n}, dtype) * (t > 10 ? 1e-4 : 1.0);
         p.mutable_grad() = g.clone();
         opt.step();
-        const auto& u = static_cast<const optim::AdamaxParamState&>(*opt.state().begin()->second).exp_inf();
+        const auto& u = static_cast<const optim::Adamax::State&>(*opt.state().begin()->second).tensor("exp_inf");
         const auto floor_g = g.abs() + eps;  // computed in dtype, as the kernel does
         const auto floor_u = prev * beta2;
         EXPECT_TRUE((u >= floor_g).all().item<bool>()) << "step " << t;
