@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/nearest.h"
 #include "common/progress.h"
 #include "theory/escape.h"
 #include "theory/escape_nd.h"
@@ -104,7 +105,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   for (const auto& [k, v] : cfg.items()) {
     bool ok = false;
     for (const char* s : sections) ok = ok || k == s;
-    FLATMIN_CHECK(ok, "unknown validation section '" << k << "'");
+    if (!ok) throw common::InputError(common::unknown_name_message("validation section", k, sections));
   }
   const nlohmann::json defaults = cfg.value("defaults", nlohmann::json::object());
   g_max_particle_steps = cfg.value("max_particle_steps", 5e9);
