@@ -112,6 +112,26 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   FLATMIN_CHECK(g_max_particle_steps > 0, "max_particle_steps must be > 0");
   auto esc = [&](const nlohmann::json& c) { return merged(defaults, c); };
   // ---- validate every config before running anything
+  // the keys of each section's entries (a typo names the nearest one; "claim" and "notes" are free text)
+  auto entries = [&](const char* section, std::initializer_list<std::string_view> keys) {
+    if (!cfg.contains(section)) return;
+    const auto& v = cfg.at(section);
+    if (v.is_array()) {
+      for (const auto& e : v) common::check_known_keys(e, keys, std::string(section) + " entry");
+    } else {
+      common::check_known_keys(v, keys, section);
+    }
+  };
+  entries("oracle_checks", {"claim", "notes", "config", "reference", "sig"});
+  entries("mc_checks", {"claim", "notes", "config"});
+  entries("momentum", {"claim", "notes", "base", "beta1", "rel_tol"});
+  entries("adai", {"claim", "notes", "base", "rel_tol"});
+  entries("theorem1", {"claim", "notes", "adam", "miadam", "rel_tol"});
+  entries("kappa_controls", {"claim", "notes", "adam", "miadam", "expect"});
+  entries("yang_theorem1", {"claim", "notes", "adam", "miadam", "adam_lrs"});
+  entries("yang", {"claim", "notes", "reference", "sig"});
+  entries("nd_kramers", {"claim", "notes", "config", "asym_coef"});
+  entries("yang_sde_theorem1", {"claim", "notes", "adam", "miadam", "rel_tol"});
   if (cfg.contains("oracle_checks"))
     for (const auto& o : cfg.at("oracle_checks")) {
       FLATMIN_CHECK(o.contains("config") && o.contains("reference") && o.at("reference").is_number(),

@@ -235,6 +235,7 @@ json resolve_train_config(const json& raw_in, const std::string& profile) {
   const std::string mode = dd["label_noise"]["mode"];
   FLATMIN_CHECK(mode == "official" || mode == "exact", "data.label_noise.mode = '" << mode << "' is not 'official' or 'exact'");
   dd["synthetic"] = d.value("synthetic", json::object());
+  check_keys(dd["synthetic"], "data.synthetic", {"n", "classes", "channels", "size", "noise", "seed"});
   c["data"] = dd;
   // model
   FLATMIN_CHECK(raw.contains("model"), "train config: missing 'model'");

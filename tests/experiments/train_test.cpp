@@ -390,6 +390,8 @@ TEST(Train, TypoedKeysNameTheNearestKey) {
                             "did you mean 'milestones'");
   expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["divergence_factr"] = 10; }), "quick"); },
                             "did you mean 'divergence_factor'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["synthetic"]["clases"] = 3; }), "quick"); },
+                            "did you mean 'classes'");
   // model options are strict too (the model is built before any work)
   TempDir dir;
   auto bad_model = tiny_recipe("small_resnet", "adam", json::object(), 1);

@@ -181,6 +181,8 @@ TEST(TheoryCli, TypoedKeyNamesTheNearestKey) {
       {"regret", R"({"T": 100, "betaa1": 0.9})", "'beta1'"},
       {"flow", R"({"dynamic": "sgd"})", "'dynamics'"},
       {"validate", R"({"mc_check": []})", "'mc_checks'"},
+      {"validate", R"({"mc_checks": [{"confg": {}}]})", "'config'"},
+      {"validate", R"({"theorem1": {"adam": {}, "miadam": {}, "rel_tl": 0.1}})", "'rel_tol'"},
   };
   for (const auto& c : cases) {
     write(dir / "bad.json", c.cfg);
