@@ -633,6 +633,31 @@ TEST(Sweep, SkipsFinishedRunsAndAggregates) {
   EXPECT_NE(script.find("mi1_noise0.4_seed2"), std::string::npos);
 }
 
+TEST(Sweep, ADivergedRunIsCountedAsFailedAndTheOthersRun) {
+  TempDir dir;
+  flatmin::train::SweepArgs s;
+  s.config = {{"name", "d"},
+              {"base", tiny_recipe("small_cnn", "sgd", json::object(), 1)},
+              {"optimizers", {{{"label", "boom"}, {"name", "sgd"}, {"options", {{"lr", 1e30}}}},
+                              {{"label", "fine"}, {"name", "sgd"}, {"options", {{"lr", 1e-2}}}}}}};
+  s.out = dir / "sw";
+  s.progress = false;
+  try {
+    flatmin::train::run_sweep(s);
+    FAIL() << "the diverged run was not reported";
+  } catch (const InputError& e) {
+    FAIL() << "a diverged run is not bad input: " << e.what();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("1 run(s) failed: boom_"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
+  const auto runs = flatmin::train::expand_sweep(s);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(flatmin::common::read_json_file(runs[0].dir / "manifest.json").at("status"), "diverged");
+  EXPECT_TRUE(flatmin::train::run_finished(runs[1].dir));
+  EXPECT_TRUE(fs::exists(dir / "sw" / "aggregate.json"));
+}
+
 TEST(Sweep, DataParallelRunsLocallyAndUnderSlurmMatchOneProcess) {
   // Each run as 2 ranks with --sync-bn (BN model): locally (2 child processes per run), and through
   // the printed SLURM script with a stand-in srun that starts its 2 tasks on this machine. Both must
