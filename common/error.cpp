@@ -3,6 +3,8 @@
 #include <exception>
 #include <iostream>
 
+#include "common/status.h"
+
 namespace flatmin::common {
 
 std::string single_line(std::string msg) {
@@ -28,6 +30,9 @@ int run_main(const std::string& prog, const std::function<int()>& body) {
   } catch (const InputError& e) {
     report(prog, "error", e.what());
     return 2;
+  } catch (const DivergedError& e) {
+    report(prog, "diverged", e.what());
+    return 1;
   } catch (const std::exception& e) {
     report(prog, "fatal", e.what());
     return 1;

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Error categories shared by all flatmin executables and the `run_main` wrapper that maps them
-/// to process exit codes (InputError -> 2, any other exception -> 1).
+/// to process exit codes (InputError -> 2, DivergedError (common/status.h) and any other exception -> 1).
 
 #include <functional>
 #include <sstream>
@@ -21,6 +21,8 @@ class InputError : public std::runtime_error {
 ///
 /// - returns whatever `body` returns if it does not throw;
 /// - InputError: prints exactly one line `<prog>: error: <msg>` to stderr and returns 2;
+/// - common::DivergedError (common/status.h; a run-time outcome, not bad input): prints exactly one
+///   line `<prog>: diverged: <msg>` and returns 1;
 /// - any other std::exception: prints exactly one line `<prog>: fatal: <msg>` and returns 1;
 /// - anything else thrown: prints `<prog>: fatal: unknown exception` and returns 1.
 ///

@@ -319,12 +319,10 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   const auto& l = cfg.at("landscape");
   const std::string type = l.at("type").get<std::string>();
   if (type == "yang") {
-    for (const auto& [key, v] : l.items()) FLATMIN_CHECK(key == "type", "unknown yang landscape key '" << key << "'");
+    common::check_known_keys(l, {"type"}, "yang landscape");
     p.type = LandscapeND::Yang2020;
   } else {
-    for (const auto& [key, v] : l.items())
-      FLATMIN_CHECK(key == "type" || key == "d" || key == "dL" || key == "k" || key == "lambda",
-                    "unknown quadratic_double_well landscape key '" << key << "'");
+    common::check_known_keys(l, {"type", "d", "dL", "k", "lambda"}, "quadratic_double_well landscape");
     const double d = get_num(l, "d", 2);
     FLATMIN_CHECK(d == std::floor(d) && d >= 1 && d <= 4, "landscape.d = " << d << " must be an integer in [1, 4]");
     p.qdw.dL = get_num(l, "dL", 1.0);

@@ -27,10 +27,13 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "common/error.h"
+#include "common/format.h"
+#include "common/status.h"
 #include "common/progress.h"
 #include "theory/escape.h"
 #include "theory/rng.h"
@@ -64,6 +67,13 @@ struct LaneNoise {
     }
   }
 };
+
+/// A path left the finite numbers: the run diverged (common::DivergedError, exit 1, manifest status
+/// "diverged"), e.g. "path 17 at t = 2.5: non-finite state (reduce dt)".
+[[noreturn]] inline void throw_diverged(std::int64_t path, double t) {
+  throw common::DivergedError("path " + std::to_string(path) + " at t = " + common::format_double(t) +
+                              ": non-finite state (reduce dt, or start nearer the minimum)");
+}
 
 /// A worker: runs paths taken from `next` in kLanes lanes until none are left.
 template <class Model>
@@ -102,7 +112,7 @@ void run_lanes(const Model& m, std::uint64_t seed, std::int64_t paths, std::atom
       }
       ++k[l];
       const bool exited = m.exited(x.data() + l, W);
-      if (!m.finite(x.data() + l, W)) throw std::runtime_error("escape path diverged (non-finite state); reduce dt");
+      if (!m.finite(x.data() + l, W)) throw_diverged(path[l], static_cast<double>(k[l]) * dt);
       if (exited || k[l] >= max_steps) {
         const auto i = static_cast<std::size_t>(path[l]);
         times[i] = static_cast<double>(k[l]) * dt;
@@ -135,7 +145,7 @@ double run_single(const Model& m, std::uint64_t seed, std::uint64_t path, std::i
     ++k;
     exited = m.exited(x.data(), 1);
     if (exited) break;
-    if (!m.finite(x.data(), 1)) throw std::runtime_error("escape path diverged (non-finite state); reduce dt");
+    if (!m.finite(x.data(), 1)) throw_diverged(static_cast<std::int64_t>(path), static_cast<double>(k) * dt);
   }
   if (steps_out) *steps_out = exited ? k : -k;
   return static_cast<double>(k) * dt;

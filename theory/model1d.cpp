@@ -51,9 +51,7 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   if (cfg.contains("landscape")) {
     const auto& l = cfg.at("landscape");
     FLATMIN_CHECK(l.is_object(), "'landscape' must be an object like {\"type\":\"double_well\",\"dL\":1,\"k\":1}");
-    for (const auto& [k, v] : l.items())
-      FLATMIN_CHECK(k == "type" || k == "dL" || k == "k" || k == "coeffs" || k == "minimum" || k == "saddle",
-                    "unknown landscape key '" << k << "'");
+    common::check_known_keys(l, {"type", "dL", "k", "coeffs", "minimum", "saddle"}, "landscape");
     const std::string type = l.value("type", std::string("double_well"));
     if (type == "polynomial") {
       FLATMIN_CHECK(l.contains("coeffs") && l.at("coeffs").is_array(), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
@@ -87,8 +85,7 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
     } else {
       FLATMIN_CHECK(n.is_object() && n.contains("type") && n.at("type").is_string(),
                     "'noise' must be \"sgd_shaped\", \"white\", \"hessian\" or an object with a string \"type\"");
-      for (const auto& [k, v] : n.items())
-        FLATMIN_CHECK(k == "type" || k == "T" || k == "floor", "unknown noise key '" << k << "'");
+      common::check_known_keys(n, {"type", "T", "floor"}, "noise");
       noise = n.at("type").get<std::string>();
       p.T = get_num(n, "T", p.T);
       p.hessian_floor = get_num(n, "floor", p.hessian_floor);

@@ -79,8 +79,7 @@ nlohmann::json escape_summary(const EscapeResult& r, const EscapeRun& run, const
 std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress) {
   FLATMIN_CHECK(cfg.is_object() && cfg.contains("studies") && cfg.at("studies").is_array() && !cfg.at("studies").empty(),
                 "sweep config needs a non-empty array 'studies'");
-  for (const auto& [k, v] : cfg.items())
-    FLATMIN_CHECK(k == "studies" || k == "defaults" || k == "notes", "unknown sweep config key '" << k << "'");
+  common::check_known_keys(cfg, {"studies", "defaults", "notes"}, "sweep config");
   const nlohmann::json defaults = cfg.value("defaults", nlohmann::json::object());
   FLATMIN_CHECK(defaults.is_object(), "sweep 'defaults' must be an object");
   std::vector<nlohmann::json> studies;

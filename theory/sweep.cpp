@@ -7,6 +7,7 @@
 #include "common/csv.h"
 #include "common/error.h"
 #include "common/format.h"
+#include "common/json_io.h"
 #include "theory/escape_nd.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
@@ -59,9 +60,7 @@ SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
   FLATMIN_CHECK(cfg.is_object(), "a sweep study must be an object");
   for (const char* key : {"name", "axis", "base", "vary", "values"})
     FLATMIN_CHECK(cfg.contains(key), "sweep study is missing '" << key << "'");
-  for (const auto& [k, v] : cfg.items())
-    FLATMIN_CHECK(k == "name" || k == "axis" || k == "base" || k == "vary" || k == "values" || k == "rel_tol" || k == "claim",
-                  "unknown sweep-study key '" << k << "'");
+  common::check_known_keys(cfg, {"name", "axis", "base", "vary", "values", "rel_tol", "claim"}, "sweep-study");
   SweepStudy s;
   s.name = cfg.at("name").get<std::string>();
   const std::string axis = cfg.at("axis").get<std::string>();

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/nearest.h"
 #include "common/progress.h"
 #include "theory/escape.h"
 #include "theory/escape_nd.h"
@@ -104,13 +105,33 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   for (const auto& [k, v] : cfg.items()) {
     bool ok = false;
     for (const char* s : sections) ok = ok || k == s;
-    FLATMIN_CHECK(ok, "unknown validation section '" << k << "'");
+    if (!ok) throw common::InputError(common::unknown_name_message("validation section", k, sections));
   }
   const nlohmann::json defaults = cfg.value("defaults", nlohmann::json::object());
   g_max_particle_steps = cfg.value("max_particle_steps", 5e9);
   FLATMIN_CHECK(g_max_particle_steps > 0, "max_particle_steps must be > 0");
   auto esc = [&](const nlohmann::json& c) { return merged(defaults, c); };
   // ---- validate every config before running anything
+  // the keys of each section's entries (a typo names the nearest one; "claim" and "notes" are free text)
+  auto entries = [&](const char* section, std::initializer_list<std::string_view> keys) {
+    if (!cfg.contains(section)) return;
+    const auto& v = cfg.at(section);
+    if (v.is_array()) {
+      for (const auto& e : v) common::check_known_keys(e, keys, std::string(section) + " entry");
+    } else {
+      common::check_known_keys(v, keys, section);
+    }
+  };
+  entries("oracle_checks", {"claim", "notes", "config", "reference", "sig"});
+  entries("mc_checks", {"claim", "notes", "config"});
+  entries("momentum", {"claim", "notes", "base", "beta1", "rel_tol"});
+  entries("adai", {"claim", "notes", "base", "rel_tol"});
+  entries("theorem1", {"claim", "notes", "adam", "miadam", "rel_tol"});
+  entries("kappa_controls", {"claim", "notes", "adam", "miadam", "expect"});
+  entries("yang_theorem1", {"claim", "notes", "adam", "miadam", "adam_lrs"});
+  entries("yang", {"claim", "notes", "reference", "sig"});
+  entries("nd_kramers", {"claim", "notes", "config", "asym_coef"});
+  entries("yang_sde_theorem1", {"claim", "notes", "adam", "miadam", "rel_tol"});
   if (cfg.contains("oracle_checks"))
     for (const auto& o : cfg.at("oracle_checks")) {
       FLATMIN_CHECK(o.contains("config") && o.contains("reference") && o.at("reference").is_number(),

@@ -1,9 +1,12 @@
 #include "experiments/commands/reproduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <ATen/Parallel.h>
 
@@ -12,7 +15,9 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/nearest.h"
 #include "common/progress.h"
+#include "common/status.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/reproduce_target.h"
 
@@ -29,6 +34,43 @@ std::string fmt(double x) {
   os.precision(4);
   os << x;
   return os.str();
+}
+
+/// The keys each target of reproduce.json reads (besides source, claim, notes, about and profiles, whose
+/// objects may override any of them): a typo'd key is an InputError naming the nearest one, before anything runs.
+void check_target_keys(const std::string& name, const json& cfg, const std::string& where) {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"miadam_step_ratio", {"options", "gradient", "steps_per_epoch", "epochs_after_switch", "reference", "sig_digits"}},
+      {"dualadam_warmup", {"options", "t", "g", "reference", "sig_digits"}},
+      {"sim_yang_landscape", {"reference"}},
+      {"sim_fig2_yang", {"claims", "simulation"}},
+      {"sim_fig2_multiwell", {"claims", "oscillation_claim", "simulation"}},
+      {"sim_start_study", {"runs"}},
+      {"sim_escape", {"adaptive", "sgd", "sharpness", "simulation_common"}},
+      {"sim_regret", {"reference", "sig_digits", "simulation"}},
+      {"theory", {"config_file", "suite"}},
+      {"train_adam_vs_miadam1", {"baseline", "method", "reference_diff_pp", "setting", "sweep", "workers", "data_dir"}},
+      {"label_noise_rate", {"rate", "seed"}},
+      {"fig3_hessian", {"baseline", "hessian", "sweep", "trace_sigmas", "workers", "data_dir"}}};
+  const auto it = keys.find(name);
+  if (it == keys.end()) return;  // a target added without a key list: not checked
+  std::vector<std::string> known = {"source", "claim", "notes", "about", "profiles"};
+  known.insert(known.end(), it->second.begin(), it->second.end());
+  FLATMIN_CHECK(cfg.is_object(), where << ": target '" << name << "' must be an object");
+  for (const auto& [k, v] : cfg.items()) {
+    if (std::find(known.begin(), known.end(), k) == known.end())
+      throw common::InputError(where + ": target '" + name + "': " + common::unknown_name_message("key", k, known));
+  }
+  if (cfg.contains("profiles") && cfg.at("profiles").is_object()) {
+    for (const auto& [p, over] : cfg.at("profiles").items()) {
+      if (!over.is_object()) continue;
+      for (const auto& [k, v] : over.items()) {
+        if (k == "profiles" || std::find(known.begin(), known.end(), k) == known.end())
+          throw common::InputError(where + ": target '" + name + "': profile '" + p + "': " +
+                                   common::unknown_name_message("key", k, it->second));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -83,10 +125,17 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
                                                    : fs::path(args.config);
   const json config = common::read_json_file(config_path);
   FLATMIN_CHECK(config.contains("targets") && config["targets"].is_object(), config_path.string() << ": no 'targets' object");
+  common::check_known_keys(config, {"about", "targets", "notes"}, "reproduce config");
   const auto& runners = reproduce_targets();
+  std::vector<std::string> names;
+  for (const auto& [name, r] : runners) names.push_back(name);
   const TargetContext ctx{args.profile, args.device, 0};
   for (const auto& name : args.only) {
-    FLATMIN_CHECK(runners.count(name) == 1, "--only: unknown target '" << name << "'");
+    if (runners.count(name) == 0) throw common::InputError("--only: " + common::unknown_name_message("target", name, names));
+  }
+  for (const auto& [name, cfg] : config["targets"].items()) {  // every target's keys, before anything runs
+    if (runners.count(name) == 0) throw common::InputError(config_path.string() + ": " + common::unknown_name_message("target", name, names));
+    check_target_keys(name, cfg, config_path.string());
   }
   const fs::path out(args.out);
   std::vector<ReportRow> report;
@@ -104,6 +153,10 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
       rows = runners.at(name)(resolve_profile(cfg, args.profile), dir, summary, ctx);
     } catch (const nlohmann::json::exception& e) {
       throw common::InputError(config_path.string() + ": target '" + name + "': " + e.what());
+    } catch (const common::DivergedError& e) {  // a run-time outcome of this target: its manifest says so
+      manifest.finish(common::to_string(common::RunStatus::diverged), std::string("diverged: ") + e.what());
+      manifest.write(dir / "manifest.json");
+      throw;
     }
     const json notes = cfg.value("notes", json::object());
     for (auto& r : rows) {

@@ -4,6 +4,7 @@
 #include "common/csv.h"
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/status.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/simulations/simulate.h"
 
@@ -23,7 +24,15 @@ int run_simulate(const std::string& kind, const std::filesystem::path& config, c
   parse_device(device);
   auto manifest = make_manifest("simulate " + kind, argv);
   const auto cfg = common::read_json_file(config);
-  const auto result = simulations::run_simulation(kind, cfg, device);
+  simulations::SimOutput result;
+  try {
+    result = simulations::run_simulation(kind, cfg, device);
+  } catch (const common::DivergedError& e) {  // a run-time outcome: the manifest says so, no tables or summary
+    manifest.set_config({{"kind", kind}, {"device", device}, {"config_file", config.string()}, {"given", cfg}});
+    manifest.finish(common::to_string(common::RunStatus::diverged), std::string("diverged: ") + e.what());
+    manifest.write(out / "manifest.json");
+    throw;
+  }
   manifest.set_config({{"kind", kind}, {"device", device}, {"config_file", config.string()}, {"resolved", result.resolved}});
   write_tables(out, result);
   common::write_json_atomic(out / "summary.json", result.summary);

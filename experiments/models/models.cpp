@@ -1,10 +1,13 @@
 #include "experiments/models/models.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <torch/nn.h>
 
 #include "common/error.h"
+#include "common/nearest.h"
 #include "experiments/models/sync_batchnorm.h"
 
 namespace flatmin::models {
@@ -402,6 +405,21 @@ std::shared_ptr<Net> make_model(const ModelSpec& spec) {
   const json& o = spec.options;
   FLATMIN_CHECK(o.is_object(), "model '" << spec.name << "': options must be an object");
   ModelSpec s = spec;
+  {  // strict options: a typo'd key is an InputError naming the nearest valid one
+    static const std::map<std::string, std::vector<std::string>> known_options = {
+        {"small_resnet", {"head_classes", "widths", "blocks"}}, {"resnet18", {"head_classes", "blocks"}},
+        {"resnet50", {"head_classes", "blocks"}},               {"densenet121", {"head_classes", "blocks", "growth", "reduction"}},
+        {"pyramidnet110", {"head_classes", "depth", "alpha"}},  {"vgg16_bn", {"head_classes"}},
+        {"vit", {"head_classes", "patch", "dim", "depth", "heads", "mlp_ratio"}},
+        {"small_cnn", {"head_classes", "width1", "width2", "hidden"}}};
+    const auto it = known_options.find(s.name);
+    if (it == known_options.end()) throw common::InputError(common::unknown_name_message("model", s.name, model_names()));
+    for (const auto& [k, v] : o.items()) {
+      const auto& ks = it->second;
+      if (std::find(ks.begin(), ks.end(), k) == ks.end())
+        throw common::InputError("model '" + s.name + "': " + common::unknown_name_message("option", k, ks));
+    }
+  }
   try {
     // DualAdam's scripts build every head 1000-way, also for CIFAR (optimizers.md §15.4): "head_classes": 1000
     s.num_classes = o.value("head_classes", spec.num_classes);
@@ -439,9 +457,7 @@ std::shared_ptr<Net> make_model(const ModelSpec& spec) {
   } catch (const json::exception& e) {
     throw common::InputError("model '" + s.name + "': bad options: " + e.what());
   }
-  std::string known;
-  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-  throw common::InputError("unknown model '" + s.name + "' (known: " + known + ")");
+  throw common::InputError(common::unknown_name_message("model", s.name, model_names()));
 }
 
 int64_t parameter_count(const torch::nn::Module& m) {

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/status.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
 #include "theory/landscape.h"
@@ -105,7 +106,9 @@ EscapeResult run_escape(const OptimizerSpec& optimizer, const EscapeSpec& spec, 
         alive[size_t(i)] = 0;
         res.steps[size_t(i)] = t + 1;
         ++res.escaped;
-        FLATMIN_CHECK(std::isfinite(pa[i]), label << ": path " << i << " diverged (non-finite parameter) at step " << t + 1);
+        if (!std::isfinite(pa[i]))  // an outcome of the run, not bad input: exit 1, manifest status "diverged"
+          throw common::DivergedError(label + ": path " + std::to_string(i) + " at step " + std::to_string(t + 1) +
+                                      ": non-finite parameter (lower the lr)");
       }
     }
     progress.update(res.escaped);

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/json_io.h"
+#include "common/nearest.h"
 #include "theory/landscape.h"
 
 namespace flatmin::simulations {
@@ -194,16 +196,14 @@ nlohmann::json MultiWellLandscape::describe() const {
 
 std::unique_ptr<Landscape> make_landscape(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "landscape: must be an object like {\"name\": \"yang\"}");
-  for (const auto& [k, v] : cfg.items()) {
-    FLATMIN_CHECK(k == "name" || k == "wells" || k == "confinement", "landscape: unknown key '" << k << "'");
-  }
+  common::check_known_keys(cfg, {"name", "wells", "confinement"}, "landscape");
   FLATMIN_CHECK(cfg.contains("name") && cfg["name"].is_string(), "landscape: 'name' (yang | multiwell) is required");
   const auto name = cfg["name"].get<std::string>();
   if (name == "yang") {
     FLATMIN_CHECK(cfg.size() == 1, "landscape 'yang' takes no parameters");
     return std::make_unique<YangLandscape>();
   }
-  FLATMIN_CHECK(name == "multiwell", "landscape: unknown name '" << name << "' (yang | multiwell)");
+  if (name != "multiwell") throw common::InputError("landscape: " + common::unknown_name_message("name", name, std::vector<std::string>{"yang", "multiwell"}));
   const auto def = MultiWellLandscape::default_landscape().describe();
   std::vector<MultiWellLandscape::Well> wells;
   if (cfg.contains("wells")) {
@@ -212,6 +212,7 @@ std::unique_ptr<Landscape> make_landscape(const nlohmann::json& cfg) {
       FLATMIN_CHECK(w.is_object() && w.contains("centre") && w.contains("width") && w.contains("depth") &&
                         w["centre"].is_number() && w["width"].is_number() && w["depth"].is_number(),
                     "landscape: each well needs numeric 'centre', 'width', 'depth'");
+      common::check_known_keys(w, {"centre", "width", "depth"}, "landscape well");
       wells.push_back({w["centre"].get<double>(), w["width"].get<double>(), w["depth"].get<double>()});
     }
   } else {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/nearest.h"
 #include "common/progress.h"
 #include "experiments/simulations/escape.h"
 #include "experiments/simulations/landscapes.h"
@@ -74,7 +75,7 @@ class Reader {
   }
   json finish() {
     for (const auto& [k, v] : j_.items()) {
-      FLATMIN_CHECK(seen_.count(k) == 1, where_ << ": unknown key '" << k << "'");
+      if (seen_.count(k) == 0) throw common::InputError(where_ + ": " + common::unknown_name_message("key", k, seen_));
     }
     return resolved_;
   }
@@ -486,7 +487,7 @@ SimOutput run_simulation(const std::string& kind, const json& cfg, const std::st
   if (kind == "study") return study(cfg, device);
   if (kind == "escape") return escape(cfg, device);
   if (kind == "regret") return regret(cfg, device);
-  FLATMIN_CHECK(false, "simulate: unknown kind '" << kind << "' (trajectories | study | escape | regret)");
+  throw common::InputError("simulate: " + common::unknown_name_message("kind", kind, simulation_kinds()));
   return {};
 }
 

@@ -8,6 +8,7 @@
 #include "common/format.h"
 #include "common/json_io.h"
 #include "common/manifest.h"
+#include "common/status.h"
 #include "theory/regret.h"
 #include "theory/runs.h"
 #include "theory/sweep.h"
@@ -35,13 +36,28 @@ common::Manifest manifest(const std::string& cmd, const TheoryArgs& a) {
   return m;
 }
 
+/// Runs `body`; a DivergedError (a path left the finite numbers) is an outcome of the run: the manifest gets
+/// status "diverged", that message and the config as given, is written to <out>/manifest.json (nothing else is),
+/// and the error goes on to run_main (one line "diverged: …", exit 1).
+template <class Body>
+auto with_outcome(common::Manifest& m, const TheoryArgs& a, const nlohmann::json& cfg, Body&& body) {
+  try {
+    return body();
+  } catch (const common::DivergedError& e) {
+    if (!cfg.is_null()) m.set_config(cfg);
+    m.finish(common::to_string(common::RunStatus::diverged), std::string("diverged: ") + e.what());
+    m.write(a.out / "manifest.json");
+    throw;
+  }
+}
+
 }  // namespace
 
 int run_escape_time_cmd(const TheoryArgs& a) {
   auto m = manifest("escape-time", a);
   auto cfg = read_config(a.config);
   set_threads(cfg, a.threads);
-  const auto summary = theory::escape_time_summary(cfg, true);
+  const auto summary = with_outcome(m, a, cfg, [&] { return theory::escape_time_summary(cfg, true); });
   m.set_config(summary.at("config"));
   m.set_seed("mc", summary.at("config").at("seed").get<std::uint64_t>());
   {
@@ -68,7 +84,7 @@ int run_flow_cmd(const TheoryArgs& a) {
   auto m = manifest("flow", a);
   const auto cfg = read_config(a.config);
   theory::FlowTrajectory traj;
-  const auto summary = theory::flow_run(cfg, traj);
+  const auto summary = with_outcome(m, a, cfg, [&] { return theory::flow_run(cfg, traj); });
   m.set_config(summary.at("config"));
   const double lr = summary.at("config").at("lr").get<double>();
   const std::size_t d = static_cast<std::size_t>(traj.theta.front().size());
@@ -100,7 +116,7 @@ int run_sweep_cmd(const TheoryArgs& a) {
     if (!cfg.contains("defaults")) cfg["defaults"] = nlohmann::json::object();
     cfg["defaults"]["threads"] = a.threads;
   }
-  const auto studies = theory::run_sweeps(cfg, true);
+  const auto studies = with_outcome(m, a, cfg, [&] { return theory::run_sweeps(cfg, true); });
   m.set_config(cfg);
   nlohmann::json summary = {{"studies", nlohmann::json::array()}};
   for (const auto& s : studies) summary["studies"].push_back(theory::to_json(s));
@@ -119,7 +135,7 @@ int run_regret_cmd(const TheoryArgs& a) {
   auto cfg = read_config(a.config);
   set_threads(cfg, a.threads);
   const auto rc = theory::parse_regret_config(cfg);
-  const auto curves = theory::run_regret(rc);
+  const auto curves = with_outcome(m, a, theory::to_json(rc), [&] { return theory::run_regret(rc); });
   m.set_config(theory::to_json(rc));
   m.set_seed("regret", rc.seed);
   theory::write_regret_csv(curves, a.out / "regret.csv");
@@ -142,7 +158,7 @@ int run_validate_cmd(const TheoryArgs& a) {
     if (cfg.contains("regret")) cfg["regret"]["threads"] = a.threads;
   }
   theory::ValidationDetails details;
-  const auto rows = theory::run_validation(cfg, a.profile, true, &details);
+  const auto rows = with_outcome(m, a, cfg, [&] { return theory::run_validation(cfg, a.profile, true, &details); });
   m.set_config(theory::resolve_validation_profile(cfg, a.profile));
   m.set_field("profile", a.profile);
   std::size_t fails = 0;

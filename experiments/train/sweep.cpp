@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/status.h"
 #include "experiments/train/trainer.h"
 
 extern char** environ;
@@ -98,10 +99,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   FLATMIN_CHECK(!args.sync_bn || args.ranks_per_run > 1, "sweep: --sync-bn needs --ranks-per-run > 1");
   const json& c = args.config;
   FLATMIN_CHECK(c.is_object(), "sweep config must be a JSON object");
-  for (const auto& [k, v] : c.items()) {
-    static const std::set<std::string> allowed = {"about", "name", "base", "optimizers", "seeds", "noise_rates", "out", "overrides", "notes"};
-    FLATMIN_CHECK(allowed.count(k) == 1, "sweep: unknown key '" << k << "' (allowed: about, name, base, optimizers, seeds, noise_rates, out, overrides)");
-  }
+  common::check_known_keys(c, {"about", "name", "base", "optimizers", "seeds", "noise_rates", "out", "overrides", "notes"}, "sweep");
   FLATMIN_CHECK(c.contains("base") && c.contains("optimizers"), "sweep: needs 'base' and 'optimizers'");
   json base = load_base(args);
   if (base.contains("profiles")) {  // the profile is merged here; run configs carry none
@@ -119,6 +117,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   std::set<std::string> labels;
   for (const auto& o : c.at("optimizers")) {
     FLATMIN_CHECK(o.is_object() && o.contains("name"), "sweep: every optimizers[] entry needs a 'name'");
+    common::check_known_keys(o, {"name", "label", "options"}, "sweep optimizers[]");
     const std::string label = o.value("label", o.at("name").get<std::string>());
     FLATMIN_CHECK(labels.insert(label).second, "sweep: optimizer label '" << label << "' appears twice (give distinct 'label's)");
     for (double p : noises) {
@@ -245,7 +244,12 @@ json run_sweep(const SweepArgs& args) {
       ta.data_dir = args.data_dir;
       ta.progress = args.progress;
       ta.argv = args.argv;
-      run_training(ta);
+      try {
+        run_training(ta);
+      } catch (const common::DivergedError& e) {  // an outcome of that run (its manifest says so): the others still run
+        std::cerr << "sweep: " << r->id << " diverged: " << e.what() << "\n";
+        failed.push_back(r->id + " (diverged; " + (r->dir / "manifest.json").string() + ")");
+      }
     }
   } else {
     FLATMIN_CHECK(!args.exe.empty(), "sweep: workers need the flatmin executable path");

@@ -15,9 +15,12 @@
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
+#include "common/format.h"
 #include "common/json_io.h"
 #include "common/manifest.h"
+#include "common/nearest.h"
 #include "common/progress.h"
+#include "common/status.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
 #include "experiments/models/sync_batchnorm.h"
@@ -37,11 +40,7 @@ constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";
 void check_keys(const json& j, const std::string& where, const std::set<std::string>& allowed) {
   FLATMIN_CHECK(j.is_object(), where << " must be a JSON object");
   for (const auto& [k, v] : j.items()) {
-    if (allowed.count(k) == 0) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      throw common::InputError(where + ": unknown key '" + k + "' (allowed: " + list + ")");
-    }
+    if (allowed.count(k) == 0) throw common::InputError(where + ": " + common::unknown_name_message("key", k, allowed));
   }
 }
 
@@ -200,7 +199,7 @@ json resolve_train_config(const json& raw_in, const std::string& profile) {
   }
   check_keys(raw, "train config",
              {"about", "name", "data", "model", "optimizer", "weight_decay", "epochs", "batch_size", "test_batch_size",
-              "drop_last", "schedule", "seed", "set_epoch", "notes"});
+              "drop_last", "schedule", "seed", "set_epoch", "divergence_factor", "notes"});
   json c;
   c["name"] = get_or<std::string>(raw, "name", "run", "train config");
   // data
@@ -236,6 +235,7 @@ json resolve_train_config(const json& raw_in, const std::string& profile) {
   const std::string mode = dd["label_noise"]["mode"];
   FLATMIN_CHECK(mode == "official" || mode == "exact", "data.label_noise.mode = '" << mode << "' is not 'official' or 'exact'");
   dd["synthetic"] = d.value("synthetic", json::object());
+  check_keys(dd["synthetic"], "data.synthetic", {"n", "classes", "channels", "size", "noise", "seed"});
   c["data"] = dd;
   // model
   FLATMIN_CHECK(raw.contains("model"), "train config: missing 'model'");
@@ -258,6 +258,11 @@ json resolve_train_config(const json& raw_in, const std::string& profile) {
   c["drop_last"] = get_or<bool>(raw, "drop_last", false, "train config");
   c["seed"] = get_or<uint64_t>(raw, "seed", 0, "train config");
   c["set_epoch"] = get_or<bool>(raw, "set_epoch", true, "train config");
+  // A batch loss > divergence_factor × the reference loss (epoch 1's first batch during epoch 1, then epoch 1's
+  // mean training loss) ends the run as diverged, as a non-finite loss does; 0 turns the explosion test off.
+  c["divergence_factor"] = get_or<double>(raw, "divergence_factor", 1e6, "train config");
+  const double dfac = c["divergence_factor"];
+  FLATMIN_CHECK(dfac == 0 || dfac > 1, "train config: 'divergence_factor' = " << dfac << " must be > 1 (or 0: off)");
   const json s = raw.value("schedule", json{{"type", "constant"}});
   check_keys(s, "schedule", {"type", "milestones", "gamma", "t_max", "eta_min", "eta_min_factor", "warmup_epochs"});
   json sc;
@@ -386,7 +391,9 @@ json run_training(const TrainArgs& args) {
     } catch (const std::exception& e) {
       throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
     }
-    const json saved = json::parse(read_string(a, "config"));
+    json saved = json::parse(read_string(a, "config"));
+    // checkpoints from before divergence_factor existed resume under the default
+    if (!saved.contains("divergence_factor")) saved["divergence_factor"] = 1e6;
     FLATMIN_CHECK(saved == cfg, ckpt_file.string() << ": the checkpoint was written with a different recipe; use another --out "
                                                    << "(saved: " << saved.dump() << ")");
     torch::serialize::InputArchive ma, oa;
@@ -437,6 +444,23 @@ json run_training(const TrainArgs& args) {
   common::Progress progress(cfg.at("name").get<std::string>(), (last_epoch - done_epochs) * steps_per_epoch, 10.0,
                             args.progress && writer ? &std::cerr : nullptr);
   int64_t progress_done = 0;
+  // Divergence (an outcome, not bad input): a non-finite batch loss, or one above divergence_factor × the reference
+  // loss, ends the run with manifest status "diverged" and a DivergedError (exit 1). Nothing of the diverged epoch
+  // is written: checkpoint.pt, model_*.pt and metrics.csv stay those of the last finished epoch.
+  const double divergence_factor = cfg.at("divergence_factor");
+  double reference_loss = rows.empty() ? std::nan("") : rows.front().train_loss;  // epoch 1's mean once it is done
+  auto diverge = [&](int64_t epoch, int64_t batch, double loss, const std::string& why) {
+    std::ostringstream where;
+    where << "epoch " << epoch << ", batch " << batch << ": loss = " << common::format_double(loss) << " " << why;
+    const std::string kept = epoch > 1 ? "checkpoint.pt keeps epoch " + std::to_string(epoch - 1)
+                                                          : "no checkpoint: it diverged in epoch 1";
+    if (writer) {
+      manifest.set_field("diverged_at", {{"epoch", epoch}, {"batch", batch}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}});
+      manifest.finish(common::to_string(common::RunStatus::diverged), "diverged at " + where.str());
+      manifest.write(out / "manifest.json");
+    }
+    throw common::DivergedError("train: " + where.str() + "; lower the lr (" + kept + ")");
+  };
   for (int64_t epoch = done_epochs + 1; epoch <= last_epoch; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     if (set_epoch) optim::set_epoch(*optimizer, epoch);  // MIAdam's switch is epoch-based (1-based, as the scripts)
@@ -481,8 +505,16 @@ json run_training(const TrainArgs& args) {
         coll->allreduce_grads(model->parameters());
         optimizer->step();
       }
-      FLATMIN_CHECK(std::isfinite(l), "train: loss became " << l << " at epoch " << epoch << ", batch " << b + 1
-                                                            << " (diverged; lower the lr)");
+      double batch_loss = l;  // the global batch's mean loss: every rank takes the same decision
+      if (coll) coll->allreduce_sum(&batch_loss, 1);
+      if (!std::isfinite(batch_loss)) diverge(epoch, b + 1, batch_loss, "is not finite");
+      if (std::isnan(reference_loss)) reference_loss = batch_loss;  // epoch 1, batch 1
+      if (divergence_factor > 0 && reference_loss > 0 && batch_loss > divergence_factor * reference_loss) {
+        std::ostringstream why;
+        why << "> divergence_factor " << common::format_double(divergence_factor) << " x "
+            << common::format_double(reference_loss) << (rows.empty() ? " (epoch 1's first batch loss)" : " (epoch 1's mean loss)");
+        diverge(epoch, b + 1, batch_loss, why.str());
+      }
       progress.update(++progress_done);
     }
     if (coll) {
@@ -501,6 +533,7 @@ json run_training(const TrainArgs& args) {
     row.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
     rows.push_back(row);
+    if (rows.size() == 1) reference_loss = row.train_loss;  // epoch 1's mean training loss from here on
 
     if (!writer) continue;
     save_model(*model, out / "model_final.pt");

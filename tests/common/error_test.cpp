@@ -1,4 +1,5 @@
 #include "common/error.h"
+#include "common/status.h"
 
 #include <gtest/gtest.h>
 
@@ -102,6 +103,30 @@ TEST(RunMain, MultiLineMessageIsPrintedOnOneLine) {
   EXPECT_EQ(count_lines(r.err), 1u);
   EXPECT_EQ(r.err.rfind("flatmin: error: first second", 0), 0u) << r.err;
   EXPECT_EQ(r.err.back(), '\n');
+}
+
+TEST(RunMain, DivergedErrorGivesExitCode1AndOneDivergedLine) {
+  const RunResult r = run_captured([]() -> int { throw DivergedError("epoch 1, batch 3: loss = inf"); });
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "flatmin: diverged: epoch 1, batch 3: loss = inf\n");
+  EXPECT_EQ(count_lines(r.err), 1u);
+}
+
+static_assert(std::is_base_of_v<std::runtime_error, DivergedError>, "DivergedError is a runtime_error");
+static_assert(!std::is_base_of_v<InputError, DivergedError>, "divergence is not bad input (exit 1, not 2)");
+
+TEST(RunStatus, ToStringNamesAsWritten) {
+  EXPECT_STREQ(to_string(RunStatus::ok), "ok");
+  EXPECT_STREQ(to_string(RunStatus::diverged), "diverged");
+  EXPECT_STREQ(to_string(RunStatus::not_converged), "not_converged");
+  EXPECT_STREQ(to_string(RunStatus::failed), "failed");
+  EXPECT_STREQ(to_string(RunStatus::interrupted), "interrupted");
+  const RunOutcome o = DivergedError("path 17 at t = 2.5").outcome();
+  EXPECT_EQ(o.status, RunStatus::diverged);
+  EXPECT_FALSE(o.ok());
+  EXPECT_STREQ(o.status_name(), "diverged");
+  EXPECT_EQ(o.message, "path 17 at t = 2.5");
+  EXPECT_TRUE(RunOutcome{}.ok());
 }
 
 TEST(RunMain, NonStdExceptionGivesExitCode1) {

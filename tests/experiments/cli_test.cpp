@@ -98,6 +98,46 @@ TEST(ReproduceCli, WritesReportWithVerdicts) {
   EXPECT_FALSE(fs::exists(dir / "res2" / "report.json"));
 }
 
+TEST(ReproduceCli, TypoedKeyOrTargetNamesTheNearestExit2NothingWritten) {
+  TempDir dir;
+  std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+  const auto shipped = nlohmann::json::parse(in);
+  auto target = shipped["targets"]["dualadam_warmup"];
+  target["sig_digit"] = target["sig_digits"];
+  target.erase("sig_digits");
+  struct Case {
+    nlohmann::json config;
+    std::string nearest;
+  };
+  const std::vector<Case> cases = {
+      {{{"targets", {{"dualadam_warmup", target}}}}, "did you mean 'sig_digits'"},
+      {{{"targets", {{"dualadam_warmpu", shipped["targets"]["dualadam_warmup"]}}}}, "did you mean 'dualadam_warmup'"},
+      {{{"target", shipped["targets"]}, {"targets", nlohmann::json::object()}}, "did you mean 'targets'"},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(dir / "r.json") << c.config.dump();
+    const auto r = run("flatmin reproduce --config " + (dir / "r.json").string() + " --out " + (dir / "res").string(), dir);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(c.nearest), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "res"));
+  }
+  const auto only = run("flatmin reproduce --only dualadam_warmpu --out " + (dir / "res").string(), dir);
+  EXPECT_EQ(only.code, 2);
+  EXPECT_NE(only.err.find("did you mean 'dualadam_warmup'"), std::string::npos) << only.err;
+}
+
+TEST(TrainCli, TypoedKeyNamesTheNearestExit2NothingWritten) {
+  TempDir dir;
+  std::ofstream(dir / "t.json") << R"({"data": {"dataset": "synthetic"}, "model": {"name": "small_cnn"},
+    "optimizer": {"name": "sgd", "options": {"lr": 0.1}}, "epochz": 1})";
+  const auto r = run("flatmin --threads 1 train --no-progress --config " + (dir / "t.json").string() + " --out " + (dir / "run").string(), dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'epochs'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "run"));
+}
+
 TEST(TheoryCli, MIAdamGainAndBadInput) {
   TempDir dir;
   const auto ok = run("flatmin-theory miadam-gain --kappa 0.5 --order 2 --steps 3 --out " + (dir / "g.csv").string(), dir);

@@ -300,3 +300,43 @@ TEST(SimulateCli, BadConfigOneErrorLineExit2NothingWritten) {
 }
 
 }  // namespace
+
+// ---- outcomes and key typos (issue 11) ------------------------------------------------------------------
+
+TEST(SimulateCli, DivergedEscapeIsOneLineExit1AndManifestSaysDiverged) {
+  // SGD at lr 1e100: a path thrown to -1e101 by the first step overflows to inf in the second (the quartic wall).
+  TempDir dir;
+  std::ofstream(dir / "c.json") << R"({"paths": 16, "max_steps": 10, "seed": 1,
+    "optimizers": [{"name": "sgd", "options": {"lr": 1e100}}]})";
+  std::string err;
+  EXPECT_EQ(run_cli("--threads 1 simulate escape --config " + (dir / "c.json").string() + " --out " + (dir / "out").string(), dir, err), 1)
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(err.rfind("flatmin: diverged: ", 0), 0u) << err;
+  EXPECT_NE(err.find(": path "), std::string::npos) << err;
+  EXPECT_NE(err.find(" at step "), std::string::npos) << err;
+  std::ifstream m(dir / "out" / "manifest.json");
+  const auto manifest = json::parse(m);
+  EXPECT_EQ(manifest["status"], "diverged");
+  EXPECT_FALSE(fs::exists(dir / "out" / "summary.json"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "escape_times.csv"));
+}
+
+TEST(RunSimulation, TypoedKeysNameTheNearestKey) {
+  using flatmin::common::InputError;
+  auto expect_nearest = [](const std::string& kind, const json& cfg, const std::string& needle) {
+    try {
+      run_simulation(kind, cfg);
+      ADD_FAILURE() << kind << " " << cfg.dump() << ": no InputError";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_nearest("study", json{{"n", 3}, {"stesp", 100}}, "did you mean 'steps'");
+  expect_nearest("escape", json{{"pahts", 4}}, "did you mean 'paths'");
+  expect_nearest("escape", json{{"well", {{"startt", -1.0}}}}, "did you mean 'start'");
+  expect_nearest("regret", json{{"optimizers", {{{"name", "adam"}, {"optoins", json::object()}}}}}, "did you mean 'options'");
+  expect_nearest("trajectoris", json::object(), "did you mean 'trajectories'");
+  expect_nearest("study", json{{"landscape", {{"name", "multiwell"}, {"confinment", 1.0}}}}, "did you mean 'confinement'");
+  expect_nearest("study", json{{"landscape", {{"name", "multiwel"}}}}, "did you mean 'multiwell'");
+}

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -15,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/status.h"
 #include "experiments/data/dataset.h"
 #include "common/dist/communicator.h"
 #include "experiments/models/models.h"
@@ -292,6 +295,118 @@ TEST(Train, ScheduleFactors) {
   EXPECT_THROW(flatmin::train::resolve_train_config(bad, "quick"), InputError);
 }
 
+// ---- divergence is an outcome (exit 1, manifest "diverged"); typo'd keys name the nearest one -----------------
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Train, CliSgdAtLr1e30DivergesExit1OneLineManifestDiverged) {
+  TempDir dir;
+  auto recipe = tiny_recipe("small_cnn", "sgd", {{"lr", 1e30}}, 2);
+  recipe["schedule"] = {{"type", "constant"}};
+  flatmin::common::write_json_atomic(dir / "recipe.json", recipe);
+  const std::string cmd = std::string(FLATMIN_BIN_DIR) + "/flatmin --threads 1 train --no-progress --config " +
+                          (dir / "recipe.json").string() + " --out " + (dir / "run").string() + " > " +
+                          (dir / "out.txt").string() + " 2> " + (dir / "err.txt").string();
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);  // a run-time outcome, not bad input (2)
+  const std::string err = slurp(dir / "err.txt");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(err.rfind("flatmin: diverged: train: epoch 1, batch ", 0), 0u) << err;
+  const json m = flatmin::common::read_json_file(dir / "run" / "manifest.json");
+  EXPECT_EQ(m.at("status"), "diverged");
+  EXPECT_EQ(m.at("message").get<std::string>().rfind("diverged at epoch 1, batch ", 0), 0u) << m.at("message");
+  EXPECT_EQ(m.at("diverged_at").at("epoch"), 1);
+  EXPECT_FALSE(fs::exists(dir / "run" / "result.json"));  // no partial result
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(dir / "run" / "metrics.csv"));
+}
+
+TEST(Train, DivergenceKeepsTheLastGoodEpochAndTheFactorCatchesExplosions) {
+  // Epoch 1 at lr 1e-2, then MultiStepLR multiplies it by 1e32: epoch 2 diverges. Its checkpoint, weights and
+  // metrics stay epoch 1's.
+  TempDir dir;
+  auto recipe = tiny_recipe("small_cnn", "sgd", {{"lr", 1e-2}}, 3);
+  recipe["schedule"] = {{"type", "multistep"}, {"milestones", {1}}, {"gamma", 1e32}};
+  try {
+    run_tiny(recipe, dir / "run");
+    FAIL() << "did not diverge";
+  } catch (const flatmin::common::DivergedError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("train: epoch 2, batch 2: loss = ", 0), 0u) << e.what();  // batch 1 ran the first huge step
+    EXPECT_NE(std::string(e.what()).find("checkpoint.pt keeps epoch 1"), std::string::npos) << e.what();
+  }
+  const json m = flatmin::common::read_json_file(dir / "run" / "manifest.json");
+  EXPECT_EQ(m.at("status"), "diverged");
+  EXPECT_EQ(m.at("diverged_at").at("epoch"), 2);
+  EXPECT_TRUE(fs::exists(dir / "run" / "checkpoint.pt"));
+  EXPECT_TRUE(fs::exists(dir / "run" / "model_final.pt"));
+  EXPECT_FALSE(fs::exists(dir / "run" / "result.json"));
+  const std::string csv = slurp(dir / "run" / "metrics.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2) << csv;  // header + epoch 1
+
+  // A finite but exploding loss: lr 1e3 overshoots without overflowing; divergence_factor 2 calls it diverged.
+  auto boom = tiny_recipe("small_cnn", "sgd", {{"lr", 1e3}}, 1);
+  boom["schedule"] = {{"type", "constant"}};
+  boom["divergence_factor"] = 2.0;
+  try {
+    run_tiny(boom, dir / "boom");
+    FAIL() << "did not diverge";
+  } catch (const flatmin::common::DivergedError& e) {
+    EXPECT_NE(std::string(e.what()).find("epoch 1, batch "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("> divergence_factor 2 x "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(flatmin::common::read_json_file(dir / "boom" / "manifest.json").at("status"), "diverged");
+  // 0 turns the explosion test off; a factor in (0, 1] is bad input
+  boom["divergence_factor"] = 0.5;
+  EXPECT_THROW(flatmin::train::resolve_train_config(boom, "quick"), InputError);
+}
+
+void expect_input_error_naming(const std::function<void()>& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no InputError; expected one containing " << needle;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(Train, TypoedKeysNameTheNearestKey) {
+  using flatmin::train::resolve_train_config;
+  const json base = tiny_recipe("small_cnn", "adam", json::object(), 1);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    json j = base;
+    edit(j);
+    return j;
+  };
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["epochz"] = 2; }), "quick"); }, "did you mean 'epochs'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["train_subst"] = 2; }), "quick"); },
+                            "did you mean 'train_subset'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["schedule"]["milestone"] = {1}; }), "quick"); },
+                            "did you mean 'milestones'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["divergence_factr"] = 10; }), "quick"); },
+                            "did you mean 'divergence_factor'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["synthetic"]["clases"] = 3; }), "quick"); },
+                            "did you mean 'classes'");
+  // model options are strict too (the model is built before any work)
+  TempDir dir;
+  auto bad_model = tiny_recipe("small_resnet", "adam", json::object(), 1);
+  bad_model["model"]["options"]["widht"] = {8, 16};
+  expect_input_error_naming([&] { run_tiny(bad_model, dir / "m"); }, "did you mean 'widths'");
+  EXPECT_FALSE(fs::exists(dir / "m"));
+  // sweep configs and their optimizers[] entries
+  flatmin::train::SweepArgs s;
+  s.config = {{"base", base}, {"optimizers", {{{"name", "adam"}}}}, {"seedz", {1}}};
+  s.out = "/nonexistent/never-written";
+  expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'seeds'");
+  s.config = {{"base", base}, {"optimizers", {{{"name", "adam"}, {"lable", "a"}}}}};
+  expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'label'");
+}
+
 TEST(Train, ResumeIsBitIdentical) {
   // MIAdam1 switches to Adam at epoch 2 (inside the resumed part); torch's Adam as the second case.
   const std::vector<std::pair<std::string, json>> opts = {
@@ -516,6 +631,31 @@ TEST(Sweep, SkipsFinishedRunsAndAggregates) {
   const auto script = flatmin::train::slurm_script(s, runs);
   EXPECT_NE(script.find("#SBATCH --array=0-7"), std::string::npos);
   EXPECT_NE(script.find("mi1_noise0.4_seed2"), std::string::npos);
+}
+
+TEST(Sweep, ADivergedRunIsCountedAsFailedAndTheOthersRun) {
+  TempDir dir;
+  flatmin::train::SweepArgs s;
+  s.config = {{"name", "d"},
+              {"base", tiny_recipe("small_cnn", "sgd", json::object(), 1)},
+              {"optimizers", {{{"label", "boom"}, {"name", "sgd"}, {"options", {{"lr", 1e30}}}},
+                              {{"label", "fine"}, {"name", "sgd"}, {"options", {{"lr", 1e-2}}}}}}};
+  s.out = dir / "sw";
+  s.progress = false;
+  try {
+    flatmin::train::run_sweep(s);
+    FAIL() << "the diverged run was not reported";
+  } catch (const InputError& e) {
+    FAIL() << "a diverged run is not bad input: " << e.what();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("1 run(s) failed: boom_"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
+  const auto runs = flatmin::train::expand_sweep(s);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(flatmin::common::read_json_file(runs[0].dir / "manifest.json").at("status"), "diverged");
+  EXPECT_TRUE(flatmin::train::run_finished(runs[1].dir));
+  EXPECT_TRUE(fs::exists(dir / "sw" / "aggregate.json"));
 }
 
 TEST(Sweep, DataParallelRunsLocallyAndUnderSlurmMatchOneProcess) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -143,3 +144,52 @@ TEST(TheoryValidation, ProfilesMergeAndUnknownSectionsFail) {
 }
 
 }  // namespace
+
+// ---- outcomes and key typos (issue 11) ------------------------------------------------------------------
+
+TEST(TheoryCli, DivergedEscapeIsOneLineExit1AndManifestSaysDiverged) {
+  // The quartic wall of the double well sends a path started at -1e120 to -inf in the first Euler step: a valid
+  // config whose run diverges. Exit 1 (not the bad-input 2), one line naming path and time, manifest "diverged".
+  TempDir dir;
+  write(dir / "c.json", R"({"landscape": {"type": "double_well", "dL": 1, "k": 1}, "noise": "white", "T": 0.1,
+    "dynamics": "sgd", "lr": 0.1, "dt": 0.01, "start": -1e120, "paths": 16, "seed": 1, "t_max": 10})");
+  const auto r = run("--threads 1 escape-time --config " + (dir / "c.json").string() + " --out " + (dir / "out").string(), dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("flatmin-theory: diverged: path ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(" at t = 0.01"), std::string::npos) << r.err;
+  const auto m = read(dir / "out" / "manifest.json");
+  EXPECT_EQ(m["status"], "diverged");
+  EXPECT_NE(m["message"].get<std::string>().find("diverged: path "), std::string::npos) << m["message"];
+  EXPECT_FALSE(fs::exists(dir / "out" / "summary.json"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "survival.csv"));
+}
+
+TEST(TheoryCli, TypoedKeyNamesTheNearestKey) {
+  TempDir dir;
+  struct Case {
+    std::string cmd, cfg, nearest;
+  };
+  const std::vector<Case> cases = {
+      {"escape-time", R"({"dtt": 0.01})", "'dt'"},
+      {"escape-time", R"({"landscape": {"type": "double_well", "dl": 1}})", "'dL'"},
+      {"escape-time", R"({"noise": {"type": "white", "TT": 1}})", "'T'"},
+      {"escape-time", R"({"landscape": {"type": "quadratic_double_well", "lamda": [2]}})", "'lambda'"},
+      {"sweep", R"({"studies": [{"name": "x", "axis": "log_k", "vary": "k", "values": [1, 2], "base": {}, "rel_tol": 0.1,
+                   "claimm": ""}]})", "'claim'"},
+      {"sweep", R"({"studies": [{}], "default": {}})", "'defaults'"},
+      {"regret", R"({"T": 100, "betaa1": 0.9})", "'beta1'"},
+      {"flow", R"({"dynamic": "sgd"})", "'dynamics'"},
+      {"validate", R"({"mc_check": []})", "'mc_checks'"},
+      {"validate", R"({"mc_checks": [{"confg": {}}]})", "'config'"},
+      {"validate", R"({"theorem1": {"adam": {}, "miadam": {}, "rel_tl": 0.1}})", "'rel_tol'"},
+  };
+  for (const auto& c : cases) {
+    write(dir / "bad.json", c.cfg);
+    const auto r = run(c.cmd + " --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir);
+    EXPECT_EQ(r.code, 2) << c.cmd << " " << c.cfg << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("did you mean " + c.nearest), std::string::npos) << c.cmd << " " << c.cfg << ": " << r.err;
+    EXPECT_FALSE(fs::exists(dir / "o")) << c.cfg;
+  }
+}
