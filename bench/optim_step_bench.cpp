@@ -413,6 +413,8 @@ int main(int argc, char** argv) {
     add_opt("adabound", "adabound", json::object(), "roofline", 7, "clipped lr bounds");
     add_opt("amsbound", "amsbound", json::object(), "roofline", 9, "AdaBound + max v");
     add_opt("adaboundw", "adaboundw", json{{"weight_decay", 5e-4}}, "roofline", 7, "AdaBound, decoupled wd");
+    add_opt("adabelief", "adabelief", json{{"weight_decay", 5e-4}}, "roofline", 7,
+            "AdaBelief (official 0.2.0 defaults: rectified, decoupled wd)");
     // SWATS switches to SGD as soon as its projected lr settles, which a fixed gradient makes
     // immediate. lr = 0 keeps the Adam phase (γ = pᵀp/(−pᵀg) = 0/0 is NaN, so the switch test
     // fails) with the same loads, arithmetic and stores; the SGD phase is timed separately.

@@ -1,4 +1,6 @@
 // flatmin: the LibTorch-side driver. Subcommands are thin: parse → config → library call → write.
+#include <algorithm>
+#include <array>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,6 +17,37 @@
 #include "experiments/commands/sweep_cmd.h"
 #include "experiments/commands/train_cmd.h"
 #include "optim/registry.h"
+
+namespace {
+
+/// `list-optimizers --options NAME`: one row per option (or the schema as JSON).
+void print_options(const std::string& name, bool as_json) {
+  const auto fields = flatmin::optim::optimizer_schema(name);
+  if (as_json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& f : fields) {
+      j.push_back({{"name", f.name}, {"type", f.type}, {"default", f.default_value}, {"constraint", f.constraint},
+                   {"source", f.source}, {"doc", f.doc}});
+    }
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::array<std::string, 5>> rows{{"option", "type", "default", "allowed", "source of the default"}};
+  for (const auto& f : fields) {
+    const std::string def = f.default_value.is_null() ? "(required)" : f.default_value.dump();
+    rows.push_back({f.name, f.type, def, f.constraint.empty() ? "any" : f.constraint, f.source});
+  }
+  std::array<size_t, 5> width{};
+  for (const auto& r : rows) {
+    for (size_t c = 0; c < 5; ++c) width[c] = std::max(width[c], r[c].size());
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t c = 0; c < 5; ++c) std::cout << rows[i][c] << std::string(width[c] - rows[i][c].size() + 2, ' ');
+    std::cout << (i == 0 ? "doc" : fields[i - 1].doc) << "\n";
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv, argv + argc);
@@ -53,7 +86,11 @@ int main(int argc, char** argv) {
     flatmin::experiments::SweepCmdArgs sargs;
     auto* sweep = flatmin::experiments::add_sweep_subcommand(app, sargs);
 
-    app.add_subcommand("list-optimizers", "print the registry's optimizer names");
+    auto* list = app.add_subcommand("list-optimizers", "print the registry's optimizer names, or one optimizer's options");
+    std::string list_options;
+    bool list_json = false;
+    list->add_option("--options", list_options, "print this optimizer's options: name, type, default, allowed range, source, doc");
+    list->add_flag("--json", list_json, "with --options: the schema as JSON (for other front ends)");
 
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     flatmin::experiments::setup_threads(threads);
@@ -63,6 +100,10 @@ int main(int argc, char** argv) {
     if (hess->parsed()) return flatmin::experiments::run_hessian(hargs, args);
     if (train->parsed()) return flatmin::experiments::run_train_cmd(targs, args);
     if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(sargs, threads, args);
+    if (!list_options.empty()) {
+      print_options(list_options, list_json);
+      return 0;
+    }
     for (const auto& name : flatmin::optim::registry_names()) std::cout << name << "\n";
     return 0;
   });

@@ -105,9 +105,9 @@ struct Traits;
 
 template <>
 struct Traits<double> {
-  static std::string type() { return "a number"; }
+  static std::string type() { return "number"; }
   static double parse(const json& v, const std::string& who, const std::string& key) {
-    if (!v.is_number()) wrong_type(who, key, type(), v);
+    if (!v.is_number()) wrong_type(who, key, "a number", v);
     const double x = v.get<double>();
     FLATMIN_CHECK(std::isfinite(x), who << ": option '" << key << "' is not finite");
     return x;
@@ -122,11 +122,11 @@ struct Traits<double> {
 
 template <>
 struct Traits<int64_t> {
-  static std::string type() { return "an integer"; }
+  static std::string type() { return "integer"; }
   static int64_t parse(const json& v, const std::string& who, const std::string& key) {
     const bool integral = v.is_number_integer() || (v.is_number_float() && std::isfinite(v.get<double>()) &&
                                                     std::floor(v.get<double>()) == v.get<double>());
-    if (!integral) wrong_type(who, key, type(), v);
+    if (!integral) wrong_type(who, key, "an integer", v);
     return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
   }
   static json to_json(int64_t x) { return x; }
@@ -174,7 +174,7 @@ struct Traits<std::optional<double>> {
   static std::string type() { return "number or null"; }
   static std::optional<double> parse(const json& v, const std::string& who, const std::string& key) {
     if (v.is_null()) return std::nullopt;
-    if (!v.is_number()) wrong_type(who, key, type(), v);
+    if (!v.is_number()) wrong_type(who, key, "a number or null", v);
     return Traits<double>::parse(v, who, key);
   }
   static json to_json(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }

@@ -84,6 +84,7 @@ const std::map<std::string, Entry>& table() {
     register_adabound(m);
     register_swats(m);
     register_ndadam(m);
+    register_adabelief(m);
     m["sgd"] = sgd_entry();
     m["adam"] = detail::entry_over<torch::optim::Adam, torch::optim::AdamOptions>(adam_fields(), {});
     m["adamw"] = detail::entry_over<torch::optim::AdamW, torch::optim::AdamWOptions>(adamw_fields(), {});

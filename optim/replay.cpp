@@ -55,13 +55,8 @@ torch::Tensor tensor_of(const std::vector<double>& x) {
 
 ReplayResult replay(const json& spec) {
   FLATMIN_CHECK(spec.is_object(), "spec must be a JSON object");
-  static const std::set<std::string> known = {"optimizer", "options", "params", "groups", "steps",
-                                              "steps_per_epoch", "grads", "quadratic"};
-  for (const auto& item : spec.items()) {
-    FLATMIN_CHECK(known.count(item.key()) == 1, "spec: unknown key '" << item.key()
-                                                    << "' (known: optimizer, options, params, groups, steps, "
-                                                       "steps_per_epoch, grads, quadratic)");
-  }
+  common::check_known_keys(spec, {"optimizer", "options", "params", "groups", "steps", "steps_per_epoch", "grads", "quadratic"},
+                           "spec");
   common::require_finite_json(spec, "spec");
   FLATMIN_CHECK(spec.contains("optimizer") && spec["optimizer"].is_string(), "spec: 'optimizer' (a name) is required");
   const std::string name = spec["optimizer"].get<std::string>();
@@ -112,10 +107,7 @@ ReplayResult replay(const json& spec) {
       const auto& gk = gs[k];
       FLATMIN_CHECK(gk.is_object() && gk.contains("params") && gk["params"].is_array(),
                     "spec: groups[" << k << "] must be {\"params\": [indices], \"options\": {...}}");
-      for (const auto& item : gk.items()) {
-        FLATMIN_CHECK(item.key() == "params" || item.key() == "options",
-                      "spec: groups[" << k << "] has unknown key '" << item.key() << "'");
-      }
+      common::check_known_keys(gk, {"params", "options"}, "spec: groups[" + std::to_string(k) + "]");
       GroupSpec g;
       for (const auto& idx : gk["params"]) {
         FLATMIN_CHECK(idx.is_number_integer() && idx.get<int64_t>() >= 0 &&

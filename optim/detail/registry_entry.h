@@ -72,4 +72,5 @@ void register_adamax(detail::RegistryTable& table);
 void register_adabound(detail::RegistryTable& table);
 void register_swats(detail::RegistryTable& table);
 void register_ndadam(detail::RegistryTable& table);
+void register_adabelief(detail::RegistryTable& table);
 }  // namespace flatmin::optim

@@ -49,6 +49,28 @@ TEST(OptimReplayCli, WritesCsvAndManifest) {
   EXPECT_EQ(manifest["config"]["resolved_options"][1]["lr"], 0.02);
 }
 
+// The schema as a table and as JSON; an unknown name is one line, exit 2, naming the nearest.
+TEST(ListOptimizersCli, PrintsEachOptimizersOptionsFromItsSchema) {
+  TempDir dir;
+  auto r = run("flatmin list-optimizers --options miadam2", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream t(dir / "stdout.txt");
+  const std::string table((std::istreambuf_iterator<char>(t)), std::istreambuf_iterator<char>());
+  EXPECT_NE(table.find("kappa"), std::string::npos) << table;
+  EXPECT_NE(table.find("0 < kappa <= 1"), std::string::npos) << table;
+  EXPECT_NE(table.find("fixed by the name"), std::string::npos) << table;  // order = 2
+  r = run("flatmin list-optimizers --options nadam_keras --json", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(std::ifstream(dir / "stdout.txt"));
+  std::vector<std::string> names;
+  for (const auto& f : j) names.push_back(f.at("name").get<std::string>());
+  EXPECT_NE(std::find(names.begin(), names.end(), "schedule_decay"), names.end());
+  EXPECT_EQ(std::find(names.begin(), names.end(), "momentum_decay"), names.end());
+  r = run("flatmin list-optimizers --options miadm", dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'miadam'"), std::string::npos) << r.err;
+}
+
 TEST(OptimReplayCli, BadInputGivesOneErrorLineExitTwoAndNoFile) {
   TempDir dir;
   std::string spec = kSpec;

@@ -25,7 +25,7 @@ void expect_input_error(const std::function<void()>& f, const std::string& needl
 }
 
 TEST(Registry, EveryNameCreatesAndSteps) {
-  const std::vector<std::string> expected = {"adabound", "adaboundw", "adai", "adaiv2", "adaiw", "adam", "adam_cg", "adam_cm", "adamax", "adamw", "amsbound", "dualadam", "invadam", "miadam", "miadam1", "miadam2", "miadam3", "nadam", "nadam_keras", "ndadam", "sgd", "swats"};
+  const std::vector<std::string> expected = {"adabelief", "adabound", "adaboundw", "adai", "adaiv2", "adaiw", "adam", "adam_cg", "adam_cm", "adamax", "adamw", "amsbound", "dualadam", "invadam", "miadam", "miadam1", "miadam2", "miadam3", "nadam", "nadam_keras", "ndadam", "sgd", "swats"};
   EXPECT_EQ(optim::registry_names(), expected);
   for (const auto& name : optim::registry_names()) {
     auto p = torch::ones({3}, torch::kFloat64);
@@ -155,7 +155,8 @@ TEST(Replay, RejectsBadSpecsWithOneClearMessage) {
       {with([](json& s) { s["steps_per_epoch"] = 0; }), "steps_per_epoch"},
       {with([](json& s) { s["groups"][1]["params"] = {0}; }), "more than one group"},
       {with([](json& s) { s["groups"][1]["params"] = {7}; }), "not a parameter index"},
-      {with([](json& s) { s["extra"] = 1; }), "unknown key 'extra'"},
+      {with([](json& s) { s["extra"] = 1; }), "key 'extra'"},
+      {with([](json& s) { s["step"] = 1; }), "did you mean 'steps'"},
   };
   for (const auto& [spec, needle] : bad) expect_input_error([&] { optim::replay(spec); }, needle);
 }

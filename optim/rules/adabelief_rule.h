@@ -1,0 +1,51 @@
+#pragma once
+/// \file
+/// AdaBelief update rule — the one place its equations live. Zhuang et al., "AdaBelief Optimizer:
+/// Adapting Stepsizes by the Belief in Observed Gradients" (NeurIPS 2020), Algorithm 2, as implemented
+/// by the official adabelief-pytorch 0.2.0 [juntang-zhuang/Adabelief-Optimizer
+/// pypi_packages/adabelief_pytorch0.2.0/adabelief_pytorch/AdaBelief.py]: s_t = β2 s + (1−β2)(g − m_t)² + ε
+/// (ε added to the stored s, in place, as Algorithm 2 and the code), √ŝ + ε in the denominator,
+/// decoupled weight decay by default, and RAdam's rectification (on by default in 0.2.0).
+/// Choices: docs/deviations.md#adabelief.
+#include "optim/rules/ops.h"
+
+namespace flatmin::optim::rules {
+
+template <class S>
+struct AdaBeliefCoeffs {
+  S beta1, one_minus_beta1, beta2, one_minus_beta2;
+  S eps;
+  S weight_decay;  ///< coupled L2 (weight_decouple = false)
+  S decay;         ///< 1 − lr·wd (decoupled), or 1 − wd (fixed_decay)
+  S sqrt_bc2;      ///< √(1−β2^t)
+  S neg_step;      ///< −lr/(1−β1^t) (plain); −lr·r_t/(1−β1^t) (rectified); −lr/(1−β1^t) or 0 (SGD-like, ρ_t < 5)
+  bool coupled_wd, decoupled_wd, amsgrad;
+  bool adaptive;   ///< divide by the belief denominator (false: RAdam's SGD-like step while ρ_t < 5)
+  bool rectified;  ///< rectification on: the denominator is √s + ε (the rectifier r_t carries √(1−β2^t))
+};
+
+/// One AdaBelief step for one element (scalar V) or one tensor (V = torch::Tensor).
+template <class V, class S>
+inline void adabelief_update(V& theta, V g, V& m, V& s, V* s_max, const AdaBeliefCoeffs<S>& c) {
+  using O = Ops<V>;
+  if (c.decoupled_wd) theta = theta * c.decay;              // p.data.mul_(1 − lr·wd)  (fixed_decay: 1 − wd)
+  if (c.coupled_wd) g = g + theta * c.weight_decay;         // grad.add_(p.data, alpha=wd)
+  m = m * c.beta1 + g * c.one_minus_beta1;                  // Alg. 2: m_t = β1 m + (1−β1) g_t
+  const V r = g - m;                                        // grad_residual = grad − exp_avg
+  s = s * c.beta2 + (r * c.one_minus_beta2) * r;            // Alg. 2: s_t = β2 s + (1−β2)(g_t − m_t)² …
+  s = s + c.eps;                                            // … + ε  (exp_avg_var.add_(eps), in place)
+  V s_used = s;
+  if (c.amsgrad) {                                          // torch.max(max_exp_avg_var, exp_avg_var, out=…)
+    *s_max = O::max(*s_max, s);
+    s_used = *s_max;
+  }
+  if (c.adaptive) {
+    const V denom = c.rectified ? O::sqrt(s) + c.eps                   // rectified: exp_avg_var.sqrt().add_(eps)
+                                : O::sqrt(s_used) / c.sqrt_bc2 + c.eps;  // (s.sqrt() / √(1−β2^t)).add_(eps)
+    theta = theta + (m * c.neg_step) / denom;               // p.data.addcdiv_(exp_avg, denom, value=neg_step)
+  } else {
+    theta = theta + m * c.neg_step;                         // ρ_t < 5: p.data.add_(exp_avg, alpha=neg_step)
+  }
+}
+
+}  // namespace flatmin::optim::rules
