@@ -21,7 +21,10 @@ namespace {
 nlohmann::json base_options(const std::string& name) {
   nlohmann::json o = {{"lr", 0.01}};
   if (name.rfind("adai", 0) == 0) o["lr"] = 0.1;
-  if (name.rfind("miadam", 0) == 0) o["lr"] = 0.3;  // MI phase scales by lr^(n+1)
+  if (name.rfind("miadam", 0) == 0) {
+    o["lr"] = 0.3;           // the MI phase scales by lr^(n+1)
+    o["switch_epoch"] = 2;   // the switch (epoch 2 = step 5) happens in every run
+  }
   if (name == "sgd") o["momentum"] = 0.9;
   return o;
 }

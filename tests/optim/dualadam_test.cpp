@@ -112,52 +112,6 @@ TEST(DualAdam, GlobalAndPerGroupCountersDifferForALateGroup) {
   EXPECT_NEAR(global - 1.0, -0.05 * (0.4 * mh / dg + 0.6 * mh * dg), 1e-14);
 }
 
-TEST(DualAdam, SaveLoadContinueIsBitIdentical) {
-  const auto opts = DualAdamOptions(0.05).switch_rate(0.1).weight_decay(0.01);
-  auto full_p = scalars({1.0, -2.0});
-  DualAdam full(full_p, opts);
-  const auto uninterrupted = drive(full, full_p, 20, 1000, wiggly_grad);
-  auto p = scalars({1.0, -2.0});
-  DualAdam first(p, opts);
-  drive(first, p, 5, 1000, wiggly_grad);
-  torch::serialize::OutputArchive out;
-  first.save(out);
-  std::ostringstream os;
-  out.save_to(os);
-  auto q = scalars(values(p));
-  DualAdam resumed(q, DualAdamOptions(0.5));
-  torch::serialize::InputArchive in;
-  std::istringstream is(os.str());
-  in.load_from(is);
-  resumed.load(in);
-  EXPECT_EQ(resumed.global_step(), 5);
-  const auto rest = drive(resumed, q, 15, 1000, wiggly_grad, 5);
-  for (size_t k = 0; k < rest.size(); ++k) EXPECT_EQ(rest[k], uninterrupted[5 + k]) << "step " << 5 + k;
-}
-
-TEST(DualAdam, FusedKernelMatchesTensorPath) {
-  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
-    torch::manual_seed(11);
-    const int64_t n = 70001;
-    auto init = torch::randn({n}, dtype);
-    auto p1 = init.clone(), p2 = init.clone();
-    const auto opts = DualAdamOptions(0.1).switch_rate(0.2).weight_decay(0.01);
-    DualAdam a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
-    for (int t = 1; t <= 6; ++t) {
-      auto g = torch::randn({n}, dtype);
-      p1.mutable_grad() = g.clone();
-      p2.mutable_grad() = g.clone();
-      optim::set_kernel_path(optim::KernelPath::kAuto);
-      a.step();
-      optim::set_kernel_path(optim::KernelPath::kTensor);
-      b.step();
-    }
-    optim::set_kernel_path(optim::KernelPath::kAuto);
-    const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
-    EXPECT_LE(((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>(), tol);
-  }
-}
-
 TEST(DualAdam, RejectsOutOfRangeOptions) {
   auto p = scalars({1.0});
   EXPECT_THROW(DualAdam(p, DualAdamOptions().switch_rate(-0.1)), common::InputError);

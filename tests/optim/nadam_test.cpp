@@ -13,6 +13,7 @@
 #include "optim/registry.h"
 #include "optim/replay.h"
 #include "tests/support/tolerances.h"
+#include "tests/support/optim_helpers.h"
 #include "tests/support/torch_helpers.h"
 
 namespace flatmin::test {
@@ -61,15 +62,6 @@ NAdamOptions to_options(const RefNAdam& c) {
       .torch113_mu_product_bug(c.bug113);
 }
 
-void expect_close(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b, double rtol) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t t = 0; t < a.size(); ++t) {
-    ASSERT_EQ(a[t].size(), b[t].size());
-    for (size_t i = 0; i < a[t].size(); ++i) {
-      EXPECT_NEAR(a[t][i], b[t][i], rtol * std::max(1.0, std::abs(b[t][i]))) << "step " << t << " element " << i;
-    }
-  }
-}
 
 struct Case {
   const char* name;
@@ -201,117 +193,8 @@ TEST(NAdam, KerasFormEqualsTorchFormWithoutWeightDecay) {
   EXPECT_NE(ka, tb);  // but not the same arithmetic
 }
 
-TEST(NAdam, TwoParamGroupsWithDifferentOptionsMatchSeparateRuns) {
-  auto p = scalars({1.0, 2.0, -1.0, 0.5});
-  const auto o1 = NAdamOptions(0.1).weight_decay(0.01), o2 = NAdamOptions(0.3).momentum_decay(0.1).betas({0.8, 0.99});
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(std::vector<torch::Tensor>{p[0], p[1]}, std::make_unique<NAdamOptions>(o1));
-  groups.emplace_back(std::vector<torch::Tensor>{p[2], p[3]}, std::make_unique<NAdamOptions>(o2));
-  NAdam both(std::move(groups));
-  const auto joint = drive(both, p, 20, 1000, wiggly_grad);
-  auto q1 = scalars({1.0, 2.0}), q2 = scalars({-1.0, 0.5});
-  NAdam one(q1, o1), two(q2, o2);
-  const GradFn g2 = [](int64_t t, size_t i, double th) { return wiggly_grad(t, i + 2, th); };
-  const auto s1 = drive(one, q1, 20, 1000, wiggly_grad), s2 = drive(two, q2, 20, 1000, g2);
-  for (size_t t = 0; t < joint.size(); ++t) {
-    EXPECT_EQ(joint[t][0], s1[t][0]);
-    EXPECT_EQ(joint[t][1], s1[t][1]);
-    EXPECT_EQ(joint[t][2], s2[t][0]);
-    EXPECT_EQ(joint[t][3], s2[t][1]);
-  }
-}
 
-std::string save_to_string(const torch::optim::Optimizer& opt) {
-  torch::serialize::OutputArchive archive;
-  opt.save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
-}
 
-void load_from_string(torch::optim::Optimizer& opt, const std::string& bytes) {
-  torch::serialize::InputArchive archive;
-  std::istringstream is(bytes);
-  archive.load_from(is);
-  opt.load(archive);
-}
-
-TEST(NAdam, SaveLoadContinueIsBitIdentical) {
-  for (bool keras : {false, true}) {
-    auto opts = NAdamOptions(0.05).momentum_decay(0.02);
-    if (keras) {
-      opts.form(optim::NAdamVariant::kKeras);
-    } else {
-      opts.weight_decay(0.01).decoupled_weight_decay(true);
-    }
-    auto full_p = scalars({1.0, -2.0});
-    NAdam full(full_p, opts);
-    const auto uninterrupted = drive(full, full_p, 20, 1000, wiggly_grad);
-    auto p = scalars({1.0, -2.0});
-    NAdam first(p, opts);
-    drive(first, p, 6, 1000, wiggly_grad);
-    const auto bytes = save_to_string(first);
-    auto q = scalars(values(p));
-    NAdam resumed(q, NAdamOptions(0.5));
-    load_from_string(resumed, bytes);
-    const auto& o = static_cast<const NAdamOptions&>(resumed.param_groups()[0].options());
-    EXPECT_EQ(o.form(), opts.form());
-    EXPECT_EQ(o.momentum_decay(), 0.02);
-    const auto rest = drive(resumed, q, 14, 1000, wiggly_grad, 6);
-    for (size_t k = 0; k < rest.size(); ++k) EXPECT_EQ(rest[k], uninterrupted[6 + k]) << "step " << 6 + k;
-  }
-}
-
-TEST(NAdam, FusedKernelMatchesTensorPath) {
-  struct Mode {
-    double wd, beta1;
-    bool decoupled, keras;
-  };
-  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
-    for (const auto& mode : {Mode{0, 0.9, false, false}, Mode{0.01, 0.9, false, false}, Mode{0.01, 0.9, true, false},
-                             Mode{0.01, 0.2, false, false}, Mode{0, 0.9, false, true}}) {
-      torch::manual_seed(11);
-      const int64_t n = 70001;
-      auto init = torch::randn({n}, dtype);
-      auto p1 = init.clone(), p2 = init.clone();
-      auto opts = NAdamOptions(0.1).weight_decay(mode.wd).decoupled_weight_decay(mode.decoupled).betas({mode.beta1, 0.999});
-      if (mode.keras) opts.form(optim::NAdamVariant::kKeras);
-      NAdam a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
-      for (int t = 1; t <= 6; ++t) {
-        auto g = torch::randn({n}, dtype);
-        p1.mutable_grad() = g.clone();
-        p2.mutable_grad() = g.clone();
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a.step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b.step();
-      }
-      optim::set_kernel_path(optim::KernelPath::kAuto);
-      const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
-      EXPECT_LE(((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>(), tol);
-      EXPECT_GT((p1 - init).abs().max().item<double>(), 0.0);
-    }
-  }
-}
-
-TEST(NAdam, SkipsParametersWithoutGradient) {
-  auto p = scalars({1.0, 2.0});
-  NAdam opt(p, NAdamOptions(0.1));
-  p[0].mutable_grad() = torch::ones({1}, torch::kFloat64);
-  opt.step();
-  EXPECT_NE(values(p)[0], 1.0);
-  EXPECT_EQ(values(p)[1], 2.0);
-  EXPECT_EQ(opt.state().size(), 1u);
-}
-
-void expect_input_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected InputError mentioning '" << needle << "'";
-  } catch (const common::InputError& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 TEST(NAdam, RejectsOutOfRangeOptionsNamingTheOption) {
   auto p = scalars({1.0});

@@ -17,6 +17,7 @@
 #include "optim/registry.h"
 #include "optim/replay.h"
 #include "tests/support/tolerances.h"
+#include "tests/support/optim_helpers.h"
 #include "tests/support/torch_helpers.h"
 
 namespace flatmin::test {
@@ -116,20 +117,7 @@ std::vector<std::vector<int64_t>> vector_layout(const std::vector<int64_t>& shap
 
 double tensor_grad(int64_t t, int64_t flat, double w) { return std::sin(0.9 * double(t) + 0.37 * double(flat)) + 0.3 * w; }
 
-std::string save_to_string(const torch::optim::Optimizer& opt) {
-  torch::serialize::OutputArchive archive;
-  opt.save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
-}
 
-void load_from_string(torch::optim::Optimizer& opt, const std::string& bytes) {
-  torch::serialize::InputArchive archive;
-  std::istringstream is(bytes);
-  archive.load_from(is);
-  opt.load(archive);
-}
 
 /// Steps t0+1..t0+steps with grad = tensor_grad(t, flat index + offset, θ) for every tensor.
 void drive_tensors(torch::optim::Optimizer& opt, std::vector<torch::Tensor>& ts, int64_t steps, int64_t t0 = 0) {
@@ -371,69 +359,7 @@ TEST(NDAdam, SaveLoadContinueIsBitIdenticalAndRestoresVecAxes) {
   EXPECT_TRUE(torch::equal(b2, fb));
 }
 
-TEST(NDAdam, TwoParamGroupsWithDifferentOptionsMatchSeparateRuns) {
-  torch::manual_seed(6);
-  const auto conv0 = torch::randn({2, 3, 2, 2}, torch::kFloat64), bias0 = torch::randn({2}, torch::kFloat64);
-  auto jc = conv0.clone(), jb = bias0.clone();
-  NDAdam joint(conv_and_bias_groups(jc, jb));
-  std::vector<torch::Tensor> jts{jc, jb};
-  drive_tensors(joint, jts, 10);
-  auto sc = conv0.clone(), sb = bias0.clone();
-  NDAdam one(std::vector<torch::Tensor>{sc}, NDAdamOptions(0.04).betas({0.9, 0.99}).vec_axes({1, 2, 3}));
-  NDAdam two(std::vector<torch::Tensor>{sb}, NDAdamOptions(0.04).betas({0.9, 0.99}).weight_decay(5e-6));
-  // Same gradients: the bias's flat indices follow the conv's (offset 24) in the joint run.
-  for (int64_t t = 1; t <= 10; ++t) {
-    for (auto* pr : {&sc, &sb}) {
-      auto flat = pr->reshape(-1);
-      const int64_t offset = pr == &sc ? 0 : 24;
-      auto g = torch::empty_like(flat);
-      for (int64_t i = 0; i < flat.numel(); ++i) g[i] = tensor_grad(t, offset + i, flat[i].item<double>());
-      pr->mutable_grad() = g.reshape(pr->sizes());
-    }
-    one.step();
-    two.step();
-  }
-  EXPECT_TRUE(torch::equal(jc, sc));
-  EXPECT_TRUE(torch::equal(jb, sb));
-}
-
-TEST(NDAdam, SkipsParametersWithoutGradient) {
-  auto a = torch::ones({2, 2}, torch::kFloat64), b = torch::ones({2, 2}, torch::kFloat64);
-  NDAdam opt(std::vector<torch::Tensor>{a, b}, NDAdamOptions(0.1).vec_axes({1}));
-  a.mutable_grad() = torch::ones({2, 2}, torch::kFloat64);
-  opt.step();
-  EXPECT_FALSE(torch::equal(a, torch::ones({2, 2}, torch::kFloat64)));
-  EXPECT_TRUE(torch::equal(b, torch::ones({2, 2}, torch::kFloat64)));
-  EXPECT_EQ(opt.state().size(), 1u);
-}
-
 // ---- kernels, validation, registry ------------------------------------------------------------
-
-TEST(NDAdam, FusedKernelMatchesTensorPath) {
-  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
-    for (double wd : {0.0, 1e-2}) {
-      torch::manual_seed(13);
-      const int64_t n = 100003;
-      auto init = torch::randn({n}, dtype);
-      auto p1 = init.clone(), p2 = init.clone();
-      const auto opts = NDAdamOptions(0.01).weight_decay(wd).eps(1e-6);
-      NDAdam a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
-      for (int t = 1; t <= 6; ++t) {
-        auto g = torch::randn({n}, dtype);
-        p1.mutable_grad() = g.clone();
-        p2.mutable_grad() = g.clone();
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a.step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b.step();
-      }
-      optim::set_kernel_path(optim::KernelPath::kAuto);
-      const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
-      EXPECT_LE(((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>(), tol) << dtype << " wd " << wd;
-      EXPECT_GT((p1 - init).abs().max().item<double>(), 0.0);
-    }
-  }
-}
 
 // Vector branch: the fused row kernel (trailing vec_axes, contiguous CPU) vs the torch-op path.
 TEST(NDAdam, VectorFusedKernelMatchesTensorPath) {
@@ -469,40 +395,9 @@ TEST(NDAdam, VectorFusedKernelMatchesTensorPath) {
   }
 }
 
-TEST(NDAdam, ResultDoesNotDependOnThreadCount) {
-  const int saved = at::get_num_threads();
-  std::vector<torch::Tensor> results;
-  for (int threads : {1, 2}) {
-    at::set_num_threads(threads);
-    torch::manual_seed(3);
-    auto p = torch::randn({200000}, torch::kFloat32);
-    auto q = torch::randn({800, 250}, torch::kFloat32);  // vector branch: rows split over threads
-    NDAdam opt(std::vector<torch::Tensor>{p}, NDAdamOptions(0.01).weight_decay(1e-3));
-    NDAdam vec(std::vector<torch::Tensor>{q}, NDAdamOptions(0.01).weight_decay(1e-3).vec_axes({1}));
-    for (int t = 0; t < 4; ++t) {
-      p.mutable_grad() = torch::randn({200000}, torch::kFloat32);
-      q.mutable_grad() = torch::randn({800, 250}, torch::kFloat32);
-      opt.step();
-      vec.step();
-    }
-    results.push_back(p.clone());
-    results.push_back(q.clone());
-  }
-  at::set_num_threads(saved);
-  EXPECT_TRUE(torch::equal(results[0], results[2]));
-  EXPECT_TRUE(torch::equal(results[1], results[3]));
-}
-
 TEST(NDAdam, RejectsOutOfRangeOptionsNamingTheOption) {
   auto p = scalars({1.0});
-  auto expect_msg = [&](const NDAdamOptions& o, const std::string& needle) {
-    try {
-      NDAdam opt(p, o);
-      ADD_FAILURE() << "expected InputError mentioning " << needle;
-    } catch (const common::InputError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
+  auto expect_msg = [&](const NDAdamOptions& o, const std::string& needle) { expect_rejected<NDAdam>(p, o, needle); };
   expect_msg(NDAdamOptions(-1.0), "lr");
   expect_msg(NDAdamOptions().betas({1.0, 0.999}), "betas[0]");
   expect_msg(NDAdamOptions().betas({0.9, 1.5}), "betas[1]");

@@ -8,6 +8,7 @@
 #include "optim/registry.h"
 #include "optim/replay.h"
 #include "tests/support/reference_optim.h"
+#include "tests/support/optim_helpers.h"
 #include "tests/support/tolerances.h"
 
 namespace flatmin::test {
@@ -15,14 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-void expect_input_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected InputError mentioning '" << needle << "'";
-  } catch (const common::InputError& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 TEST(Registry, EveryNameCreatesAndSteps) {
   const std::vector<std::string> expected = {"adabelief", "adabound", "adaboundw", "adai", "adaiv2", "adaiw", "adam", "adam_cg", "adam_cm", "adamax", "adamw", "amsbound", "dualadam", "invadam", "miadam", "miadam1", "miadam2", "miadam3", "nadam", "nadam_keras", "ndadam", "sgd", "swats"};

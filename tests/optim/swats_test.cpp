@@ -16,6 +16,7 @@
 #include "optim/registry.h"
 #include "optim/replay.h"
 #include "tests/support/tolerances.h"
+#include "tests/support/optim_helpers.h"
 #include "tests/support/torch_helpers.h"
 
 namespace flatmin::test {
@@ -176,20 +177,7 @@ void expect_close(const std::vector<Tensors>& a, const std::vector<Tensors>& b, 
   }
 }
 
-std::string save_to_string(const torch::optim::Optimizer& opt) {
-  torch::serialize::OutputArchive archive;
-  opt.save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
-}
 
-void load_from_string(torch::optim::Optimizer& opt, const std::string& bytes) {
-  torch::serialize::InputArchive archive;
-  std::istringstream is(bytes);
-  archive.load_from(is);
-  opt.load(archive);
-}
 
 const SwatsOptions& options_of(const torch::optim::Optimizer& opt, size_t group = 0) {
   return static_cast<const SwatsOptions&>(opt.param_groups()[group].options());
@@ -394,32 +382,6 @@ TEST(Swats, SaveLoadContinueIsBitIdenticalAcrossTheSwitch) {
   EXPECT_EQ(options_of(uninterrupted_opt).phase(), SwatsPhase::kSgd);
 }
 
-TEST(Swats, TwoParamGroupsWithDifferentOptionsMatchSeparateRuns) {
-  const RefSwats c = known_switch_config();
-  auto abc = make_tensors(kABC);
-  auto d = make_tensors({{1.0, -1.0}});
-  const auto o2 = SwatsOptions(0.05).weight_decay(0.1).nesterov(true).amsgrad(true);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(abc, std::make_unique<SwatsOptions>(to_options(c)));
-  groups.emplace_back(d, std::make_unique<SwatsOptions>(o2));
-  Swats both(std::move(groups));
-  std::vector<torch::Tensor> all = {abc[0], abc[1], abc[2], d[0]};
-  const TGrad grad = [](int64_t t, size_t k, size_t i, double th) { return abc_grad(t, k, i, th); };
-  const auto joint = drive_tensors(both, all, 20, grad);
-
-  auto abc1 = make_tensors(kABC);
-  auto d2 = make_tensors({{1.0, -1.0}});
-  Swats one(abc1, to_options(c)), two(d2, o2);
-  const auto s1 = drive_tensors(one, abc1, 20, grad);
-  const auto s2 = drive_tensors(two, d2, 20, grad, 0, 3);
-  for (size_t t = 0; t < joint.size(); ++t) {
-    for (size_t k = 0; k < 3; ++k) EXPECT_EQ(joint[t][k], s1[t][k]) << t;
-    EXPECT_EQ(joint[t][3], s2[t][0]) << t;
-  }
-  EXPECT_EQ(options_of(both, 0).phase(), SwatsPhase::kSgd);
-  EXPECT_EQ(options_of(both, 1).phase(), SwatsPhase::kAdam);
-}
-
 TEST(Swats, SkipsParametersWithoutGradientInBothPhases) {
   for (auto phase : {SwatsPhase::kAdam, SwatsPhase::kSgd}) {
     auto p = scalars({1.0, 2.0});
@@ -489,27 +451,6 @@ TEST(Swats, FusedKernelMatchesTensorPath) {
   }
 }
 
-TEST(Swats, ResultDoesNotDependOnThreadCount) {
-  const int saved = at::get_num_threads();
-  std::vector<torch::Tensor> results;
-  std::vector<double> lambdas;
-  for (int threads : {1, 2}) {
-    at::set_num_threads(threads);
-    torch::manual_seed(3);
-    auto p = torch::randn({200000}, torch::kFloat32);
-    Swats opt(std::vector<torch::Tensor>{p}, SwatsOptions(0.01).weight_decay(1e-3));
-    for (int t = 0; t < 4; ++t) {
-      p.mutable_grad() = torch::randn({200000}, torch::kFloat32);
-      opt.step();
-    }
-    results.push_back(p.clone());
-    lambdas.push_back(state_of(opt, p).exp_avg2());
-  }
-  at::set_num_threads(saved);
-  EXPECT_TRUE(torch::equal(results[0], results[1]));
-  EXPECT_EQ(lambdas[0], lambdas[1]);  // the pᵀp, pᵀg block sums do not depend on the split
-}
-
 TEST(Swats, SwitchTestIsTorchAllclose) {
   EXPECT_TRUE(optim::swats_switch_test(2, 1.0, 1.0));
   EXPECT_FALSE(optim::swats_switch_test(1, 1.0, 1.0));          // step > 1
@@ -523,14 +464,7 @@ TEST(Swats, SwitchTestIsTorchAllclose) {
 
 TEST(Swats, RejectsOutOfRangeOptionsNamingTheOption) {
   auto p = scalars({1.0});
-  auto expect_msg = [&](const SwatsOptions& o, const std::string& needle) {
-    try {
-      Swats opt(p, o);
-      ADD_FAILURE() << "expected InputError mentioning " << needle;
-    } catch (const common::InputError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
+  auto expect_msg = [&](const SwatsOptions& o, const std::string& needle) { expect_rejected<Swats>(p, o, needle); };
   expect_msg(SwatsOptions(-1.0), "lr");
   expect_msg(SwatsOptions().betas({1.0, 0.999}), "betas[0]");
   expect_msg(SwatsOptions().betas({0.9, -0.5}), "betas[1]");
