@@ -1,11 +1,11 @@
 #pragma once
 /// \file
 /// AdaBelief (Zhuang et al., NeurIPS 2020) as the official adabelief-pytorch 0.2.0: Adam whose second
-/// moment tracks the "belief" (g − m)² + ε. The rule is in optim/rules/adabelief_rule.h; this file is
+/// moment tracks the "belief" (g − m)² + ε. The rule is in rules/adabelief_rule.h; this file is
 /// the worked example of docs/adding-an-optimizer.md. Choices: docs/deviations.md#adabelief.
 #include "optim/elementwise.h"
 #include "optim/options_schema.h"
-#include "optim/rules/adabelief_rule.h"
+#include "rules/adabelief_rule.h"
 
 namespace flatmin::optim {
 

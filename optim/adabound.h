@@ -8,10 +8,10 @@
 /// lr/base_lr (base_lr = each group's lr when the optimizer is constructed, so lr schedulers move
 /// final_lr too), coupled L2 weight decay (AdaBound/AMSBound) or decoupled weight decay applied
 /// after the step and NOT multiplied by lr (AdaBoundW).
-/// The update rule is in optim/rules/adabound_rule.h. Choices: docs/deviations.md#adabound.
+/// The update rule is in rules/adabound_rule.h. Choices: docs/deviations.md#adabound.
 #include "optim/elementwise.h"
 #include "optim/options_schema.h"
-#include "optim/rules/adabound_rule.h"
+#include "rules/adabound_rule.h"
 
 namespace flatmin::optim {
 

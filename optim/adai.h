@@ -16,7 +16,7 @@
 /// The gradient tensors are never modified (the official code adds wd·θ to p.grad in place).
 /// v̄ = 0 (every v̂ is exactly 0, e.g. all-zero gradients at the first step) would be 0/0 = NaN in
 /// the official code; flatmin takes v̂/v̄ = 1 for every element then (β1 = 1−β0). The rule is in
-/// optim/rules/adai_rule.h. Choices: docs/deviations.md#adai.
+/// rules/adai_rule.h. Choices: docs/deviations.md#adai.
 
 #include <cstdint>
 #include <limits>

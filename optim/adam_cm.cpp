@@ -9,8 +9,8 @@
 
 #include "common/error.h"
 #include "optim/detail/registry_entry.h"
-#include "optim/rules/adam_cm_rule.h"
-#include "optim/rules/tensor_ops.h"
+#include "rules/adam_cm_rule.h"
+#include "optim/tensor_ops.h"
 #include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {

@@ -4,7 +4,7 @@
 /// 2307.09638) and Adam+CG ("critical gradients", `adam_cg`; McRae et al., arXiv 2106.10708).
 /// Default semantics = the official code, chandar-lab/CMOptimizer@bdc7731 cmoptimizer/optim.py
 /// (Adam_CM, Adam_C) and prioritydict.py (TensorList); spec optimizers.md §11. The element-wise
-/// rules are in optim/rules/adam_cm_rule.h. Choices: docs/deviations.md#adamcm--adamcg.
+/// rules are in rules/adam_cm_rule.h. Choices: docs/deviations.md#adamcm--adamcg.
 ///
 /// Each parameter tensor keeps a buffer of at most topC items (CM: momenta, first item the raw
 /// gradient; CG: raw gradients) with priorities. Priority of a step = the gradient norm: with

@@ -4,11 +4,11 @@
 /// [read from Debian's python3-torch 1.13.1, `_single_tensor_adamax`] (spec optimizers.md §6):
 ///   m ← β1 m + (1−β1) g,  u ← max(β2 u, |g| + ε),  θ ← θ − lr/(1−β1^t) · m/u
 /// ε sits inside the max (not in a denominator); only m is bias-corrected; weight decay is coupled
-/// L2 (g ← g + wd·θ). LibTorch 1.13 has no C++ Adamax. The rule is in optim/rules/adamax_rule.h.
+/// L2 (g ← g + wd·θ). LibTorch 1.13 has no C++ Adamax. The rule is in rules/adamax_rule.h.
 /// Choices: docs/deviations.md#adamax.
 #include "optim/elementwise.h"
 #include "optim/options_schema.h"
-#include "optim/rules/adamax_rule.h"
+#include "rules/adamax_rule.h"
 
 namespace flatmin::optim {
 

@@ -4,10 +4,10 @@
 /// r_t ≥ s, then Adam) and InvAdam (r ≡ 1). Shi, Chen, Jin, Zhou, arXiv 2603.07122.
 /// Default semantics = the official code (LongJin-lab/DualAdam@e40133b): r_t computed in double as
 /// written there, decoupled weight decay applied before the update, one step counter for the whole
-/// optimizer. The rule is in optim/rules/dualadam_rule.h. Choices: docs/deviations.md#dualadam.
+/// optimizer. The rule is in rules/dualadam_rule.h. Choices: docs/deviations.md#dualadam.
 #include "optim/elementwise.h"
 #include "optim/options_schema.h"
-#include "optim/rules/dualadam_rule.h"
+#include "rules/dualadam_rule.h"
 
 namespace flatmin::optim {
 

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The one driver of flatmin's elementwise optimizers. An optimizer is its update rule (the
-/// equations, in optim/rules/, templated over the value type) plus a `Rule` adapter that says
+/// equations, in rules/, templated over the value type) plus a `Rule` adapter that says
 ///
 ///   using Options = …;                                    // its options (optim/options_schema.h)
 ///   static constexpr std::array<const char*, N> kState;   // per-element state tensors, by checkpoint name

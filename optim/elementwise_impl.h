@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "optim/detail/kernel_isa.h"
 #include "optim/elementwise.h"
-#include "optim/rules/tensor_ops.h"
+#include "optim/tensor_ops.h"
 
 namespace flatmin::optim {
 

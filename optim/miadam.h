@@ -5,7 +5,7 @@
 /// Default semantics = the official code (LongJin-lab/MIAdam@ffbb8d4): step multiplier lr^(n+1),
 /// ε outside the root, coupled L2 weight decay, bias correction 1/(1−β1^t) on the buffer only,
 /// MI phase while epoch < switch_epoch (1-based epochs), buffers frozen after the switch.
-/// The update rule itself is in optim/rules/miadam_rule.h. Choices: docs/deviations.md#miadam.
+/// The update rule itself is in rules/miadam_rule.h. Choices: docs/deviations.md#miadam.
 
 #include <cstdint>
 #include <string>

@@ -10,10 +10,10 @@
 ///    "NAdam" baseline): m̄ = (1−μ_t)·g/(1−Π_t) + μ_{t+1}·m/(1−Π_tμ_{t+1}), θ −= lr·m̄/d; ψ is
 ///    called schedule_decay; no weight decay. Same mathematics as `nadam` with wd = 0, other rounding.
 /// Π is kept in double (torch keeps it in a float32 0-dim tensor). The rule is in
-/// optim/rules/nadam_rule.h. Choices: docs/deviations.md#nadam.
+/// rules/nadam_rule.h. Choices: docs/deviations.md#nadam.
 #include "optim/elementwise.h"
 #include "optim/options_schema.h"
-#include "optim/rules/nadam_rule.h"
+#include "rules/nadam_rule.h"
 
 namespace flatmin::optim {
 

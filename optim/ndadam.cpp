@@ -12,8 +12,8 @@
 
 #include "common/error.h"
 #include "optim/detail/registry_entry.h"
-#include "optim/rules/ndadam_rule.h"
-#include "optim/rules/tensor_ops.h"
+#include "rules/ndadam_rule.h"
+#include "optim/tensor_ops.h"
 #include "optim/detail/kernel_isa.h"
 
 namespace flatmin::optim {

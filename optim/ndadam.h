@@ -11,7 +11,7 @@
 /// (`NDAdam(net.parameters(), lr, betas)`, spec §7 "Deviation in the MIAdam baseline").
 /// vec_axes may be negative (counted from the end, as Python); a tensor whose dim does not have
 /// those axes is an error naming the parameter (the port raises IndexError there).
-/// The rule is in optim/rules/ndadam_rule.h. Choices: docs/deviations.md#ndadam.
+/// The rule is in rules/ndadam_rule.h. Choices: docs/deviations.md#ndadam.
 
 #include <cstdint>
 #include <tuple>

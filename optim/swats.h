@@ -14,7 +14,7 @@
 /// fix_sgd_momentum = true gives the paper's SGD phase: v ← β1 v + g (v = 0 at the switch),
 /// θ −= (1−β1)·Λ·v. p.grad() is never modified (the official code adds the L2 term in place).
 /// The phase and Λ (= the group's lr after the switch) are group options, saved with checkpoints.
-/// Rules: optim/rules/swats_rule.h. Choices: docs/deviations.md#swats.
+/// Rules: rules/swats_rule.h. Choices: docs/deviations.md#swats.
 
 #include <cstdint>
 #include <tuple>

@@ -1,5 +1,7 @@
 #include "theory/regret.h"
 
+#include "rules/miadam_rule.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -122,17 +124,20 @@ std::vector<double> regret_path(const RegretConfig& c, const RegretOptimizer& o,
     const double g = at * d;
     beta1_t *= c.lambda;  // β1,t = β1 λ^{t−1}
     const double alpha_t = c.alpha / std::pow(static_cast<double>(t), c.h);  // α_t = α/t^h
-    m = beta1_t * m + (1 - beta1_t) * g;
-    v = c.beta2 * v + (1 - c.beta2) * g * g;
     beta1_pow *= c.beta1;
     beta2_pow *= c.beta2;
-    const double bc1 = 1 - beta1_pow, denom = std::sqrt(v) / std::sqrt(1 - beta2_pow) + c.eps;
-    if (mi) {
-      b1 = o.kappa * b1 + m;                       // optimizers.md §12.2: b1 ← κ b1 + m
-      th -= alpha_t * alpha_t / bc1 * b1 / denom;  // official code: lr^{K+1} with K = 1
-    } else {
-      th -= alpha_t / bc1 * m / denom;
-    }
+    // MIAdam's (or Adam's) step with Theorem 2's β1,t and α_t: the rule of rules/miadam_rule.h.
+    rules::MIAdamCoeffs<double> k{};
+    k.beta1 = beta1_t;
+    k.one_minus_beta1 = 1 - beta1_t;
+    k.beta2 = c.beta2;
+    k.one_minus_beta2 = 1 - c.beta2;
+    k.eps = c.eps;
+    k.kappa = o.kappa;
+    k.step_size = (mi ? alpha_t * alpha_t : alpha_t) / (1 - beta1_pow);  // official code: lr^{K+1} with K = 1
+    k.sqrt_bc2 = std::sqrt(1 - beta2_pow);
+    k.mi_phase = mi;
+    rules::miadam_update<1, double>(th, g, m, v, nullptr, &b1, 1, k);
     if (next < checkpoints.size() && t == checkpoints[next]) {
       const long double minv = 0.5L * (Saz2 - Saz * Saz / Sa);
       out.push_back(static_cast<double>((loss - minv) / static_cast<long double>(t)));

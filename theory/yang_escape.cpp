@@ -1,5 +1,7 @@
 #include "theory/yang_escape.h"
 
+#include "rules/miadam_rule.h"
+
 #include <cmath>
 #include <vector>
 
@@ -76,17 +78,20 @@ YangEscapeResult run_yang_escape(const YangEscapeConfig& c) {
         xi = es.eigenvectors() * (es.eigenvalues().cwiseAbs() / c.delta).cwiseSqrt().cwiseProduct(xi);
       }
       const Eigen::Vector2d g = Yang2020::grad(th) + xi;
-      m = c.beta1 * m + (1 - c.beta1) * g;
-      v = c.beta2 * v + (1 - c.beta2) * g.cwiseProduct(g);
       b1p *= c.beta1;
       b2p *= c.beta2;
-      const Eigen::Vector2d denom = (v / (1 - b2p)).cwiseSqrt().array() + c.eps;
-      if (c.optimizer == "adam") {
-        th -= (c.lr / (1 - b1p)) * m.cwiseQuotient(denom);
-      } else {
-        buf = c.kappa * buf + m;                                    // optimizers.md §12.2
-        th -= (c.lr * c.lr / (1 - b1p)) * buf.cwiseQuotient(denom);  // official lr^{K+1}, K = 1
-      }
+      // Adam / MIAdam1's step per coordinate: the rule of rules/miadam_rule.h (official lr^{K+1}, K = 1).
+      rules::MIAdamCoeffs<double> k{};
+      k.beta1 = c.beta1;
+      k.one_minus_beta1 = 1 - c.beta1;
+      k.beta2 = c.beta2;
+      k.one_minus_beta2 = 1 - c.beta2;
+      k.eps = c.eps;
+      k.kappa = c.kappa;
+      k.mi_phase = c.optimizer != "adam";
+      k.step_size = (k.mi_phase ? c.lr * c.lr : c.lr) / (1 - b1p);
+      k.sqrt_bc2 = std::sqrt(1 - b2p);
+      for (int i = 0; i < 2; ++i) rules::miadam_update<1, double>(th[i], g[i], m[i], v[i], nullptr, &buf[i], 1, k);
       if ((th - xu).dot(e) > 0) {
         out = true;
         break;

@@ -9,9 +9,9 @@
 /// λ→exp_avg2, γ_k→scaling, v (paper SGD momentum)→momentum_buffer.
 /// The per-tensor reductions pᵀp and pᵀg and the switch test live in optim/swats.cpp (they need a
 /// whole tensor); everything elementwise is here.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 /// Per-step coefficients, computed in double by the caller and cast to S.
 template <class S>
@@ -71,4 +71,4 @@ inline void swats_sgd_update(V& theta, V g, V& buf, const SwatsCoeffs<S>& c) {
   theta = theta + d * c.neg_lr;                              // w.data.add_(-group['lr'], grad)
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

@@ -7,9 +7,9 @@
 /// (ε added to the stored s, in place, as Algorithm 2 and the code), √ŝ + ε in the denominator,
 /// decoupled weight decay by default, and RAdam's rectification (on by default in 0.2.0).
 /// Choices: docs/deviations.md#adabelief.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <class S>
 struct AdaBeliefCoeffs {
@@ -48,4 +48,4 @@ inline void adabelief_update(V& theta, V g, V& m, V& s, V* s_max, const AdaBelie
   }
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

@@ -10,9 +10,9 @@
 ///
 /// The step has two passes over all parameters (the official code's two loops); v̄ is a reduction
 /// between them, computed by the caller (optim/adai.cpp) in double.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 /// Per-step coefficients of one parameter tensor, computed in double by the caller, cast to S.
 template <class S>
@@ -64,4 +64,4 @@ inline void adai_pass2(V& theta, V g, const V& v, V& m, V& beta1_prod, const Ada
   theta = theta + m_hat * c.neg_lr;                       // p.data.add_(exp_avg_hat, alpha=−lr)
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

@@ -4,9 +4,9 @@
 /// Shi, Chen, Jin, Zhou (arXiv 2603.07122); official code LongJin-lab/DualAdam@e40133b DualAdam.py
 /// (spec optimizers.md §13.2). The paper body is not available: the rule is the official code's.
 /// Notation: r_t→r ("inverse_adam_rate"), s→switch_rate. Deviations: docs/deviations.md#dualadam.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <class S>
 struct DualAdamCoeffs {
@@ -38,4 +38,4 @@ inline void dualadam_update(V& theta, V g, V& m, V& v, const DualAdamCoeffs<S>& 
   }
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

@@ -4,9 +4,9 @@
 /// as implemented by torch.optim.Adamax [read from Debian's python3-torch 1.13.1,
 /// `_single_tensor_adamax`] (spec optimizers.md §6): ε inside the max, only m bias-corrected.
 /// Deviations and choices: docs/deviations.md#adamax.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <class S>
 struct AdamaxCoeffs {
@@ -27,4 +27,4 @@ inline void adamax_update(V& theta, V g, V& m, V& u, const AdamaxCoeffs<S>& c) {
   theta = theta + (m * c.neg_clr) / u;                // param.addcdiv_(exp_avg, exp_inf, value=−lr/(1−β1^t))
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

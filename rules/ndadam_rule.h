@@ -10,9 +10,9 @@
 /// reductions in double; the elementwise stages between them are here, written for a scalar V (the
 /// fused CPU kernel of the plain branch) or V = torch::Tensor (per-vector factors broadcast).
 /// Deviations: docs/deviations.md#ndadam.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <class S>
 struct NDAdamCoeffs {
@@ -73,4 +73,4 @@ inline void ndadam_plain_update(V& theta, V g, V& m, V& v, const NDAdamCoeffs<S>
   ndadam_step(theta, m, v, c);
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

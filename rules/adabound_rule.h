@@ -6,9 +6,9 @@
 /// AdaBoundW (spec optimizers.md §8). The code's rule (constant β1, bias correction, efficient-form
 /// ε, no 1/√t factor, no projection) is the default. Deviations: docs/deviations.md#adabound.
 /// Notation: α→lr, η_l(t), η_u(t)→lower, upper, γ→gamma, α*→final_lr.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 /// Per-step coefficients, computed in double by the caller (adabound_coeffs) and cast to S.
 template <class S>
@@ -41,4 +41,4 @@ inline void adabound_update(V& theta, V g, V& m, V& v, V* v_max, const AdaBoundC
   if (c.decoupled_wd) theta = theta - theta_old * c.weight_decay;  // AdaBoundW: p.sub_(p_old·wd) after the step, no lr
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

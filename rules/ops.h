@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <class V>
 struct Ops;  // specialisations: float, double (here), torch::Tensor (tensor_ops.h)
@@ -25,4 +25,4 @@ struct Ops<float> : ScalarOps<float> {};
 template <>
 struct Ops<double> : ScalarOps<double> {};
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

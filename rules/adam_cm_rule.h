@@ -12,9 +12,9 @@
 /// Notation: S = TensorList.aggr_sum (running sum of the stored items), n = TensorList.size()
 /// before this step's insertion, item = the slot being written (`_heap[smallest]` or
 /// `_heap[curr_k]`). Deviations: docs/deviations.md#adamcm--adamcg.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 /// What happens to the buffer of one tensor in one step (decided by the caller).
 enum class CriticalMode : int {
@@ -93,4 +93,4 @@ inline void adam_cg_update(V& theta, const V& g, V& m, V& v, V* v_max, V& sum, V
   theta = theta - (m * c.step_size) / denom;             // p.addcdiv_(exp_avg, denom, value=−step_size)
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

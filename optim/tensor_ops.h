@@ -4,9 +4,9 @@
 /// other dtypes). Each rule statement becomes one out-of-place tensor op.
 #include <torch/torch.h>
 
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <>
 struct Ops<torch::Tensor> {
@@ -19,4 +19,4 @@ struct Ops<torch::Tensor> {
   static torch::Tensor pow(const torch::Tensor& x, S e) { return x.pow(e); }
 };
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

@@ -5,9 +5,9 @@
 /// LongJin-lab/MIAdam@ffbb8d4 optimizers/MIAdam{1,2,3}.py (spec optimizers.md §12.2).
 /// Notation: α→lr, β1,β2→betas, κ→kappa, n→order, m̄^(j)→buf[j−1], ζ→switch_epoch/switch_step.
 /// Deviations and choices: docs/deviations.md#miadam.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 /// Per-step coefficients, computed in double by the caller and cast to the element type S.
 template <class S>
@@ -52,4 +52,4 @@ inline void miadam_update(V& theta, V g, V& m, V& v, V* v_max, V* buf, int order
   }
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules

@@ -10,9 +10,9 @@
 /// The momentum schedule μ_t, μ_{t+1} and the products Π_t, Π_{t+1} are scalars computed in double by
 /// the caller (optim/nadam.cpp). Notation: ψ → momentum_decay (torch) / schedule_decay (Keras).
 /// Deviations and choices: docs/deviations.md#nadam.
-#include "optim/rules/ops.h"
+#include "rules/ops.h"
 
-namespace flatmin::optim::rules {
+namespace flatmin::rules {
 
 template <class S>
 struct NAdamCoeffs {
@@ -67,4 +67,4 @@ inline void nadam_update(V& theta, V g, V& m, V& v, const NAdamCoeffs<S>& c) {
   }
 }
 
-}  // namespace flatmin::optim::rules
+}  // namespace flatmin::rules
