@@ -35,11 +35,9 @@ struct AdaBeliefRule {
                                                            &Coeffs<S>::amsgrad, &Coeffs<S>::adaptive,
                                                            &Coeffs<S>::rectified};
   template <class S>
-  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx);
+  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx) { return rules::adabelief_coeffs<S>(o, ctx.t); }
   template <class V, class S>
-  static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) {
-    rules::adabelief_update(theta, g, s[0], s[1], &s[2], c);
-  }
+  static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) { rules::adabelief_update(theta, g, s[0], s[1], &s[2], c); }
 };
 
 class AdaBelief : public ElementwiseOptimizer<AdaBelief, AdaBeliefRule> {

@@ -30,7 +30,7 @@ struct AdamaxRule {
   template <class S>
   static constexpr std::array<bool Coeffs<S>::*, 1> kFlags{&Coeffs<S>::coupled_wd};
   template <class S>
-  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx);
+  static Coeffs<S> coeffs(const Options& o, const StepContext& ctx) { return rules::adamax_coeffs<S>(o, ctx.t); }
   template <class V, class S>
   static void update(V& theta, const V& g, V* s, const Coeffs<S>& c) { rules::adamax_update(theta, g, s[0], s[1], c); }
 };

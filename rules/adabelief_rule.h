@@ -7,6 +7,10 @@
 /// (ε added to the stored s, in place, as Algorithm 2 and the code), √ŝ + ε in the denominator,
 /// decoupled weight decay by default, and RAdam's rectification (on by default in 0.2.0).
 /// Choices: docs/deviations.md#adabelief.
+#include <cmath>
+#include <cstdint>
+#include <tuple>
+
 #include "rules/ops.h"
 
 namespace flatmin::rules {
@@ -23,6 +27,44 @@ struct AdaBeliefCoeffs {
   bool adaptive;   ///< divide by the belief denominator (false: RAdam's SGD-like step while ρ_t < 5)
   bool rectified;  ///< rectification on: the denominator is √s + ε (the rectifier r_t carries √(1−β2^t))
 };
+
+/// The coefficients of step t (1-based) in double, as the official code computes its Python floats.
+/// `O` is any options type with lr(), betas(), eps(), weight_decay(), amsgrad(), weight_decouple(),
+/// fixed_decay(), rectify(), degenerated_to_sgd() (flatmin::optim::AdaBeliefOptions).
+template <class S, class O>
+AdaBeliefCoeffs<S> adabelief_coeffs(const O& o, std::int64_t step) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas()), t = static_cast<double>(step);
+  const double bc1 = 1.0 - std::pow(beta1, t), beta2_t = std::pow(beta2, t);
+  double neg_step = -(o.lr() / bc1);  // step_size = lr / bias_correction1
+  bool adaptive = true;
+  if (o.rectify()) {  // RAdam (Liu et al. 2020, Alg. 2): ρ_∞ = 2/(1−β2) − 1, ρ_t = ρ_∞ − 2tβ2^t/(1−β2^t)
+    const double rho_max = 2.0 / (1.0 - beta2) - 1.0;
+    const double rho = rho_max - 2.0 * t * beta2_t / (1.0 - beta2_t);
+    if (rho >= 5) {  // r_t = √((1−β2^t)(ρ_t−4)(ρ_t−2)ρ_∞ / ((ρ_∞−4)(ρ_∞−2)ρ_t)), in the official order
+      neg_step = -(std::sqrt((1.0 - beta2_t) * (rho - 4.0) / (rho_max - 4.0) * (rho - 2.0) / rho * rho_max /
+                             (rho_max - 2.0)) / bc1 * o.lr());
+    } else {  // ρ_t < 5: SGD with momentum (degenerated_to_sgd), or no step
+      adaptive = false;
+      neg_step = o.degenerated_to_sgd() ? -(1.0 / bc1 * o.lr()) : 0.0;
+    }
+  }
+  AdaBeliefCoeffs<S> c{};
+  c.beta1 = static_cast<S>(beta1);
+  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
+  c.beta2 = static_cast<S>(beta2);
+  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
+  c.eps = static_cast<S>(o.eps());
+  c.weight_decay = static_cast<S>(o.weight_decay());
+  c.decay = static_cast<S>(1.0 - (o.fixed_decay() ? 1.0 : o.lr()) * o.weight_decay());
+  c.sqrt_bc2 = static_cast<S>(std::sqrt(1.0 - beta2_t));
+  c.neg_step = static_cast<S>(neg_step);
+  c.coupled_wd = !o.weight_decouple() && o.weight_decay() != 0.0;
+  c.decoupled_wd = o.weight_decouple() && o.weight_decay() != 0.0;
+  c.amsgrad = o.amsgrad();
+  c.adaptive = adaptive;
+  c.rectified = o.rectify();
+  return c;
+}
 
 /// One AdaBelief step for one element (scalar V) or one tensor (V = torch::Tensor).
 template <class V, class S>

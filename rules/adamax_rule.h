@@ -4,6 +4,10 @@
 /// as implemented by torch.optim.Adamax [read from Debian's python3-torch 1.13.1,
 /// `_single_tensor_adamax`] (spec optimizers.md §6): ε inside the max, only m bias-corrected.
 /// Deviations and choices: docs/deviations.md#adamax.
+#include <cmath>
+#include <cstdint>
+#include <tuple>
+
 #include "rules/ops.h"
 
 namespace flatmin::rules {
@@ -16,6 +20,23 @@ struct AdamaxCoeffs {
   S neg_clr;       ///< −lr/(1−β1^t), in double as torch's `clr = lr / bias_correction`
   bool coupled_wd;
 };
+
+/// The coefficients of step t (1-based), in double as torch computes them; `O` has lr(), betas(), eps(),
+/// weight_decay() (flatmin::optim::AdamaxOptions).
+template <class S, class O>
+AdamaxCoeffs<S> adamax_coeffs(const O& o, std::int64_t t) {
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double clr = o.lr() / (1.0 - std::pow(beta1, static_cast<double>(t)));  // clr = lr / bias_correction
+  AdamaxCoeffs<S> c{};
+  c.beta1 = static_cast<S>(beta1);
+  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
+  c.beta2 = static_cast<S>(beta2);
+  c.eps = static_cast<S>(o.eps());
+  c.weight_decay = static_cast<S>(o.weight_decay());
+  c.neg_clr = static_cast<S>(-clr);
+  c.coupled_wd = o.weight_decay() != 0.0;
+  return c;
+}
 
 /// One Adamax step for one element (scalar V) or one tensor (V = torch::Tensor).
 template <class V, class S>
