@@ -52,19 +52,21 @@ struct Mc {
   EscapeProblem p;
 };
 
-double g_max_particle_steps = 5e9;  // set by run_validation from "max_particle_steps"
+/// Refuses a Monte Carlo case whose estimated cost (paths × min(τ, t_max)/dt) exceeds the budget.
+void check_budget(const nlohmann::json& c, double est, double tau_est, double max_particle_steps) {
+  FLATMIN_CHECK(est <= max_particle_steps, "validation case " << c.dump() << " would take about " << est
+                                                              << " particle-steps (estimated tau " << tau_est
+                                                              << "), more than max_particle_steps = " << max_particle_steps);
+}
 
-Mc run_mc(const nlohmann::json& c) {
+Mc run_mc(const nlohmann::json& c, double max_particle_steps) {
   Mc m;
   m.p = parse_escape_problem(c);
   const EscapeRun run = parse_escape_run(c);
   // Refuse runs that would take hours: estimate the cost from the oracle (or the formula).
   double tau_est = m.p.overdamped() ? exact_escape_time(m.p) : predict(m.p).tau;
   if (std::isfinite(tau_est)) {
-    const double est = static_cast<double>(run.paths) * std::min(tau_est, m.p.t_max) / m.p.dt;
-    FLATMIN_CHECK(est <= g_max_particle_steps, "validation case " << c.dump() << " would take about " << est
-                                                                  << " particle-steps (estimated tau " << tau_est
-                                                                  << "), more than max_particle_steps = " << g_max_particle_steps);
+    check_budget(c, static_cast<double>(run.paths) * std::min(tau_est, m.p.t_max) / m.p.dt, tau_est, max_particle_steps);
   }
   const auto r = run_escape_mc(m.p, run);
   FLATMIN_CHECK(r.censored == 0, "validation: " << r.censored << " paths censored at t_max for " << c.dump() << "; raise t_max");
@@ -108,8 +110,9 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
     if (!ok) throw common::InputError(common::unknown_name_message("validation section", k, sections));
   }
   const nlohmann::json defaults = cfg.value("defaults", nlohmann::json::object());
-  g_max_particle_steps = cfg.value("max_particle_steps", 5e9);
-  FLATMIN_CHECK(g_max_particle_steps > 0, "max_particle_steps must be > 0");
+  const double max_particle_steps = cfg.value("max_particle_steps", 5e9);
+  FLATMIN_CHECK(max_particle_steps > 0, "max_particle_steps must be > 0");
+  auto escape_mc = [max_particle_steps](const nlohmann::json& c) { return run_mc(c, max_particle_steps); };
   auto esc = [&](const nlohmann::json& c) { return merged(defaults, c); };
   // ---- validate every config before running anything
   // the keys of each section's entries (a typo names the nearest one; "claim" and "notes" are free text)
@@ -282,7 +285,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   if (cfg.contains("mc_checks")) {
     announce("Monte Carlo vs quadrature");
     for (const auto& o : cfg.at("mc_checks")) {
-      const auto m = run_mc(esc(o.at("config")));
+      const auto m = escape_mc(esc(o.at("config")));
       const double exact = exact_escape_time(m.p), bias = discretisation_bias(m.p);
       ValidationRow r{"mc", claim_of(o, "MC escape time = exact quadrature"), exact, m.mean, m.se, false, ""};
       r.holds = std::abs(m.mean - exact - bias) <= 3 * m.se + std::abs(bias);
@@ -313,7 +316,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
       const auto base = esc(m.at("base"));
       auto withm = base;
       withm["beta1"] = m.at("beta1");
-      const Mc sgd = run_mc(base), mom = run_mc(withm);
+      const Mc sgd = escape_mc(base), mom = escape_mc(withm);
       double rr, se;
       ratio(mom, sgd, rr, se);
       const double pred = predict(mom.p).tau / predict(sgd.p).tau;
@@ -333,7 +336,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
     auto ad = base;
     ad["dynamics"] = "adai";
     ad.erase("beta1");
-    const Mc sgd = run_mc(base), adai = run_mc(ad);
+    const Mc sgd = escape_mc(base), adai = escape_mc(ad);
     double rr, se;
     ratio(adai, sgd, rr, se);
     const double pred = predict(adai.p).tau / predict(sgd.p).tau;
@@ -347,7 +350,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   if (cfg.contains("theorem1")) {
     announce("Theorem 1 (Eq. 14 vs Eq. 15)");
     const auto& t = cfg.at("theorem1");
-    const Mc adam = run_mc(esc(t.at("adam"))), mi = run_mc(esc(t.at("miadam")));
+    const Mc adam = escape_mc(esc(t.at("adam"))), mi = escape_mc(esc(t.at("miadam")));
     double rr, se;
     ratio(mi, adam, rr, se);
     const auto pa = predict(adam.p), pm = predict(mi.p);
@@ -368,7 +371,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   if (cfg.contains("kappa_controls")) {
     announce("kappa controls");
     for (const auto& k : cfg.at("kappa_controls")) {
-      const Mc adam = run_mc(esc(k.at("adam"))), mi = run_mc(esc(k.at("miadam")));
+      const Mc adam = escape_mc(esc(k.at("adam"))), mi = escape_mc(esc(k.at("miadam")));
       double rr, se;
       ratio(mi, adam, rr, se);
       const bool slower = k.at("expect").get<std::string>() == "slower";
@@ -491,9 +494,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
       const auto p = parse_escape_problem_nd(c);
       const auto run = parse_escape_run(c);
       const auto pred = predict_nd(p);
-      const double est = static_cast<double>(run.paths) * std::min(pred.tau, p.t_max) / p.dt;
-      FLATMIN_CHECK(est <= g_max_particle_steps, "validation case " << c.dump() << " would take about " << est
-                                                                    << " particle-steps, more than max_particle_steps");
+      check_budget(c, static_cast<double>(run.paths) * std::min(pred.tau, p.t_max) / p.dt, pred.tau, max_particle_steps);
       const auto r = run_escape_mc_nd(p, run);
       FLATMIN_CHECK(r.censored == 0, "nd_kramers: " << r.censored << " paths censored at t_max for " << c.dump());
       // Eyring–Kramers is the leading term of an expansion in T/ΔL: allow 3 se plus asym_coef·(T/ΔL)·τ_EK
