@@ -148,7 +148,9 @@ TEST_P(Conformance, SaveLoadContinueIsBitIdentical) {
     in.load_from(is);
     c->load(in);
     EXPECT_EQ(c->param_groups()[0].options().get_lr(), options["lr"].get<double>());
-    if (restores_options) EXPECT_EQ(optim::resolved_options(name, *c), optim::resolved_options(name, *b)) << name;
+    if (restores_options) {
+      EXPECT_EQ(optim::resolved_options(name, *c), optim::resolved_options(name, *b)) << name;
+    }
     run(*c, resumed_params, 6, 12);
     expect_identical(resumed_params, full.params, name + " resumed " + options.dump());
   }
@@ -283,7 +285,7 @@ TEST_P(Conformance, TwoGroupsOfEqualShapesEqualOneGroup) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, Conformance, ::testing::ValuesIn(optim::registry_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace
 }  // namespace flatmin::test
