@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
+#include "tests/support/tolerances.h"
 
 namespace flatmin::test {
 namespace {
@@ -174,7 +175,7 @@ TEST_P(Conformance, FusedKernelMatchesTensorPath) {
         b->step();
       }
       // Same rule text; the tensor path evaluates scalar coefficients in double (a few ulp per step).
-      const double tol = dtype == torch::kFloat32 ? 1e-5 : 1e-12;
+      const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
       for (size_t i = 0; i < fused.params.size(); ++i) {
         const auto d = ((fused.params[i] - tensor.params[i]).abs() / (tensor.params[i].abs() + 1)).max().item<double>();
         EXPECT_LE(d, tol) << name << " " << options.dump() << " " << dtype << " parameter " << i;
@@ -202,16 +203,18 @@ TEST_P(Conformance, SkipsParametersWithoutGradient) {
 TEST_P(Conformance, ResultDoesNotDependOnThreadCount) {
   const auto name = GetParam();
   const int saved = at::get_num_threads();
-  std::vector<std::vector<torch::Tensor>> results;
-  for (int threads : {1, 2}) {
-    at::set_num_threads(threads);
-    auto m = make_model(torch::kFloat32, 300001);  // several OpenMP chunks
-    auto opt = optim::make_optimizer(name, base_options(name), m.params);
-    run(*opt, m.params, 1, 4);
-    results.push_back(m.params);
+  for (const auto& options : variants(name)) {
+    std::vector<std::vector<torch::Tensor>> results;
+    for (int threads : {1, 2}) {
+      at::set_num_threads(threads);
+      auto m = make_model(torch::kFloat32, 300001);  // several OpenMP chunks
+      auto opt = optim::make_optimizer(name, options, m.params);
+      run(*opt, m.params, 1, 6);  // MIAdam switches at step 5
+      results.push_back(m.params);
+    }
+    expect_identical(results[0], results[1], name + " 1 vs 2 threads " + options.dump());
   }
   at::set_num_threads(saved);
-  expect_identical(results[0], results[1], name + " 1 vs 2 threads");
 }
 
 TEST_P(Conformance, RejectsBadOptionsNamingThem) {
