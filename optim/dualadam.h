@@ -15,11 +15,7 @@ enum class StepCounter : int64_t {
   kGlobal = 0,    ///< official: one counter incremented once per step() call
   kPerGroup = 1,  ///< kozistr/pytorch_optimizer port: group['step']
 };
-inline const std::vector<std::pair<std::string, StepCounter>>& enum_names(StepCounter) {
-  static const std::vector<std::pair<std::string, StepCounter>> n{{"global", StepCounter::kGlobal},
-                                                                  {"per_group", StepCounter::kPerGroup}};
-  return n;
-}
+FLATMIN_ENUM_NAMES(StepCounter, {"global", StepCounter::kGlobal}, {"per_group", StepCounter::kPerGroup})
 
 #define FLATMIN_DUALADAM_FIELDS(X)                                                                                 \
   X(double, lr, 1e-3, at_least(0), "official constructor", "learning rate η")                                      \

@@ -233,7 +233,12 @@ void ElementwiseOptimizer<Derived, Rule>::update_param(const Options& o, size_t 
       }
     }
     // Device-generic path: the same rule on whole tensors (in double scalars), written back in place.
-    const auto cd = Rule::template coeffs<double>(o, ctx);
+    typename Rule::template Coeffs<double> cd;
+    if constexpr (std::is_same_v<S, double>) {
+      cd = c;
+    } else {
+      cd = Rule::template coeffs<double>(o, ctx);
+    }
     torch::Tensor theta = p.detach();
     std::array<torch::Tensor, State::kTensors> s = st.tensors;
     Rule::update(theta, g, s.data(), cd);

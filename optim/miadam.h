@@ -27,11 +27,7 @@ enum class AlphaPower : int64_t {
   kAlgorithm1 = 1,  ///< α^n: literal Algorithm 1 line 11
 };
 
-inline const std::vector<std::pair<std::string, AlphaPower>>& enum_names(AlphaPower) {
-  static const std::vector<std::pair<std::string, AlphaPower>> n{{"official", AlphaPower::kOfficial},
-                                                                 {"algorithm1", AlphaPower::kAlgorithm1}};
-  return n;
-}
+FLATMIN_ENUM_NAMES(AlphaPower, {"official", AlphaPower::kOfficial}, {"algorithm1", AlphaPower::kAlgorithm1})
 
 #define FLATMIN_MIADAM_FIELDS(X)                                                                                      \
   X(double, lr, 1e-3, at_least(0), "official constructor, README recipe", "learning rate α")                          \

@@ -22,10 +22,7 @@ enum class NAdamVariant : int64_t {
   kTorch = 0,  ///< torch.optim.NAdam (torch ≥ 2.0)
   kKeras = 1,  ///< MIAdam repo's Keras-style Nadam
 };
-inline const std::vector<std::pair<std::string, NAdamVariant>>& enum_names(NAdamVariant) {
-  static const std::vector<std::pair<std::string, NAdamVariant>> n{{"torch", NAdamVariant::kTorch}, {"keras", NAdamVariant::kKeras}};
-  return n;
-}
+FLATMIN_ENUM_NAMES(NAdamVariant, {"torch", NAdamVariant::kTorch}, {"keras", NAdamVariant::kKeras})
 
 #define FLATMIN_NADAM_FIELDS(X)                                                                                   \
   X(double, lr, 2e-3, at_least(0), "torch.optim.NAdam; Keras Nadam", "learning rate γ")                          \

@@ -37,6 +37,13 @@
 #include "common/nearest.h"
 #include "optim/field_info.h"
 
+/// The JSON names of enum E's values (strings in JSON, integers in checkpoints).
+#define FLATMIN_ENUM_NAMES(E, ...)                                                      \
+  inline const std::vector<std::pair<std::string, E>>& enum_names(E) {                 \
+    static const std::vector<std::pair<std::string, E>> names{__VA_ARGS__};            \
+    return names;                                                                       \
+  }
+
 namespace flatmin::optim {
 
 using Betas = std::tuple<double, double>;
@@ -90,7 +97,8 @@ inline std::string Range::text(const std::string& name) const {
 
 // ---- value types -------------------------------------------------------------------------------
 
-/// Names of an enum's values, found by ADL: `const std::vector<std::pair<std::string, E>>& enum_names(E)`.
+/// Names of an enum's values, found by ADL: `const std::vector<std::pair<std::string, E>>& enum_names(E)`,
+/// declared next to the enum with FLATMIN_ENUM_NAMES(E, {"name", E::kValue}, …).
 template <class E>
 const std::vector<std::pair<std::string, E>>& names_of() {
   return enum_names(E{});
@@ -297,6 +305,14 @@ Field<O> make_field(const char* name, Get get, Set set, const T& def, Range rang
 
 // ---- operations over a field table -------------------------------------------------------------
 
+/// How `spellings` ({name, field}) spell a field (the field's own name when they do not).
+inline std::string spelled(const std::vector<std::pair<std::string, std::string>>& spellings, const std::string& field) {
+  for (const auto& [spelling, f] : spellings) {
+    if (f == field) return spelling;
+  }
+  return field;
+}
+
 template <class O, class = void>
 struct HasCheck : std::false_type {};
 template <class O>
@@ -308,22 +324,9 @@ template <class O>
 void validate(const O& o, const std::vector<Field<O>>& fields, const std::string& who,
               const std::vector<std::pair<std::string, std::string>>& spellings = {}) {
   for (const auto& f : fields) {
-    std::string as = f.info.name;
-    for (const auto& [spelling, field] : spellings) {
-      if (field == as) as = spelling;
-    }
-    f.check(o, who, as);
+    f.check(o, who, spelled(spellings, f.info.name));
   }
   if constexpr (HasCheck<O>::value) o.check(who);
-}
-
-template <class O>
-std::vector<FieldInfo> info(const std::vector<Field<O>>& fields) {
-  std::vector<FieldInfo> out;
-  for (const auto& f : fields) {
-    if (!f.internal) out.push_back(f.info);
-  }
-  return out;
 }
 
 }  // namespace schema
@@ -350,11 +353,7 @@ std::vector<std::string> accepted_names(const std::vector<Field<O>>& fields, con
     bool hide = false;
     for (const auto& h : preset.hidden) hide = hide || h == f.info.name;
     if (hide) continue;
-    std::string name = f.info.name;
-    for (const auto& [spelling, field] : preset.spellings) {
-      if (field == name) name = spelling;
-    }
-    out.push_back(name);
+    out.push_back(spelled(preset.spellings, f.info.name));
   }
   return out;
 }
@@ -417,12 +416,8 @@ O parse(const nlohmann::json& j, const std::vector<Field<O>>& fields, const Pres
     f->parse(o, v, who);
   }
   for (const auto& r : preset.required) {
-    std::string spelled = r;
-    for (const auto& [spelling, field] : preset.spellings) {
-      if (field == r) spelled = spelling;
-    }
-    FLATMIN_CHECK(j.contains(spelled) && !j.at(spelled).is_null(),
-                  who << ": option '" << spelled << "' is required" << preset.required_hint);
+    const std::string key = spelled(preset.spellings, r);
+    FLATMIN_CHECK(j.contains(key) && !j.at(key).is_null(), who << ": option '" << key << "' is required" << preset.required_hint);
   }
   return o;
 }

@@ -34,10 +34,7 @@ enum class SwatsPhase : int64_t {
   kSgd = 1,
 };
 
-inline const std::vector<std::pair<std::string, SwatsPhase>>& enum_names(SwatsPhase) {
-  static const std::vector<std::pair<std::string, SwatsPhase>> n{{"adam", SwatsPhase::kAdam}, {"sgd", SwatsPhase::kSgd}};
-  return n;
-}
+FLATMIN_ENUM_NAMES(SwatsPhase, {"adam", SwatsPhase::kAdam}, {"sgd", SwatsPhase::kSgd})
 
 #define FLATMIN_SWATS_FIELDS(X)                                                                      \
   X(double, lr, 1e-3, at_least(0), "official constructor", "learning rate (Adam phase)")             \
