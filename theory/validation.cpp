@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "common/config.h"
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
@@ -87,14 +88,7 @@ std::string claim_of(const nlohmann::json& j, const std::string& def) { return j
 
 nlohmann::json resolve_validation_profile(const nlohmann::json& cfg, const std::string& profile) {
   FLATMIN_CHECK(cfg.is_object(), "validation config must be a JSON object");
-  nlohmann::json out = cfg;
-  if (cfg.contains("profiles")) {
-    const auto& pr = cfg.at("profiles");
-    FLATMIN_CHECK(pr.is_object(), "'profiles' must be an object");
-    if (pr.contains(profile)) out.merge_patch(pr.at(profile));
-  }
-  out.erase("profiles");
-  return out;
+  return common::merge_profile(cfg, profile, "validation config");
 }
 
 std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::string& profile, bool progress,

@@ -10,6 +10,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "common/config.h"
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
@@ -96,16 +97,6 @@ train::SweepArgs target_sweep_args(const json& cfg, const fs::path& dir, const T
   return s;
 }
 
-json resolve_profile(const json& cfg, const std::string& profile) {
-  if (!cfg.is_object() || !cfg.contains("profiles")) return cfg;
-  json out = cfg;
-  out.erase("profiles");
-  const auto& profiles = cfg.at("profiles");
-  FLATMIN_CHECK(profiles.is_object(), "target config: 'profiles' must be an object");
-  if (profiles.contains(profile)) out.merge_patch(profiles.at(profile));
-  return out;
-}
-
 const std::map<std::string, TargetRunner>& reproduce_targets() {
   static const std::map<std::string, TargetRunner> targets = [] {
     std::map<std::string, TargetRunner> t;
@@ -150,7 +141,7 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     json summary = json::object();
     std::vector<ReportRow> rows;
     try {
-      rows = runners.at(name)(resolve_profile(cfg, args.profile), dir, summary, ctx);
+      rows = runners.at(name)(common::merge_profile(cfg, args.profile, "target '" + name + "'"), dir, summary, ctx);
     } catch (const nlohmann::json::exception& e) {
       throw common::InputError(config_path.string() + ": target '" + name + "': " + e.what());
     } catch (const common::DivergedError& e) {  // a run-time outcome of this target: its manifest says so

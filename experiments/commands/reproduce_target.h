@@ -37,9 +37,6 @@ using TargetRunner = std::vector<ReportRow> (*)(const nlohmann::json& cfg, const
 /// True when `ours` rounds to `reference` at `sig` significant digits (half a unit of the last digit).
 bool agrees_to_digits(double ours, double reference, int sig);
 
-/// The profile's section of a target config: cfg["profiles"][profile] merged over cfg (when present).
-nlohmann::json resolve_profile(const nlohmann::json& cfg, const std::string& profile);
-
 /// The `flatmin sweep` a training target runs: cfg["sweep"] (base paths relative to
 /// experiments/configs), the context's profile and device, out = dir/sweep, cfg["workers"] child
 /// processes (default `default_workers`; 0 = in process) sharing this process's intra-op threads,

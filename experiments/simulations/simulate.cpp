@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
@@ -24,78 +25,9 @@ using nlohmann::json;
 std::string num(double v) { return common::format_double(v); }
 std::string num(int64_t v) { return std::to_string(v); }
 
-/// Strict reader of one config object: typed getters with defaults, every read key is recorded in
-/// `resolved`, and finish() rejects keys that were never read (typos).
-class Reader {
- public:
-  /// `j` must outlive the reader (it is held by reference).
-  Reader(const json& j, std::string where) : j_(j), where_(std::move(where)) {
-    FLATMIN_CHECK(j_.is_object(), where_ << ": must be a JSON object");
-  }
-  double number(const std::string& key, double def) {
-    const double v = has(key) ? get_number(key) : def;
-    resolved_[key] = v;
-    return v;
-  }
-  int64_t integer(const std::string& key, int64_t def) {
-    int64_t v = def;
-    if (has(key)) {
-      const auto& x = j_.at(key);
-      FLATMIN_CHECK(x.is_number_integer(), where_ << ": '" << key << "' must be an integer");
-      v = x.get<int64_t>();
-    }
-    resolved_[key] = v;
-    return v;
-  }
-  std::string string(const std::string& key, const std::string& def) {
-    std::string v = def;
-    if (has(key)) {
-      FLATMIN_CHECK(j_.at(key).is_string(), where_ << ": '" << key << "' must be a string");
-      v = j_.at(key).get<std::string>();
-    }
-    resolved_[key] = v;
-    return v;
-  }
-  /// A raw sub-document (resolved by the caller via set()).
-  json raw(const std::string& key, const json& def) { return has(key) ? j_.at(key) : def; }
-  void set(const std::string& key, json v) { resolved_[key] = std::move(v); }
-  std::vector<double> numbers(const std::string& key, const std::vector<double>& def) {
-    std::vector<double> v = def;
-    if (has(key)) {
-      const auto& x = j_.at(key);
-      FLATMIN_CHECK(x.is_array(), where_ << ": '" << key << "' must be an array of numbers");
-      v.clear();
-      for (const auto& e : x) {
-        FLATMIN_CHECK(e.is_number(), where_ << ": '" << key << "' must be an array of numbers");
-        v.push_back(e.get<double>());
-      }
-    }
-    resolved_[key] = v;
-    return v;
-  }
-  json finish() {
-    for (const auto& [k, v] : j_.items()) {
-      if (seen_.count(k) == 0) throw common::InputError(where_ + ": " + common::unknown_name_message("key", k, seen_));
-    }
-    return resolved_;
-  }
-  const std::string& where() const { return where_; }
-
- private:
-  bool has(const std::string& key) {
-    seen_.insert(key);
-    return j_.contains(key);
-  }
-  double get_number(const std::string& key) {
-    const auto& x = j_.at(key);
-    FLATMIN_CHECK(x.is_number(), where_ << ": '" << key << "' must be a number");
-    return x.get<double>();
-  }
-  const json& j_;
-  std::string where_;
-  std::set<std::string> seen_;
-  json resolved_ = json::object();
-};
+/// The strict config reader (common/config.h): typed getters, resolved values for the manifest, and
+/// finish() rejects keys that were never read, naming the nearest known one.
+using Reader = common::ConfigReader;
 
 void check_positive(const Reader& r, const std::string& key, double v) {
   FLATMIN_CHECK(std::isfinite(v) && v > 0, r.where() << ": " << key << " = " << v << " must be > 0");

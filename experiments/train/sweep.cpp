@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/config.h"
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
@@ -102,11 +103,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   common::check_known_keys(c, {"about", "name", "base", "optimizers", "seeds", "noise_rates", "out", "overrides", "notes"}, "sweep");
   FLATMIN_CHECK(c.contains("base") && c.contains("optimizers"), "sweep: needs 'base' and 'optimizers'");
   json base = load_base(args);
-  if (base.contains("profiles")) {  // the profile is merged here; run configs carry none
-    const json profiles = base.at("profiles");
-    base.erase("profiles");
-    if (profiles.contains(args.profile)) base.merge_patch(profiles.at(args.profile));
-  }
+  base = common::merge_profile(base, args.profile, "sweep base");  // merged here; run configs carry none
   if (c.contains("overrides")) base.merge_patch(c.at("overrides"));
   const auto seeds = c.value("seeds", std::vector<uint64_t>{0});
   const auto noises = c.value("noise_rates", std::vector<double>{0.0});

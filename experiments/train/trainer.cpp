@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "common/config.h"
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
@@ -190,13 +191,7 @@ std::pair<double, double> evaluate(models::Net& model, const data::ImageSet& set
 json resolve_train_config(const json& raw_in, const std::string& profile) {
   FLATMIN_CHECK(raw_in.is_object(), "train config must be a JSON object");
   common::require_finite_json(raw_in, "train config");
-  json raw = raw_in;
-  if (raw.contains("profiles")) {
-    const json profiles = raw.at("profiles");
-    raw.erase("profiles");
-    FLATMIN_CHECK(profiles.is_object(), "train config: 'profiles' must be an object");
-    if (profiles.contains(profile)) raw.merge_patch(profiles.at(profile));
-  }
+  const json raw = common::merge_profile(raw_in, profile, "train config");
   check_keys(raw, "train config",
              {"about", "name", "data", "model", "optimizer", "weight_decay", "epochs", "batch_size", "test_batch_size",
               "drop_last", "schedule", "seed", "set_epoch", "divergence_factor", "notes"});

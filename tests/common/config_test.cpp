@@ -1,0 +1,89 @@
+// The strict config reader and the profile merge every entry point uses (common/config.h).
+#include "common/config.h"
+
+#include <functional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace flatmin::common {
+namespace {
+
+using nlohmann::json;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigReader, TypedValuesDefaultsAndResolved) {
+  const json j = {{"lr", 0.1}, {"epochs", 3}, {"name", "a"}, {"flag", true}, {"betas", {0.9, 0.999}}, {"w", 2.0}};
+  ConfigReader r(j, "cfg");
+  EXPECT_EQ(r.number("lr", 1.0), 0.1);
+  EXPECT_EQ(r.number("missing", 7.0), 7.0);
+  EXPECT_EQ(r.integer("epochs", 1), 3);
+  EXPECT_EQ(r.integer("w"), 2);  // an integral float is an integer
+  EXPECT_EQ(r.string("name"), "a");
+  EXPECT_TRUE(r.boolean("flag", false));
+  EXPECT_EQ(r.numbers("betas", {}), (std::vector<double>{0.9, 0.999}));
+  const json resolved = r.finish();
+  EXPECT_EQ(resolved.at("missing"), 7.0);
+  EXPECT_EQ(resolved.at("epochs"), 3);
+}
+
+TEST(ConfigReader, UnknownKeyNamesTheNearestKnownKey) {
+  const json j = {{"lr", 0.1}, {"epohcs", 3}};
+  ConfigReader r(j, "train config");
+  r.number("lr", 1.0);
+  r.integer("epochs", 1);
+  const auto msg = error_of([&] { r.finish(); });
+  EXPECT_NE(msg.find("train config: unknown key 'epohcs'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'epochs'"), std::string::npos) << msg;
+}
+
+TEST(ConfigReader, WrongTypeNamesTheKeyAndTheExpectedType) {
+  const json j = {{"lr", "fast"}, {"epochs", 2.5}, {"flag", 1}, {"betas", {0.9, "x"}}, {"sub", 3}};
+  ConfigReader r(j, "cfg");
+  EXPECT_EQ(error_of([&] { r.number("lr", 1.0); }), "cfg: 'lr' must be a number, got \"fast\"");
+  EXPECT_EQ(error_of([&] { r.integer("epochs", 1); }), "cfg: 'epochs' must be an integer, got 2.5");
+  EXPECT_EQ(error_of([&] { r.boolean("flag", false); }), "cfg: 'flag' must be true or false, got 1");
+  EXPECT_NE(error_of([&] { r.numbers("betas", {}); }).find("'betas' must be an array of finite numbers"), std::string::npos);
+  EXPECT_NE(error_of([&] { r.object("sub"); }).find("'sub' must be an object"), std::string::npos);
+  EXPECT_NE(error_of([&] { r.number("absent"); }).find("missing required key 'absent'"), std::string::npos);
+  EXPECT_NE(error_of([] { ConfigReader bad(json::array(), "cfg"); }).find("cfg: must be a JSON object"), std::string::npos);
+}
+
+TEST(ConfigReader, ChoiceNamesTheNearestAllowedValue) {
+  const json j = {{"method", "hutchpp"}};
+  ConfigReader r(j, "cfg");
+  const auto msg = error_of([&] { r.choice("method", "hutchinson", {"hutchinson", "hutch++"}); });
+  EXPECT_NE(msg.find("unknown value 'hutchpp' (did you mean 'hutch++'?"), std::string::npos) << msg;
+  ConfigReader ok(json{{"method", "hutch++"}}, "cfg");
+  EXPECT_EQ(ok.choice("method", "hutchinson", {"hutchinson", "hutch++"}), "hutch++");
+}
+
+TEST(MergeProfile, MergesTheNamedProfileAndDropsTheTable) {
+  const json cfg = {{"epochs", 100}, {"data", {{"subset", 0}, {"dir", "d"}}},
+                    {"profiles", {{"quick", {{"epochs", 2}, {"data", {{"subset", 512}}}}}, {"full", json::object()}}}};
+  const json q = merge_profile(cfg, "quick", "cfg");
+  EXPECT_FALSE(q.contains("profiles"));
+  EXPECT_EQ(q.at("epochs"), 2);
+  EXPECT_EQ(q.at("data").at("subset"), 512);
+  EXPECT_EQ(q.at("data").at("dir"), "d");  // a merge patch, not a replacement
+  EXPECT_EQ(merge_profile(cfg, "full", "cfg").at("epochs"), 100);
+  EXPECT_EQ(merge_profile(cfg, "absent", "cfg").at("epochs"), 100);
+  EXPECT_EQ(merge_profile(json{{"a", 1}}, "quick", "cfg"), (json{{"a", 1}}));
+  EXPECT_NE(error_of([] { merge_profile(json{{"profiles", 3}}, "quick", "cfg"); }).find("cfg: 'profiles' must be an object"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { merge_profile(json{{"profiles", {{"quick", 1}}}}, "quick", "cfg"); }).find("profiles.quick must be an object"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace flatmin::common
