@@ -22,16 +22,11 @@ template <class S>
 rules::AdaBoundCoeffs<S> AdaBoundRule::coeffs(const AdaBoundOptions& o, const StepContext& ctx) {
   const int64_t t = ctx.t;
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  const double bc1 = rules::bias_correction(beta1, t);
+  const double bc2 = rules::bias_correction(beta2, t);
   const auto [lower, upper] = adabound_bounds(o, t);
   rules::AdaBoundCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.weight_decay = static_cast<S>(o.weight_decay());
-  c.eps = static_cast<S>(o.eps());
+  rules::set_moment_coeffs(c, o);
   c.step_size = static_cast<S>(o.lr() * std::sqrt(bc2) / bc1);  // step_size = lr * sqrt(bc2) / bc1
   c.lower = static_cast<S>(lower);
   c.upper = static_cast<S>(upper);

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "optim/detail/registry_entry.h"
+#include "rules/moments.h"
 #include "rules/adai_rule.h"
 #include "optim/tensor_ops.h"
 #include "optim/detail/kernel_isa.h"
@@ -41,12 +42,9 @@ void AdaiParamState::serialize(torch::serialize::InputArchive& archive) {
 void AdaiParamState::adopt(const torch::Tensor& p) {
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined() && beta1_prod().defined(),
                 "optimizer checkpoint: adai state lacks exp_avg, exp_avg_sq or beta1_prod");
-  exp_avg(exp_avg().to(p.device()).contiguous());
-  exp_avg_sq(exp_avg_sq().to(p.device()).contiguous());
-  beta1_prod(beta1_prod().to(p.device()).contiguous());
-  check_state_tensor(exp_avg(), p, "adai exp_avg");
-  check_state_tensor(exp_avg_sq(), p, "adai exp_avg_sq");
-  check_state_tensor(beta1_prod(), p, "adai beta1_prod");
+  exp_avg(adopt_state_tensor(exp_avg(), p, "adai exp_avg"));
+  exp_avg_sq(adopt_state_tensor(exp_avg_sq(), p, "adai exp_avg_sq"));
+  beta1_prod(adopt_state_tensor(beta1_prod(), p, "adai beta1_prod"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +180,7 @@ rules::AdaiCoeffs<S> make_coeffs(const AdaiOptions& o, int64_t t, double vbar) {
   c.beta0 = static_cast<S>(beta0);
   c.beta2 = static_cast<S>(beta2);
   c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));  // bias_correction2 = 1 − β2^t
+  const double bc2 = rules::bias_correction(beta2, t);  // bias_correction2 = 1 − β2^t
   c.inv_bc2_vbar = static_cast<S>(1.0 / (bc2 * vbar));
   c.bc2 = static_cast<S>(bc2);
   c.vbar = static_cast<S>(vbar);
@@ -231,8 +229,7 @@ double adai_deterministic_sum(const torch::Tensor& t) {
 // Optimizer
 
 torch::Tensor Adai::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss = run_closure(closure);
+  torch::NoGradGuard no_grad;  // for pass 2 (step_each guards pass 1)
   struct Item {
     torch::Tensor p, g;
     AdaiParamState* st;
@@ -244,39 +241,36 @@ torch::Tensor Adai::step(LossClosure closure) {
   int64_t count = 0;         // N
 
   // PASS 1 (adai.py first loop): every group, every parameter with a gradient.
-  for (auto& group : param_groups_) {
-    const auto& o = static_cast<const AdaiOptions&>(group.options());
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      const auto& g = p.grad();
-      TORCH_CHECK(!g.is_sparse(), "Adai does not support sparse gradients");
-      auto& st = state_for<AdaiParamState>(p, [&] {
-        AdaiParamState s;
-        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.beta1_prod(torch::ones_like(p, torch::MemoryFormat::Contiguous));
-        return s;
-      });
-      st.step(st.step() + 1);
-      const int64_t t = st.step();
-      const double bc2 = 1.0 - std::pow(std::get<1>(o.betas()), static_cast<double>(t));
-      const bool fused = fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq(), st.beta1_prod()});
-      double s;
-      if (fused && p.scalar_type() == torch::kFloat) {
-        s = fused_pass1_dispatch<float>(p, g, st, make_coeffs<float>(o, t, 0.0));
-      } else if (fused) {
-        s = fused_pass1_dispatch<double>(p, g, st, make_coeffs<double>(o, t, 0.0));
-      } else {
-        torch::Tensor v = st.exp_avg_sq();
-        rules::adai_pass1(p.detach(), g, v, make_coeffs<double>(o, t, 0.0));
-        st.exp_avg_sq().copy_(v);
-        s = tensor_sum(st.exp_avg_sq());
-      }
-      sums.push_back(s / bc2);  // exp_avg_sq.sum() / bias_correction2
-      count += p.numel();
-      items.push_back({p, g, &st, &o, fused});
-    }
-  }
+  torch::Tensor loss = step_each<AdaiOptions>(closure, [&](size_t, const AdaiOptions& o, size_t, const torch::Tensor& p) {
+    const auto& g = p.grad();
+    auto& st = state_for<AdaiParamState>(p, [&] {
+      AdaiParamState s;
+      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.beta1_prod(torch::ones_like(p, torch::MemoryFormat::Contiguous));
+      return s;
+    });
+    st.step(st.step() + 1);
+    const int64_t t = st.step();
+    const double bc2 = rules::bias_correction(std::get<1>(o.betas()), t);
+    bool fused = true;
+    const double s = run_path(
+        p, g, {st.exp_avg(), st.exp_avg_sq(), st.beta1_prod()},
+        [&](auto type_tag) {
+          using T = decltype(type_tag);
+          return fused_pass1_dispatch<T>(p, g, st, make_coeffs<T>(o, t, 0.0));
+        },
+        [&] {
+          fused = false;
+          torch::Tensor v = st.exp_avg_sq();
+          rules::adai_pass1(p.detach(), g, v, make_coeffs<double>(o, t, 0.0));
+          st.exp_avg_sq().copy_(v);
+          return tensor_sum(st.exp_avg_sq());
+        });
+    sums.push_back(s / bc2);  // exp_avg_sq.sum() / bias_correction2
+    count += p.numel();
+    items.push_back({p, g, &st, &o, fused});
+  });
   last_count_ = count;
   if (count == 0) {
     last_mean_v_hat_ = std::numeric_limits<double>::quiet_NaN();

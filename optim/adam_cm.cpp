@@ -35,14 +35,7 @@ void AdamCriticalParamState::serialize(torch::serialize::OutputArchive& archive)
   _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
   _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
   _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(aggr_sum);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(smallest);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(capacity);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(decay);
-  // Priorities as a float64 tensor (exact); items one entry each.
-  archive.write("keys", torch::tensor(keys(), torch::dtype(torch::kFloat64)));
-  archive.write("items/size", c10::IValue(static_cast<int64_t>(items().size())));
-  for (size_t j = 0; j < items().size(); ++j) archive.write("items/" + std::to_string(j), items()[j]);
+  buffer.save(archive);
 }
 
 void AdamCriticalParamState::serialize(torch::serialize::InputArchive& archive) {
@@ -50,42 +43,18 @@ void AdamCriticalParamState::serialize(torch::serialize::InputArchive& archive) 
   _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
   _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
   _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, aggr_sum);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, smallest);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, capacity);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, decay);
-  torch::Tensor k;
-  archive.read("keys", k);
-  k = k.to(torch::kCPU, torch::kFloat64).contiguous();
-  keys(std::vector<double>(k.data_ptr<double>(), k.data_ptr<double>() + k.numel()));
-  c10::IValue n;
-  archive.read("items/size", n);
-  std::vector<torch::Tensor> it(static_cast<size_t>(n.toInt()));
-  for (size_t j = 0; j < it.size(); ++j) archive.read("items/" + std::to_string(j), it[j]);
-  items(std::move(it));
+  buffer.load(archive);
 }
 
 void AdamCriticalParamState::adopt(const torch::Tensor& p) {
-  auto fix = [&](torch::Tensor t, const std::string& what) {
-    if (!t.defined()) return t;
-    t = t.to(p.device()).contiguous();
-    check_state_tensor(t, p, "adam_cm/adam_cg " + what);
-    return t;
-  };
-  FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined() && aggr_sum().defined(),
-                "optimizer checkpoint: adam_cm/adam_cg state lacks moments or the buffer sum");
-  FLATMIN_CHECK(capacity() >= 1 && !items().empty() && static_cast<int64_t>(items().size()) <= capacity() &&
-                    keys().size() == items().size() && smallest() >= 0 && smallest() < capacity() && step() >= 1,
-                "optimizer checkpoint: inconsistent adam_cm/adam_cg buffer (" << items().size() << " items, "
-                                                                           << keys().size() << " priorities, capacity "
-                                                                           << capacity() << ")");
+  const std::string who = "adam_cm/adam_cg";
+  FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined() && step() >= 1,
+                "optimizer checkpoint: " << who << " state lacks moments or its step count");
+  auto fix = [&](const torch::Tensor& t, const std::string& what) { return adopt_state_tensor(t, p, who + " " + what); };
   exp_avg(fix(exp_avg(), "exp_avg"));
   exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
   max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
-  aggr_sum(fix(aggr_sum(), "aggr_sum"));
-  auto it = items();
-  for (size_t j = 0; j < it.size(); ++j) it[j] = fix(it[j], "buffer item " + std::to_string(j));
-  items(std::move(it));
+  buffer.adopt(p, who);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +160,7 @@ void fused_pass(const torch::Tensor& p, const torch::Tensor& g, AdamCriticalPara
   T* m = st.exp_avg().data_ptr<T>();
   T* v = st.exp_avg_sq().data_ptr<T>();
   T* vmax = kAms ? st.max_exp_avg_sq().data_ptr<T>() : nullptr;
-  T* sum = st.aggr_sum().data_ptr<T>();
+  T* sum = st.buffer.aggr_sum().data_ptr<T>();
   T* it = M == CriticalMode::kKeep ? nullptr : item.data_ptr<T>();
   at::parallel_for(0, p.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
     auto off = [&](T* q) { return q == nullptr ? nullptr : q + begin; };
@@ -223,34 +192,18 @@ void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, AdamCritical
 template <class S, CriticalKind K>
 CriticalCoeffs<S> make_coeffs(const AdamCriticalOptions<K>& o, int64_t t, int64_t count, CriticalMode mode) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));  // bias_correction1 = 1 − β1**step
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));  // bias_correction2 = 1 − β2**step
+  const double bc1 = rules::bias_correction(beta1, t);  // bias_correction1 = 1 − β1**step
+  const double bc2 = rules::bias_correction(beta2, t);  // bias_correction2 = 1 − β2**step
   CriticalCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.eps = static_cast<S>(o.eps());
+  rules::set_moment_coeffs(c, o);
   c.step_size = static_cast<S>(o.lr() / bc1);
   c.sqrt_bc2 = static_cast<S>(std::sqrt(bc2));
   c.count = static_cast<S>(count);
   c.one_minus_lr_wd = static_cast<S>(1.0 - o.lr() * o.weight_decay());
-  c.weight_decay = static_cast<S>(o.weight_decay());
   c.has_weight_decay = o.weight_decay() != 0.0;
   c.amsgrad = o.amsgrad();
   c.mode = mode;
   return c;
-}
-
-/// TensorList.poke_smallest(): index of the first minimum (torch.argmin; a NaN counts as the minimum).
-int64_t argmin_first(const std::vector<double>& keys) {
-  int64_t best = 0;
-  for (size_t j = 1; j < keys.size(); ++j) {
-    const double b = keys[static_cast<size_t>(best)], k = keys[j];
-    if (std::isnan(b)) break;
-    if (std::isnan(k) || k < b) best = static_cast<int64_t>(j);
-  }
-  return best;
 }
 
 }  // namespace
@@ -277,96 +230,62 @@ const AdamCriticalParamState* AdamCritical<K>::param_state(const torch::Tensor& 
 
 template <CriticalKind K>
 torch::Tensor AdamCritical<K>::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss = run_closure(closure);
-  for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
-    auto& group = param_groups_[gi];
-    const auto& o = static_cast<const Options&>(group.options());
+  double group_norm = 0.0;
+  auto on_group = [&](size_t gi, const Options& o) {
     // Pass 1 (synced): priority = Σ_tensors ‖g‖₂ of the raw gradients, before any update.
-    double group_norm = 0.0;
-    if (o.synced()) {
-      for (const auto& p : group.params()) {
-        if (p.grad().defined()) group_norm += critical_grad_norm(p.grad());
-      }
+    group_norm = 0.0;
+    if (!o.synced()) return;
+    for (const auto& p : param_groups_[gi].params()) {
+      if (p.grad().defined()) group_norm += critical_grad_norm(p.grad());
     }
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      const auto& g = p.grad();
-      TORCH_CHECK(!g.is_sparse(), Options::kName, " does not support sparse gradients");
-      const double gnorm = o.synced() ? group_norm : critical_grad_norm(g);  // unsynced: grad.norm()
-      auto* st = this->template find_state<AdamCriticalParamState>(p);
-      CriticalMode mode;
-      int64_t slot;
-      if (st == nullptr) {  // "State initialization": step 0, m = v = 0, TensorList(decay, K = topC)
-        AdamCriticalParamState s;
-        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.aggr_sum(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.capacity(o.topC());
-        s.decay(o.decay());
-        st = &this->template state_for<AdamCriticalParamState>(p, [&] { return std::move(s); });
-        mode = CriticalMode::kFirst;
-        slot = 0;
-      } else if (static_cast<int64_t>(st->items().size()) < st->capacity()) {
-        mode = CriticalMode::kAppend;
-        slot = static_cast<int64_t>(st->items().size());
-      } else {
-        // Full buffer. np.random.uniform() >= critical_test → priority mode (always when critical_test = 0,
-        // where no number is drawn); else the official "FIFO" mode: overwrite the slot remembered by the
-        // last poke_smallest() (0 if there was none).
-        const bool priority = o.critical_test() <= 0.0 || critical_uniform(generator(gi)) >= o.critical_test();
-        if (priority) {
-          st->smallest(argmin_first(st->keys()));  // poke_smallest() remembers the index even if nothing is replaced
-          mode = gnorm > st->keys()[static_cast<size_t>(st->smallest())] ? CriticalMode::kReplace : CriticalMode::kKeep;
-        } else {
-          mode = CriticalMode::kReplace;
-        }
-        slot = st->smallest();
-      }
-      if (o.amsgrad() && !st->max_exp_avg_sq().defined()) {
-        st->max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      }
-      const int64_t count = static_cast<int64_t>(st->items().size());  // size() before this step's insertion
-      torch::Tensor item;
-      if (mode == CriticalMode::kFirst || mode == CriticalMode::kAppend) {
-        item = torch::empty_like(p, torch::MemoryFormat::Contiguous);
-        st->items().push_back(item);
-        st->keys().push_back(gnorm);
-      } else if (mode == CriticalMode::kReplace) {
-        item = st->items()[static_cast<size_t>(slot)];
-        st->keys()[static_cast<size_t>(slot)] = gnorm;
-      }
-      st->step(st->step() + 1);
-      const int64_t t = st->step();
-      if (fused_eligible(p, g, {st->exp_avg(), st->exp_avg_sq(), st->max_exp_avg_sq(), st->aggr_sum(), item})) {
-        if (p.scalar_type() == torch::kFloat) {
-          fused_dispatch<float, K>(p, g, *st, item, make_coeffs<float>(o, t, count, mode));
-        } else {
-          fused_dispatch<double, K>(p, g, *st, item, make_coeffs<double>(o, t, count, mode));
-        }
-      } else {
-        // Device-generic path: the same rule on whole tensors, then written back in place.
-        const auto c = make_coeffs<double>(o, t, count, mode);
-        torch::Tensor theta = p.detach(), m = st->exp_avg(), v = st->exp_avg_sq(), vmax = st->max_exp_avg_sq();
-        torch::Tensor sum = st->aggr_sum(), it = item;
-        if constexpr (K == CriticalKind::kMomenta) {
-          rules::adam_cm_update(theta, g, m, v, &vmax, sum, &it, c);
-        } else {
-          rules::adam_cg_update(theta, g, m, v, &vmax, sum, &it, c);
-        }
-        p.detach().copy_(theta);
-        st->exp_avg().copy_(m);
-        st->exp_avg_sq().copy_(v);
-        if (o.amsgrad()) st->max_exp_avg_sq().copy_(vmax);
-        if (mode != CriticalMode::kKeep) {
-          st->aggr_sum().copy_(sum);
-          item.copy_(it);
-        }
-      }
-      for (auto& k : st->keys()) k *= st->decay();  // TensorList.decay(): _heap_key *= decay_rate
+  };
+  return this->template step_each<Options>(closure, on_group, [&](size_t gi, const Options& o, size_t, const torch::Tensor& p) {
+    const auto& g = p.grad();
+    const double gnorm = o.synced() ? group_norm : critical_grad_norm(g);  // unsynced: grad.norm()
+    // "State initialization": step 0, m = v = 0, TensorList(decay, K = topC)
+    auto& st = this->template state_for<AdamCriticalParamState>(p, [&] {
+      AdamCriticalParamState s;
+      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.buffer = CriticalBuffer(p, o.topC(), o.decay());
+      return s;
+    });
+    // np.random.uniform() is drawn only when the buffer is full and critical_test > 0.
+    const auto plan = st.buffer.plan(gnorm, [&] {
+      return o.critical_test() > 0.0 && critical_uniform(generator(gi)) < o.critical_test();
+    });
+    if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
+      st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
     }
-  }
-  return loss;
+    st.step(st.step() + 1);
+    const int64_t t = st.step();
+    const torch::Tensor& sum = st.buffer.aggr_sum();
+    run_path(
+        p, g, {st.exp_avg(), st.exp_avg_sq(), st.max_exp_avg_sq(), sum, plan.item},
+        [&](auto type_tag) {
+          using T = decltype(type_tag);
+          fused_dispatch<T, K>(p, g, st, plan.item, make_coeffs<T>(o, t, plan.count, plan.mode));
+        },
+        [&] {  // device-generic path: the same rule on whole tensors, then written back in place
+          const auto c = make_coeffs<double>(o, t, plan.count, plan.mode);
+          torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq();
+          torch::Tensor s = sum, it = plan.item;
+          if constexpr (K == CriticalKind::kMomenta) {
+            rules::adam_cm_update(theta, g, m, v, &vmax, s, &it, c);
+          } else {
+            rules::adam_cg_update(theta, g, m, v, &vmax, s, &it, c);
+          }
+          p.detach().copy_(theta);
+          st.exp_avg().copy_(m);
+          st.exp_avg_sq().copy_(v);
+          if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
+          if (plan.mode != CriticalMode::kKeep) {
+            sum.copy_(s);
+            plan.item.copy_(it);
+          }
+        });
+    st.buffer.age();  // TensorList.decay(): _heap_key *= decay_rate
+  });
 }
 
 template <CriticalKind K>

@@ -28,6 +28,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include "optim/critical_buffer.h"
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
 
@@ -60,18 +61,14 @@ using AdamCGOptions = AdamCriticalOptions<CriticalKind::kGradients>;
 
 /// Per-tensor state: Adam moments and the critical buffer (official TensorList).
 struct AdamCriticalParamState : public torch::optim::OptimizerCloneableParamState<AdamCriticalParamState> {
-  TORCH_ARG(int64_t, step) = 0;                  ///< t (counts the initialisation step too, as the official code)
-  TORCH_ARG(torch::Tensor, exp_avg);             ///< m_t (CM: stays 0 at the first step)
-  TORCH_ARG(torch::Tensor, exp_avg_sq);          ///< v_t
-  TORCH_ARG(torch::Tensor, max_exp_avg_sq);      ///< amsgrad max of v (undefined otherwise)
-  TORCH_ARG(std::vector<torch::Tensor>, items);  ///< buffer items (TensorList._heap[0..curr_k)), ≤ capacity
-  TORCH_ARG(std::vector<double>, keys);          ///< their priorities (_heap_key), decayed every step
-  TORCH_ARG(torch::Tensor, aggr_sum);            ///< running sum of the items, kept incrementally (aggr_sum)
-  TORCH_ARG(int64_t, smallest) = 0;              ///< index of the last poke_smallest() (FIFO-mode slot)
-  TORCH_ARG(int64_t, capacity) = 0;              ///< K = topC at buffer creation (TensorList.k)
-  TORCH_ARG(double, decay) = 0.0;                ///< decay at buffer creation (TensorList.decay_rate)
+  TORCH_ARG(int64_t, step) = 0;              ///< t (counts the initialisation step too, as the official code)
+  TORCH_ARG(torch::Tensor, exp_avg);         ///< m_t (CM: stays 0 at the first step)
+  TORCH_ARG(torch::Tensor, exp_avg_sq);      ///< v_t
+  TORCH_ARG(torch::Tensor, max_exp_avg_sq);  ///< amsgrad max of v (undefined otherwise)
 
  public:
+  CriticalBuffer buffer;  ///< the critical items, their priorities and running sum
+
   void serialize(torch::serialize::InputArchive& archive) override;
   void serialize(torch::serialize::OutputArchive& archive) const override;
   /// Moves loaded tensors to p's device and checks shapes/dtypes and the buffer's consistency.

@@ -26,16 +26,11 @@ rules::DualAdamCoeffs<S> DualAdamRule::coeffs(const DualAdamOptions& o, const St
     blend = true;
   }
   rules::DualAdamCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.bc1 = static_cast<S>(1.0 - std::pow(beta1, static_cast<double>(t)));
-  c.bc2 = static_cast<S>(1.0 - std::pow(beta2, static_cast<double>(t)));
-  c.eps = static_cast<S>(o.eps());
+  rules::set_moment_coeffs(c, o);
+  c.bc1 = static_cast<S>(rules::bias_correction(beta1, t));
+  c.bc2 = static_cast<S>(rules::bias_correction(beta2, t));
   c.neg_lr = static_cast<S>(-o.lr());
   c.neg_wd_lr = static_cast<S>(-o.weight_decay() * o.lr());
-  c.weight_decay = static_cast<S>(o.weight_decay());
   c.r = static_cast<S>(r);
   c.one_minus_r = static_cast<S>(1.0 - r);
   c.coupled_wd = o.weight_decay() != 0.0 && !o.weight_decouple();

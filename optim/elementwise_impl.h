@@ -176,9 +176,7 @@ void ElementwiseState<Rule>::adopt(const torch::Tensor& p) {
     auto& t = tensors[k];
     FLATMIN_CHECK(t.defined() || detail::gate<Rule>(k) >= 0,
                   "optimizer checkpoint: " << who << " state lacks " << Rule::kState[k]);
-    if (!t.defined()) continue;
-    t = t.to(p.device()).contiguous();
-    check_state_tensor(t, p, who + " " + Rule::kState[k]);
+    t = adopt_state_tensor(t, p, who + " " + Rule::kState[k]);
   }
 }
 
@@ -186,28 +184,21 @@ void ElementwiseState<Rule>::adopt(const torch::Tensor& p) {
 
 template <class Derived, class Rule>
 torch::Tensor ElementwiseOptimizer<Derived, Rule>::step(torch::optim::Optimizer::LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss = OptimizerBase::run_closure(closure);
-  static_cast<Derived&>(*this).begin_step();
-  for (size_t gi = 0; gi < this->param_groups_.size(); ++gi) {
-    auto& group = this->param_groups_[gi];
-    const auto& o = static_cast<const Options&>(group.options());
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      TORCH_CHECK(!p.grad().is_sparse(), Options::kName, " does not support sparse gradients");
-      auto& st = this->template state_for<State>(p, [&] {
-        State s;
-        for (size_t k = 0; k < State::kTensors; ++k) {
-          if (detail::gate<Rule>(k) < 0) s.tensors[k] = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
-        }
-        return s;
-      });
-      st.step(st.step() + 1);
-      if constexpr (State::kScalars > 0) Rule::advance(o, st.step(), st.scalars.data());
-      update_param(o, gi, p, st);
-    }
-  }
-  return loss;
+  auto on_group = [&](size_t gi, const Options&) {
+    if (gi == 0) static_cast<Derived&>(*this).begin_step();  // once per call, after the closure
+  };
+  return this->template step_each<Options>(closure, on_group, [&](size_t gi, const Options& o, size_t, const torch::Tensor& p) {
+    auto& st = this->template state_for<State>(p, [&] {
+      State s;
+      for (size_t k = 0; k < State::kTensors; ++k) {
+        if (detail::gate<Rule>(k) < 0) s.tensors[k] = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
+      }
+      return s;
+    });
+    st.step(st.step() + 1);
+    if constexpr (State::kScalars > 0) Rule::advance(o, st.step(), st.scalars.data());
+    update_param(o, gi, p, st);
+  });
 }
 
 template <class Derived, class Rule>

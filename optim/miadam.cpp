@@ -46,12 +46,7 @@ void MIAdamParamState::serialize(torch::serialize::InputArchive& archive) {
 }
 
 void MIAdamParamState::adopt(const torch::Tensor& p) {
-  auto fix = [&](torch::Tensor t, const std::string& what) {
-    if (!t.defined()) return t;
-    t = t.to(p.device());
-    check_state_tensor(t, p, "miadam " + what);
-    return t;
-  };
+  auto fix = [&](const torch::Tensor& t, const std::string& what) { return adopt_state_tensor(t, p, "miadam " + what); };
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: miadam state lacks moments");
   exp_avg(fix(exp_avg(), "exp_avg"));
   exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
@@ -183,19 +178,14 @@ void fused_dispatch(const torch::Tensor& p, const torch::Tensor& g, MIAdamParamS
 template <class S>
 rules::MIAdamCoeffs<S> make_coeffs(const MIAdamOptions& o, int64_t t, bool mi) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  const double bc1 = rules::bias_correction(beta1, t);
+  const double bc2 = rules::bias_correction(beta2, t);
   const double n = static_cast<double>(o.order());
   // Alg. 1 l.11 (α_t ← α^n) vs official code lr^(K+1); after the switch α_t = α (l.14).
   const double power = !mi ? 1.0 : (o.alpha_power() == AlphaPower::kOfficial ? n + 1.0 : n);
   const double step_size = std::pow(o.lr(), power) / bc1;
   rules::MIAdamCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.weight_decay = static_cast<S>(o.weight_decay());
-  c.eps = static_cast<S>(o.eps());
+  rules::set_moment_coeffs(c, o);
   c.kappa = static_cast<S>(o.kappa());
   c.step_size = static_cast<S>(step_size);
   c.sqrt_bc2 = static_cast<S>(std::sqrt(bc2));
@@ -218,60 +208,52 @@ bool MIAdam::in_mi_phase(const MIAdamOptions& o, int64_t t) const {
 }
 
 torch::Tensor MIAdam::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss = run_closure(closure);
-  for (auto& group : param_groups_) {
-    const auto& o = static_cast<const MIAdamOptions&>(group.options());
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      const auto& g = p.grad();
-      TORCH_CHECK(!g.is_sparse(), "MIAdam does not support sparse gradients");
-      auto& st = state_for<MIAdamParamState>(p, [&] {
-        MIAdamParamState s;
-        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        return s;
-      });
-      if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-        st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      }
-      st.step(st.step() + 1);
-      const int64_t t = st.step();
-      const bool mi = in_mi_phase(o, t);
-      const int order = static_cast<int>(o.order());
-      if (mi && static_cast<int>(st.bufs().size()) != order) {
-        // Alg. 1 init: m̄_0 ← m_0 = 0. Created at the first MI step (a tensor whose order changed
-        // mid-run keeps the accumulators it has and gets zero ones for the new orders).
-        auto b = st.bufs();
-        b.resize(static_cast<size_t>(order));
-        for (auto& x : b) {
-          if (!x.defined()) x = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
-        }
-        st.bufs(std::move(b));
-      }
-      std::vector<torch::Tensor> bufs_view = mi ? st.bufs() : std::vector<torch::Tensor>{};
-      bool fused = order <= kMaxFusedOrder &&
-                   fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq(), st.max_exp_avg_sq()});
-      for (const auto& b : bufs_view) fused = fused && fused_eligible(p, g, {b});
-      if (fused && p.scalar_type() == torch::kFloat) {
-        fused_dispatch<float>(p, g, st, order, make_coeffs<float>(o, t, mi));
-      } else if (fused) {
-        fused_dispatch<double>(p, g, st, order, make_coeffs<double>(o, t, mi));
-      } else {
-        // Device-generic path: the same rule on whole tensors, then written back in place.
-        const auto c = make_coeffs<double>(o, t, mi);
-        torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq();
-        std::vector<torch::Tensor> b = bufs_view;
-        rules::miadam_update<-1>(theta, g, m, v, &vmax, b.data(), order, c);
-        p.detach().copy_(theta);
-        st.exp_avg().copy_(m);
-        st.exp_avg_sq().copy_(v);
-        if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
-        for (size_t j = 0; j < b.size(); ++j) st.bufs()[j].copy_(b[j]);
-      }
+  return step_each<MIAdamOptions>(closure, [&](size_t, const MIAdamOptions& o, size_t, const torch::Tensor& p) {
+    const auto& g = p.grad();
+    auto& st = state_for<MIAdamParamState>(p, [&] {
+      MIAdamParamState s;
+      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      return s;
+    });
+    if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
+      st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
     }
-  }
-  return loss;
+    st.step(st.step() + 1);
+    const int64_t t = st.step();
+    const bool mi = in_mi_phase(o, t);
+    const int order = static_cast<int>(o.order());
+    if (mi && static_cast<int>(st.bufs().size()) != order) {
+      // Alg. 1 init: m̄_0 ← m_0 = 0. Created at the first MI step (a tensor whose order changed
+      // mid-run keeps the accumulators it has and gets zero ones for the new orders).
+      auto b = st.bufs();
+      b.resize(static_cast<size_t>(order));
+      for (auto& x : b) {
+        if (!x.defined()) x = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
+      }
+      st.bufs(std::move(b));
+    }
+    std::vector<torch::Tensor> bufs_view = mi ? st.bufs() : std::vector<torch::Tensor>{};
+    std::vector<torch::Tensor> state = {st.exp_avg(), st.exp_avg_sq(), st.max_exp_avg_sq()};
+    state.insert(state.end(), bufs_view.begin(), bufs_view.end());
+    auto tensor_path = [&] {  // device-generic: the same rule on whole tensors, then written back in place
+      const auto c = make_coeffs<double>(o, t, mi);
+      torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq();
+      std::vector<torch::Tensor> b = bufs_view;
+      rules::miadam_update<-1>(theta, g, m, v, &vmax, b.data(), order, c);
+      p.detach().copy_(theta);
+      st.exp_avg().copy_(m);
+      st.exp_avg_sq().copy_(v);
+      if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
+      for (size_t j = 0; j < b.size(); ++j) st.bufs()[j].copy_(b[j]);
+    };
+    if (order > kMaxFusedOrder) return tensor_path();
+    auto fused = [&](auto type_tag) {
+      using T = decltype(type_tag);
+      fused_dispatch<T>(p, g, st, order, make_coeffs<T>(o, t, mi));
+    };
+    run_path(p, g, state, fused, tensor_path);
+  });
 }
 
 void register_miadam(detail::RegistryTable& table) {

@@ -4,6 +4,7 @@
 
 #include "optim/detail/registry_entry.h"
 #include "optim/elementwise_impl.h"
+#include "rules/moments.h"
 
 namespace flatmin::optim {
 
@@ -40,7 +41,7 @@ rules::NAdamCoeffs<S> NAdamRule::coeffs(const NAdamOptions& o, const StepContext
   c.lerp_complement = static_cast<S>(1.0 - w);
   c.beta2 = static_cast<S>(beta2);
   c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.inv_bc2 = static_cast<S>(1.0 / (1.0 - std::pow(beta2, static_cast<double>(t))));
+  c.inv_bc2 = static_cast<S>(1.0 / rules::bias_correction(beta2, t));
   c.eps = static_cast<S>(o.eps());
   c.weight_decay = static_cast<S>(o.weight_decay());
   c.decay = static_cast<S>(1.0 - lr * o.weight_decay());

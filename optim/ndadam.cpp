@@ -53,9 +53,8 @@ void NDAdamParamState::serialize(torch::serialize::InputArchive& archive) {
 
 void NDAdamParamState::adopt(const torch::Tensor& p) {
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: ndadam state lacks moments");
-  exp_avg(exp_avg().to(p.device()));
-  exp_avg_sq(exp_avg_sq().to(p.device()));
-  check_state_tensor(exp_avg(), p, "ndadam exp_avg");
+  exp_avg(adopt_state_tensor(exp_avg(), p, "ndadam exp_avg"));
+  exp_avg_sq(exp_avg_sq().to(p.device()).contiguous());
   // v is per element or per vector (size 1 on the vec_axes): same dim, each size p's or 1. Whether
   // it fits the group's vec_axes is checked at the next step.
   const auto& v = exp_avg_sq();
@@ -93,15 +92,10 @@ namespace {
 template <class S>
 rules::NDAdamCoeffs<S> make_coeffs(const NDAdamOptions& o, int64_t t) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  const double bc1 = rules::bias_correction(beta1, t);
+  const double bc2 = rules::bias_correction(beta2, t);
   rules::NDAdamCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.weight_decay = static_cast<S>(o.weight_decay());
-  c.eps = static_cast<S>(o.eps());
+  rules::set_moment_coeffs(c, o);
   c.neg_step_size = static_cast<S>(-(o.lr() * std::sqrt(bc2) / bc1));  // step_size = lr * sqrt(bc2) / bc1
   c.has_wd = o.weight_decay() != 0.0;
   return c;
@@ -239,86 +233,75 @@ void NDAdam::prepare_group(NDAdamOptions& o, const std::vector<torch::Tensor>& p
 }
 
 torch::Tensor NDAdam::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss = run_closure(closure);
-  for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
-    auto& group = param_groups_[gi];
-    const auto& o = static_cast<const NDAdamOptions&>(group.options());
+  return step_each<NDAdamOptions>(closure, [&](size_t gi, const NDAdamOptions& o, size_t j, const torch::Tensor& p) {
     const bool vectors = !o.vec_axes().empty();  // ndadam.py: `if group['vec_axes']:` ([] and None are plain Adam)
-    auto& params = group.params();
-    for (size_t j = 0; j < params.size(); ++j) {
-      auto& p = params[j];
-      if (!p.grad().defined()) continue;
-      const auto& g = p.grad();
-      TORCH_CHECK(!g.is_sparse(), "ND-Adam does not support sparse gradients");
-      std::vector<int64_t> dims;
-      std::vector<int64_t> v_shape = p.sizes().vec();
-      if (vectors) {
-        dims = ndadam_vector_dims(o.vec_axes(), p, gi, j);
-        for (int64_t d : dims) v_shape[static_cast<size_t>(d)] = 1;  // one v per vector
-      }
-      auto& st = state_for<NDAdamParamState>(p, [&] {
-        NDAdamParamState s;
-        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.exp_avg_sq(torch::zeros(v_shape, p.options()));
-        return s;
-      });
-      FLATMIN_CHECK(st.exp_avg_sq().sizes() == c10::IntArrayRef(v_shape),
-                    "ndadam: parameter " << j << " of group " << gi << " has a second-moment state of shape "
-                                         << st.exp_avg_sq().sizes() << ", but vec_axes = " << axes_str(o.vec_axes())
-                                         << " need " << c10::IntArrayRef(v_shape)
-                                         << " (vec_axes changed after the state was created?)");
-      st.step(st.step() + 1);
-      const int64_t t = st.step();
-
-      if (!vectors) {
-        if (fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq()})) {
-          if (p.scalar_type() == torch::kFloat) {
-            plain_fused<float>(p, g, st, make_coeffs<float>(o, t));
-          } else {
-            plain_fused<double>(p, g, st, make_coeffs<double>(o, t));
-          }
-        } else {
-          const auto c = make_coeffs<double>(o, t);
-          torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();
-          rules::ndadam_plain_update(theta, g, m, v, c);
-          p.detach().copy_(theta);
-          st.exp_avg().copy_(m);
-          st.exp_avg_sq().copy_(v);
-        }
-        continue;
-      }
-
-      if (vector_fused_eligible(p, g, st, dims)) {
-        int64_t len = 1;
-        for (int64_t d : dims) len *= p.size(d);
-        if (p.scalar_type() == torch::kFloat) {
-          vector_fused<float>(p, g, st, len, make_coeffs<float>(o, t));
-        } else {
-          vector_fused<double>(p, g, st, len, make_coeffs<double>(o, t));
-        }
-        continue;
-      }
-      // Vector branch, device-generic: reductions over vec_axes with torch ops in double, the
-      // elementwise stages from the rule with the per-vector factors broadcast.
-      const auto c = make_coeffs<double>(o, t);
-      const auto dtype = p.scalar_type();
-      torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();
-      const torch::Tensor g_bar = rules::ndadam_l2(theta, g, c);
-      const torch::Tensor radial = vec_sum(g_bar * theta, dims, dtype);  // g_proj = Σ grad·p over vec_axes
-      const torch::Tensor g_tan = rules::ndadam_project(g_bar, theta, radial);
-      rules::ndadam_first_moment(m, g_tan, c);
-      rules::ndadam_second_moment_vector(v, vec_sum(g_tan * g_tan, dims, dtype), c);  // g_sqr = Σ grad² over vec_axes
-      rules::ndadam_step(theta, m, v, c);
-      // ndadam.py: norm = Σ p² over vec_axes; norm.sqrt_(); p.data.div_(norm)
-      const torch::Tensor norm = (theta * theta).sum(dims, /*keepdim=*/true, torch::kDouble).sqrt().to(dtype);
-      theta = theta / norm;
-      p.detach().copy_(theta);
-      st.exp_avg().copy_(m);
-      st.exp_avg_sq().copy_(v);
+    const auto& g = p.grad();
+    std::vector<int64_t> dims;
+    std::vector<int64_t> v_shape = p.sizes().vec();
+    if (vectors) {
+      dims = ndadam_vector_dims(o.vec_axes(), p, gi, j);
+      for (int64_t d : dims) v_shape[static_cast<size_t>(d)] = 1;  // one v per vector
     }
-  }
-  return loss;
+    auto& st = state_for<NDAdamParamState>(p, [&] {
+      NDAdamParamState s;
+      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg_sq(torch::zeros(v_shape, p.options()));
+      return s;
+    });
+    FLATMIN_CHECK(st.exp_avg_sq().sizes() == c10::IntArrayRef(v_shape),
+                  "ndadam: parameter " << j << " of group " << gi << " has a second-moment state of shape "
+                                       << st.exp_avg_sq().sizes() << ", but vec_axes = " << axes_str(o.vec_axes())
+                                       << " need " << c10::IntArrayRef(v_shape)
+                                       << " (vec_axes changed after the state was created?)");
+    st.step(st.step() + 1);
+    const int64_t t = st.step();
+
+    if (!vectors) {
+      run_path(
+          p, g, {st.exp_avg(), st.exp_avg_sq()},
+          [&](auto type_tag) {
+            using T = decltype(type_tag);
+            plain_fused<T>(p, g, st, make_coeffs<T>(o, t));
+          },
+          [&] {
+            const auto c = make_coeffs<double>(o, t);
+            torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();
+            rules::ndadam_plain_update(theta, g, m, v, c);
+            p.detach().copy_(theta);
+            st.exp_avg().copy_(m);
+            st.exp_avg_sq().copy_(v);
+          });
+      return;
+    }
+
+    if (vector_fused_eligible(p, g, st, dims)) {
+      int64_t len = 1;
+      for (int64_t d : dims) len *= p.size(d);
+      if (p.scalar_type() == torch::kFloat) {
+        vector_fused<float>(p, g, st, len, make_coeffs<float>(o, t));
+      } else {
+        vector_fused<double>(p, g, st, len, make_coeffs<double>(o, t));
+      }
+      return;
+    }
+    // Vector branch, device-generic: reductions over vec_axes with torch ops in double, the
+    // elementwise stages from the rule with the per-vector factors broadcast.
+    const auto c = make_coeffs<double>(o, t);
+    const auto dtype = p.scalar_type();
+    torch::Tensor theta = p.detach(), m = st.exp_avg(), v = st.exp_avg_sq();
+    const torch::Tensor g_bar = rules::ndadam_l2(theta, g, c);
+    const torch::Tensor radial = vec_sum(g_bar * theta, dims, dtype);  // g_proj = Σ grad·p over vec_axes
+    const torch::Tensor g_tan = rules::ndadam_project(g_bar, theta, radial);
+    rules::ndadam_first_moment(m, g_tan, c);
+    rules::ndadam_second_moment_vector(v, vec_sum(g_tan * g_tan, dims, dtype), c);  // g_sqr = Σ grad² over vec_axes
+    rules::ndadam_step(theta, m, v, c);
+    // ndadam.py: norm = Σ p² over vec_axes; norm.sqrt_(); p.data.div_(norm)
+    const torch::Tensor norm = (theta * theta).sum(dims, /*keepdim=*/true, torch::kDouble).sqrt().to(dtype);
+    theta = theta / norm;
+    p.detach().copy_(theta);
+    st.exp_avg().copy_(m);
+    st.exp_avg_sq().copy_(v);
+  });
 }
 
 void NDAdamOptions::check(const std::string& who) const {

@@ -111,4 +111,11 @@ void check_state_tensor(const torch::Tensor& t, const torch::Tensor& p, const st
                                          << ", the parameter has " << p.scalar_type());
 }
 
+torch::Tensor adopt_state_tensor(const torch::Tensor& t, const torch::Tensor& p, const std::string& what) {
+  if (!t.defined()) return t;
+  torch::Tensor out = t.to(p.device()).contiguous();
+  check_state_tensor(out, p, what);
+  return out;
+}
+
 }  // namespace flatmin::optim

@@ -13,6 +13,7 @@
 #include <string>
 
 #include <torch/optim/optimizer.h>
+#include <torch/utils.h>
 #include <torch/serialize/archive.h>
 
 #include "optim/detail/state_key.h"
@@ -31,6 +32,15 @@ KernelPath kernel_path();
 /// True when the fused CPU kernel can update `p` with gradient `g` and state tensors `state`.
 /// Undefined state tensors (not in use) are ignored.
 bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g, c10::ArrayRef<torch::Tensor> state);
+
+/// The one fused-or-tensor choice: `fused(float{})` or `fused(double{})` (the element type of `p`)
+/// when fused_eligible(p, g, state), else `tensor_path()` (the device-generic path).
+template <class Fused, class TensorPath>
+auto run_path(const torch::Tensor& p, const torch::Tensor& g, c10::ArrayRef<torch::Tensor> state, Fused&& fused,
+              TensorPath&& tensor_path) {
+  if (!fused_eligible(p, g, state)) return tensor_path();
+  return p.scalar_type() == torch::kFloat ? fused(float{}) : fused(double{});
+}
 
 /// Base class: an Optimizer that knows the current (1-based) epoch and checkpoints its options.
 class OptimizerBase : public torch::optim::Optimizer {
@@ -63,6 +73,31 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// torch::optim's step(closure) contract: the closure (if any) runs with grad enabled; its loss
   /// is step()'s return value (undefined without a closure).
   static torch::Tensor run_closure(const LossClosure& closure);
+
+  /// The step(closure) skeleton every flatmin optimizer shares: grad mode off, the closure run (its
+  /// loss is returned), then per group `on_group(gi, options)` and `on_param(gi, options, j, p)` for
+  /// each of its parameters p = params[j] that has a gradient (a sparse gradient is refused).
+  template <class Options, class OnGroup, class OnParam>
+  torch::Tensor step_each(const LossClosure& closure, OnGroup&& on_group, OnParam&& on_param) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor loss = run_closure(closure);
+    for (size_t gi = 0; gi < param_groups_.size(); ++gi) {
+      auto& o = static_cast<Options&>(param_groups_[gi].options());
+      on_group(gi, o);
+      const auto& params = param_groups_[gi].params();
+      for (size_t j = 0; j < params.size(); ++j) {
+        const torch::Tensor& p = params[j];
+        if (!p.grad().defined()) continue;
+        TORCH_CHECK(!p.grad().is_sparse(), Options::kName, " does not support sparse gradients");
+        on_param(gi, o, j, p);
+      }
+    }
+    return loss;
+  }
+  template <class Options, class OnParam>
+  torch::Tensor step_each(const LossClosure& closure, OnParam&& on_param) {
+    return step_each<Options>(closure, [](size_t, const Options&) {}, std::forward<OnParam>(on_param));
+  }
 
   /// Optimizer-level counters (beyond per-parameter state) for the checkpoint.
   virtual void save_extra(torch::serialize::OutputArchive& archive) const;
@@ -127,6 +162,9 @@ void set_epoch(torch::optim::Optimizer& optimizer, int64_t epoch);
 
 /// Checks a loaded per-parameter state tensor against its parameter.
 void check_state_tensor(const torch::Tensor& t, const torch::Tensor& p, const std::string& what);
+/// A loaded state tensor made ready for `p`: moved to p's device, contiguous, and checked against p
+/// (check_state_tensor; `what` names it, e.g. "miadam exp_avg"). An undefined tensor stays undefined.
+torch::Tensor adopt_state_tensor(const torch::Tensor& t, const torch::Tensor& p, const std::string& what);
 
 template <class State, class Options>
 void OptimizerBase::save_impl(torch::serialize::OutputArchive& archive) const {

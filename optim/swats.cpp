@@ -44,12 +44,7 @@ void SwatsParamState::serialize(torch::serialize::InputArchive& archive) {
 }
 
 void SwatsParamState::adopt(const torch::Tensor& p) {
-  auto fix = [&](torch::Tensor t, const std::string& what) {
-    if (!t.defined()) return t;
-    t = t.to(p.device());
-    check_state_tensor(t, p, "swats " + what);
-    return t;
-  };
+  auto fix = [&](const torch::Tensor& t, const std::string& what) { return adopt_state_tensor(t, p, "swats " + what); };
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: swats state lacks moments");
   exp_avg(fix(exp_avg(), "exp_avg"));
   exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
@@ -86,15 +81,10 @@ struct Dots {
 template <class S>
 rules::SwatsCoeffs<S> make_coeffs(const SwatsOptions& o, int64_t t, bool first_sgd) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  const double bc1 = rules::bias_correction(beta1, t);
+  const double bc2 = rules::bias_correction(beta2, t);
   rules::SwatsCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.weight_decay = static_cast<S>(o.weight_decay());
-  c.eps = static_cast<S>(o.eps());
+  rules::set_moment_coeffs(c, o);
   c.neg_step_size = static_cast<S>(-(o.lr() * std::sqrt(bc2) / bc1));  // step_size = lr * bc2 ** 0.5 / bc1
   c.neg_lr = static_cast<S>(-o.lr());
   c.neg_scaled_lr = static_cast<S>(-((1.0 - beta1) * o.lr()));
@@ -236,86 +226,76 @@ void sgd_dispatch(const torch::Tensor& p, const torch::Tensor& g, SwatsParamStat
 // Optimizer
 
 torch::Tensor Swats::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss = run_closure(closure);
-  for (auto& group : param_groups_) {
-    auto& o = static_cast<SwatsOptions&>(group.options());
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      const auto& g = p.grad();
-      TORCH_CHECK(!g.is_sparse(), "SWATS does not support sparse gradients");
-      auto& st = state_for<SwatsParamState>(p, [&] {
-        SwatsParamState s;
-        s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-        return s;
-      });
-      if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-        st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      }
-      st.step(st.step() + 1);  // official: state['step'] += 1 before the phase test (counts SGD steps too)
-      const int64_t t = st.step();
+  return step_each<SwatsOptions>(closure, [&](size_t, SwatsOptions& o, size_t, const torch::Tensor& p) {
+    const auto& g = p.grad();
+    auto& st = state_for<SwatsParamState>(p, [&] {
+      SwatsParamState s;
+      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      return s;
+    });
+    if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
+      st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+    }
+    st.step(st.step() + 1);  // official: state['step'] += 1 before the phase test (counts SGD steps too)
+    const int64_t t = st.step();
 
-      if (o.phase() == SwatsPhase::kSgd) {
-        // Re-read per tensor: a tensor earlier in this step() may just have flipped the group.
-        const bool first = !st.momentum_buffer().defined();
-        if (first) {
-          // official: buf = clone(grad) (written by the rule); paper: v = 0 at the switch.
-          st.momentum_buffer(o.fix_sgd_momentum() ? torch::zeros_like(p, torch::MemoryFormat::Contiguous)
-                                                  : torch::empty_like(p, torch::MemoryFormat::Contiguous));
-        }
-        if (fused_eligible(p, g, {st.momentum_buffer()})) {
-          if (p.scalar_type() == torch::kFloat) {
-            sgd_dispatch<float>(p, g, st, make_coeffs<float>(o, t, first));
-          } else {
-            sgd_dispatch<double>(p, g, st, make_coeffs<double>(o, t, first));
-          }
-        } else {
-          const auto c = make_coeffs<double>(o, t, first);
-          torch::Tensor theta = p.detach(), buf = st.momentum_buffer();
-          rules::swats_sgd_update(theta, g, buf, c);
+    if (o.phase() == SwatsPhase::kSgd) {
+      // Re-read per tensor: a tensor earlier in this step() may just have flipped the group.
+      const bool first = !st.momentum_buffer().defined();
+      if (first) {
+        // official: buf = clone(grad) (written by the rule); paper: v = 0 at the switch.
+        st.momentum_buffer(o.fix_sgd_momentum() ? torch::zeros_like(p, torch::MemoryFormat::Contiguous)
+                                                : torch::empty_like(p, torch::MemoryFormat::Contiguous));
+      }
+      run_path(
+          p, g, {st.momentum_buffer()},
+          [&](auto type_tag) {
+            using T = decltype(type_tag);
+            sgd_dispatch<T>(p, g, st, make_coeffs<T>(o, t, first));
+          },
+          [&] {
+            const auto c = make_coeffs<double>(o, t, first);
+            torch::Tensor theta = p.detach(), buf = st.momentum_buffer();
+            rules::swats_sgd_update(theta, g, buf, c);
+            p.detach().copy_(theta);
+            st.momentum_buffer().copy_(buf);
+          });
+      return;
+    }
+
+    const Dots d = run_path(
+        p, g, {st.exp_avg(), st.exp_avg_sq(), o.amsgrad() ? st.max_exp_avg_sq() : torch::Tensor()},
+        [&](auto type_tag) {
+          using T = decltype(type_tag);
+          return adam_dispatch<T>(p, g, st, make_coeffs<T>(o, t, false));
+        },
+        [&] {
+          const auto c = make_coeffs<double>(o, t, false);
+          torch::Tensor theta = p.detach(), gw = g, m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq(), upd;
+          rules::swats_adam_update(theta, gw, m, v, &vmax, upd, c);
           p.detach().copy_(theta);
-          st.momentum_buffer().copy_(buf);
-        }
-        continue;
-      }
+          st.exp_avg().copy_(m);
+          st.exp_avg_sq().copy_(v);
+          if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
+          // Reductions in double (the fused path sums per block; the two differ by double rounding only).
+          const auto pd = upd.to(torch::kDouble).reshape(-1), gd = gw.to(torch::kDouble).reshape(-1);
+          return Dots{pd.dot(pd).item<double>(), pd.dot(gd).item<double>()};
+        });
 
-      Dots d;
-      if (fused_eligible(p, g, {st.exp_avg(), st.exp_avg_sq(), o.amsgrad() ? st.max_exp_avg_sq() : torch::Tensor()})) {
-        if (p.scalar_type() == torch::kFloat) {
-          d = adam_dispatch<float>(p, g, st, make_coeffs<float>(o, t, false));
-        } else {
-          d = adam_dispatch<double>(p, g, st, make_coeffs<double>(o, t, false));
-        }
-      } else {
-        const auto c = make_coeffs<double>(o, t, false);
-        torch::Tensor theta = p.detach(), gw = g, m = st.exp_avg(), v = st.exp_avg_sq(), vmax = st.max_exp_avg_sq(), upd;
-        rules::swats_adam_update(theta, gw, m, v, &vmax, upd, c);
-        p.detach().copy_(theta);
-        st.exp_avg().copy_(m);
-        st.exp_avg_sq().copy_(v);
-        if (o.amsgrad()) st.max_exp_avg_sq().copy_(vmax);
-        // Reductions in double (the fused path sums per block; the two differ by double rounding only).
-        const auto pd = upd.to(torch::kDouble).reshape(-1), gd = gw.to(torch::kDouble).reshape(-1);
-        d.pp = pd.dot(pd).item<double>();
-        d.pg = pd.dot(gd).item<double>();
-      }
-
-      // The projection step (optim.py, after w.data.add_(p)); per tensor (spec §9).
-      if (d.pg != 0.0) {
-        const double beta2 = std::get<1>(o.betas());
-        const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
-        const double scaling = d.pp / -d.pg;                               // Alg. 1: γ_k = pᵀp / (−pᵀg)
-        st.exp_avg2(st.exp_avg2() * beta2 + (1.0 - beta2) * scaling);     // λ_k = β2 λ_{k−1} + (1−β2) γ_k
-        const double corrected = st.exp_avg2() / bc2;                      // Λ = λ_k/(1−β2^k)
-        if (swats_switch_test(t, corrected, scaling)) {
-          o.phase(SwatsPhase::kSgd);                                       // group['phase'] = 'SGD'
-          o.lr(corrected);                                                 // group['lr'] = corrected_exp_avg.item()
-        }
+    // The projection step (optim.py, after w.data.add_(p)); per tensor (spec §9).
+    if (d.pg != 0.0) {
+      const double beta2 = std::get<1>(o.betas());
+      const double bc2 = rules::bias_correction(beta2, t);
+      const double scaling = d.pp / -d.pg;                               // Alg. 1: γ_k = pᵀp / (−pᵀg)
+      st.exp_avg2(st.exp_avg2() * beta2 + (1.0 - beta2) * scaling);     // λ_k = β2 λ_{k−1} + (1−β2) γ_k
+      const double corrected = st.exp_avg2() / bc2;                      // Λ = λ_k/(1−β2^k)
+      if (swats_switch_test(t, corrected, scaling)) {
+        o.phase(SwatsPhase::kSgd);                                       // group['phase'] = 'SGD'
+        o.lr(corrected);                                                 // group['lr'] = corrected_exp_avg.item()
       }
     }
-  }
-  return loss;
+  });
 }
 
 void register_swats(detail::RegistryTable& table) { table["swats"] = detail::entry<Swats>(); }

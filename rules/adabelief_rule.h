@@ -11,15 +11,13 @@
 #include <cstdint>
 #include <tuple>
 
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
 
 template <class S>
-struct AdaBeliefCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
-  S eps;
-  S weight_decay;  ///< coupled L2 (weight_decouple = false)
+struct AdaBeliefCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: coupled L2 (weight_decouple = false)
   S decay;         ///< 1 − lr·wd (decoupled), or 1 − wd (fixed_decay)
   S sqrt_bc2;      ///< √(1−β2^t)
   S neg_step;      ///< −lr/(1−β1^t) (plain); −lr·r_t/(1−β1^t) (rectified); −lr/(1−β1^t) or 0 (SGD-like, ρ_t < 5)
@@ -49,12 +47,7 @@ AdaBeliefCoeffs<S> adabelief_coeffs(const O& o, std::int64_t step) {
     }
   }
   AdaBeliefCoeffs<S> c{};
-  c.beta1 = static_cast<S>(beta1);
-  c.one_minus_beta1 = static_cast<S>(1.0 - beta1);
-  c.beta2 = static_cast<S>(beta2);
-  c.one_minus_beta2 = static_cast<S>(1.0 - beta2);
-  c.eps = static_cast<S>(o.eps());
-  c.weight_decay = static_cast<S>(o.weight_decay());
+  set_moment_coeffs(c, o);
   c.decay = static_cast<S>(1.0 - (o.fixed_decay() ? 1.0 : o.lr()) * o.weight_decay());
   c.sqrt_bc2 = static_cast<S>(std::sqrt(1.0 - beta2_t));
   c.neg_step = static_cast<S>(neg_step);

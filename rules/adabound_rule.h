@@ -6,16 +6,14 @@
 /// AdaBoundW (spec optimizers.md §8). The code's rule (constant β1, bias correction, efficient-form
 /// ε, no 1/√t factor, no projection) is the default. Deviations: docs/deviations.md#adabound.
 /// Notation: α→lr, η_l(t), η_u(t)→lower, upper, γ→gamma, α*→final_lr.
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
 
 /// Per-step coefficients, computed in double by the caller (adabound_coeffs) and cast to S.
 template <class S>
-struct AdaBoundCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
-  S weight_decay;  ///< coupled L2 (AdaBound/AMSBound) or decoupled, not lr-scaled (AdaBoundW)
-  S eps;
+struct AdaBoundCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: coupled L2 (AdaBound/AMSBound) or decoupled, not lr-scaled (AdaBoundW)
   S step_size;     ///< lr·√(1−β2^t)/(1−β1^t)
   S lower, upper;  ///< η_l(t), η_u(t): final·(1 − 1/(γt+1)), final·(1 + 1/(γt)), final = final_lr·lr/base_lr
   bool coupled_wd, decoupled_wd, amsbound;

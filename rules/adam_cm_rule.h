@@ -12,6 +12,7 @@
 /// Notation: S = TensorList.aggr_sum (running sum of the stored items), n = TensorList.size()
 /// before this step's insertion, item = the slot being written (`_heap[smallest]` or
 /// `_heap[curr_k]`). Deviations: docs/deviations.md#adamcm--adamcg.
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
@@ -26,14 +27,11 @@ enum class CriticalMode : int {
 
 /// Per-step coefficients, computed in double by the caller and cast to the element type S.
 template <class S>
-struct CriticalCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
-  S eps;
+struct CriticalCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: wd (Adam_C coupled L2)
   S step_size;        ///< lr/(1−β1^t)   (optim.py: step_size = group['lr'] / bias_correction1)
   S sqrt_bc2;         ///< √(1−β2^t)     (optim.py: math.sqrt(bias_correction2))
   S count;            ///< n = buffer size before this step's insertion (≥ 1 unless kFirst)
   S one_minus_lr_wd;  ///< 1 − lr·wd     (Adam_CM decoupled decay)
-  S weight_decay;     ///< wd            (Adam_C coupled L2)
   bool has_weight_decay, amsgrad;
   CriticalMode mode;
 };

@@ -4,18 +4,16 @@
 /// Shi, Chen, Jin, Zhou (arXiv 2603.07122); official code LongJin-lab/DualAdam@e40133b DualAdam.py
 /// (spec optimizers.md §13.2). The paper body is not available: the rule is the official code's.
 /// Notation: r_t→r ("inverse_adam_rate"), s→switch_rate. Deviations: docs/deviations.md#dualadam.
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
 
 template <class S>
-struct DualAdamCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
+struct DualAdamCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: wd (coupled L2, pytorch_optimizer port's default)
   S bc1, bc2;            ///< 1−β1^t, 1−β2^t
-  S eps;
   S neg_lr;              ///< −lr
   S neg_wd_lr;           ///< −wd·lr (decoupled decay, official)
-  S weight_decay;        ///< wd (coupled L2, pytorch_optimizer port's default)
   S r, one_minus_r;      ///< r_t and 1−r_t
   bool coupled_wd, decoupled_wd, blend;
 };

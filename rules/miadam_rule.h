@@ -5,16 +5,14 @@
 /// LongJin-lab/MIAdam@ffbb8d4 optimizers/MIAdam{1,2,3}.py (spec optimizers.md §12.2).
 /// Notation: α→lr, β1,β2→betas, κ→kappa, n→order, m̄^(j)→buf[j−1], ζ→switch_epoch/switch_step.
 /// Deviations and choices: docs/deviations.md#miadam.
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
 
 /// Per-step coefficients, computed in double by the caller and cast to the element type S.
 template <class S>
-struct MIAdamCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
-  S weight_decay;  ///< coupled L2 (official scripts; absent from the paper)
-  S eps;
+struct MIAdamCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: coupled L2 (official scripts; absent from the paper)
   S kappa;      ///< κ
   S step_size;  ///< α_t/(1−β1^t): α^(n+1) (official) or α^n (Alg. 1 l.11) in the MI phase, α after
   S sqrt_bc2;   ///< √(1−β2^t), for √v̂+ε written as √v/√(1−β2^t)+ε (torch form, Alg. 1 l.17–18)

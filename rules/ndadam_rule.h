@@ -10,15 +10,13 @@
 /// reductions in double; the elementwise stages between them are here, written for a scalar V (the
 /// fused CPU kernel of the plain branch) or V = torch::Tensor (per-vector factors broadcast).
 /// Deviations: docs/deviations.md#ndadam.
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
 
 template <class S>
-struct NDAdamCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
-  S weight_decay;   ///< coupled L2 (scalar and vector tensors alike, as the port)
-  S eps;
+struct NDAdamCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: coupled L2 (scalar and vector tensors alike, as the port)
   S neg_step_size;  ///< −lr·√(1−β2^t)/(1−β1^t)
   bool has_wd;
 };

@@ -9,16 +9,14 @@
 /// λ→exp_avg2, γ_k→scaling, v (paper SGD momentum)→momentum_buffer.
 /// The per-tensor reductions pᵀp and pᵀg and the switch test live in optim/swats.cpp (they need a
 /// whole tensor); everything elementwise is here.
+#include "rules/moments.h"
 #include "rules/ops.h"
 
 namespace flatmin::rules {
 
 /// Per-step coefficients, computed in double by the caller and cast to S.
 template <class S>
-struct SwatsCoeffs {
-  S beta1, one_minus_beta1, beta2, one_minus_beta2;
-  S weight_decay;    ///< coupled L2 in both phases
-  S eps;
+struct SwatsCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; weight_decay: coupled L2 in both phases
   S neg_step_size;   ///< Adam phase: −lr·√(1−β2^t)/(1−β1^t)
   S neg_lr;          ///< SGD phase, official rule: −Λ
   S neg_scaled_lr;   ///< SGD phase, paper rule: −(1−β1)·Λ

@@ -453,25 +453,22 @@ TEST(Adai, FusedKernelMatchesTensorPath) {
       auto p1 = init.clone(), p2 = init.clone(), r1 = init2.clone(), r2 = init2.clone();
       const auto opts = AdaiOptions(0.1).weight_decay(mode.wd).decoupled(mode.decoupled).dampening(mode.d);
       Adai a(std::vector<torch::Tensor>{p1, r1}, opts), b(std::vector<torch::Tensor>{p2, r2}, opts);
-      for (int t = 1; t <= 8; ++t) {
+      auto set_grads = [&](int64_t) {
         auto g = torch::randn({n}, dtype) * torch::rand({n}, dtype) * 10;
         auto h = torch::randn({5, 3}, dtype);
         p1.mutable_grad() = g.clone();
         p2.mutable_grad() = g.clone();
         r1.mutable_grad() = h.clone();
         r2.mutable_grad() = h.clone();
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a.step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b.step();
+      };
+      step_fused_and_tensor(a, b, 8, set_grads, [&](int64_t) {
         if (mode.wd == 0 || mode.decoupled) {  // v does not depend on θ: same v, same deterministic reduction
           EXPECT_EQ(a.last_mean_v_hat(), b.last_mean_v_hat());
         }
-      }
-      optim::set_kernel_path(optim::KernelPath::kAuto);
+      });
       const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
-      EXPECT_LE(((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>(), tol) << dtype << " d " << mode.d;
-      EXPECT_LE(((r1 - r2).abs() / (r2.abs() + 1)).max().item<double>(), tol);
+      EXPECT_LE(max_rel_diff(p1, p2), tol) << dtype << " d " << mode.d;
+      EXPECT_LE(max_rel_diff(r1, r2), tol);
       EXPECT_GT((p1 - init).abs().max().item<double>(), 0.0);
     }
   }

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
+#include "tests/support/optim_helpers.h"
 #include "tests/support/tolerances.h"
 
 namespace flatmin::test {
@@ -132,22 +133,14 @@ TEST_P(Conformance, SaveLoadContinueIsBitIdentical) {
     auto part = make_model(torch::kFloat64);
     auto b = optim::make_optimizer(name, options, part.params);
     run(*b, part.params, 1, 5);
-    std::ostringstream os;
-    {
-      torch::serialize::OutputArchive out;
-      b->save(out);
-      out.save_to(os);
-    }
+    const std::string bytes = save_to_string(*b);
     auto resumed_params = clone_all(part.params);
     // flatmin's checkpoints restore options too (LibTorch's own restore state only): start from other options.
     const bool restores_options = dynamic_cast<optim::OptimizerBase*>(b.get()) != nullptr;
     nlohmann::json other = options;
     if (restores_options) other["lr"] = other["lr"].get<double>() * 3;
     auto c = optim::make_optimizer(name, other, resumed_params);
-    std::istringstream is(os.str());
-    torch::serialize::InputArchive in;
-    in.load_from(is);
-    c->load(in);
+    load_from_string(*c, bytes);
     EXPECT_EQ(c->param_groups()[0].options().get_lr(), options["lr"].get<double>());
     if (restores_options) {
       EXPECT_EQ(optim::resolved_options(name, *c), optim::resolved_options(name, *b)) << name;
@@ -164,20 +157,16 @@ TEST_P(Conformance, FusedKernelMatchesTensorPath) {
       auto fused = make_model(dtype), tensor = make_model(dtype);
       auto a = optim::make_optimizer(name, options, fused.params);
       auto b = optim::make_optimizer(name, options, tensor.params);
-      for (int64_t t = 1; t <= 8; ++t) {
+      step_fused_and_tensor(*a, *b, 8, [&](int64_t t) {
         optim::set_epoch(*a, 1 + (t - 1) / 4);
         optim::set_epoch(*b, 1 + (t - 1) / 4);
         set_grads(fused.params, t);
         set_grads(tensor.params, t);
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a->step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b->step();
-      }
+      });
       // Same rule text; the tensor path evaluates scalar coefficients in double (a few ulp per step).
       const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
       for (size_t i = 0; i < fused.params.size(); ++i) {
-        const auto d = ((fused.params[i] - tensor.params[i]).abs() / (tensor.params[i].abs() + 1)).max().item<double>();
+        const auto d = max_rel_diff(fused.params[i], tensor.params[i]);
         EXPECT_LE(d, tol) << name << " " << options.dump() << " " << dtype << " parameter " << i;
         EXPECT_FALSE(torch::equal(fused.params[i], make_model(dtype).params[i])) << name << " did not move";
       }

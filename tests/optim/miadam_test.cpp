@@ -199,20 +199,15 @@ TEST(MIAdam, FusedKernelMatchesTensorPath) {
       auto p1 = init.clone(), p2 = init.clone();
       const auto opts = MIAdamOptions(0.3).order(order).kappa(0.9).switch_epoch(3).weight_decay(1e-3).amsgrad(order == 2);
       MIAdam a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
-      for (int t = 1; t <= 8; ++t) {
+      step_fused_and_tensor(a, b, 8, [&](int64_t t) {
         auto g = torch::randn({n}, dtype);
         optim::set_epoch(a, 1 + (t - 1) / 3);
         optim::set_epoch(b, 1 + (t - 1) / 3);
         p1.mutable_grad() = g.clone();
         p2.mutable_grad() = g.clone();
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a.step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b.step();
-      }
-      optim::set_kernel_path(optim::KernelPath::kAuto);
+      });
       const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
-      const double err = ((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>();
+      const double err = max_rel_diff(p1, p2);
       EXPECT_LE(err, tol) << "order " << order << " dtype " << dtype;
       EXPECT_GT((p1 - init).abs().max().item<double>(), 0.0);
     }

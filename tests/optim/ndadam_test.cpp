@@ -373,16 +373,11 @@ TEST(NDAdam, VectorFusedKernelMatchesTensorPath) {
       auto p1 = init.clone(), p2 = init.clone();
       const auto opts = NDAdamOptions(0.05).weight_decay(1e-2).vec_axes(sh.axes);
       NDAdam a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
-      for (int t = 1; t <= 6; ++t) {
+      step_fused_and_tensor(a, b, 6, [&](int64_t) {
         auto g = torch::randn(sh.shape, dtype);
         p1.mutable_grad() = g.clone();
         p2.mutable_grad() = g.clone();
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a.step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b.step();
-      }
-      optim::set_kernel_path(optim::KernelPath::kAuto);
+      });
       // float32: the per-vector sums are rounded to float after double accumulation in a different
       // order, so a few ulp; the renormalised weights are O(1/√len).
       const double tol = dtype == torch::kFloat32 ? 4 * kRelTolFloatSameMath : kRelTolDoubleSameMath;

@@ -429,18 +429,13 @@ TEST(Swats, FusedKernelMatchesTensorPath) {
       if (variant == 4) opts.fix_sgd_momentum(true);
       if (variant == 5) opts.fix_sgd_momentum(true).nesterov(true);
       Swats a(std::vector<torch::Tensor>{p1}, opts), b(std::vector<torch::Tensor>{p2}, opts);
-      for (int t = 1; t <= 6; ++t) {
+      step_fused_and_tensor(a, b, 6, [&](int64_t) {
         auto g = torch::randn({n}, dtype);
         p1.mutable_grad() = g.clone();
         p2.mutable_grad() = g.clone();
-        optim::set_kernel_path(optim::KernelPath::kAuto);
-        a.step();
-        optim::set_kernel_path(optim::KernelPath::kTensor);
-        b.step();
-      }
-      optim::set_kernel_path(optim::KernelPath::kAuto);
+      });
       const double tol = dtype == torch::kFloat32 ? kRelTolFloatSameMath : kRelTolDoubleSameMath;
-      EXPECT_LE(((p1 - p2).abs() / (p2.abs() + 1)).max().item<double>(), tol) << "variant " << variant << " " << dtype;
+      EXPECT_LE(max_rel_diff(p1, p2), tol) << "variant " << variant << " " << dtype;
       EXPECT_GT((p1 - init).abs().max().item<double>(), 0.0);
       if (variant < 2) {  // λ from the double reductions (fixed blocks vs torch dot)
         const double la = state_of(a, p1).exp_avg2(), lb = state_of(b, p2).exp_avg2();

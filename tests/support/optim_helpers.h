@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "optim/optimizer_base.h"
 
 namespace flatmin::test {
 
@@ -56,6 +57,28 @@ inline void expect_input_error(const std::function<void()>& f, const std::string
 template <class Opt, class Params, class Options>
 void expect_rejected(Params& params, const Options& options, const std::string& needle) {
   expect_input_error([&] { Opt opt(params, options); }, needle);
+}
+
+/// Steps `fused` on the fused CPU kernels (KernelPath::kAuto) and `tensor` on the device-generic path
+/// (KernelPath::kTensor) for t = 1..steps; `before(t)` gives both the same gradients (and epoch)
+/// first, `after(t)` (optional) checks. The process-wide kernel path is kAuto again afterwards.
+inline void step_fused_and_tensor(torch::optim::Optimizer& fused, torch::optim::Optimizer& tensor, int64_t steps,
+                                  const std::function<void(int64_t)>& before,
+                                  const std::function<void(int64_t)>& after = {}) {
+  for (int64_t t = 1; t <= steps; ++t) {
+    before(t);
+    optim::set_kernel_path(optim::KernelPath::kAuto);
+    fused.step();
+    optim::set_kernel_path(optim::KernelPath::kTensor);
+    tensor.step();
+    optim::set_kernel_path(optim::KernelPath::kAuto);
+    if (after) after(t);
+  }
+}
+
+/// max over elements of |a − b| / (|b| + 1).
+inline double max_rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs() / (b.abs() + 1)).max().item<double>();
 }
 
 }  // namespace flatmin::test
