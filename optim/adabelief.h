@@ -1,8 +1,7 @@
 #pragma once
 /// \file
-/// AdaBelief (Zhuang et al., NeurIPS 2020) as the official adabelief-pytorch 0.2.0: Adam whose second
-/// moment tracks the "belief" (g − m)² + ε. The rule is in rules/adabelief_rule.h; this file is
-/// the worked example of docs/adding-an-optimizer.md. Choices: docs/deviations.md#adabelief.
+/// AdaBelief (Zhuang et al., NeurIPS 2020) as the official adabelief-pytorch 0.2.0; rule: rules/adabelief_rule.h.
+/// The worked example of docs/adding-an-optimizer.md. Choices: docs/deviations.md#adabelief.
 #include "optim/elementwise.h"
 #include "optim/options_schema.h"
 #include "rules/adabelief_rule.h"
@@ -31,9 +30,8 @@ struct AdaBeliefRule {
   template <class S>
   using Coeffs = rules::AdaBeliefCoeffs<S>;
   template <class S>
-  static constexpr std::array<bool Coeffs<S>::*, 5> kFlags{&Coeffs<S>::coupled_wd, &Coeffs<S>::decoupled_wd,
-                                                           &Coeffs<S>::amsgrad, &Coeffs<S>::adaptive,
-                                                           &Coeffs<S>::rectified};
+  static constexpr std::array<bool Coeffs<S>::*, 5> kFlags{&Coeffs<S>::coupled_wd, &Coeffs<S>::decoupled_wd, &Coeffs<S>::amsgrad,
+                                                           &Coeffs<S>::adaptive, &Coeffs<S>::rectified};
   template <class S>
   static Coeffs<S> coeffs(const Options& o, const StepContext& ctx) { return rules::adabelief_coeffs<S>(o, ctx.t); }
   template <class V, class S>

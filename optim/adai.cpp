@@ -245,8 +245,8 @@ torch::Tensor Adai::step(LossClosure closure) {
     const auto& g = p.grad();
     auto& st = state_for<AdaiParamState>(p, [&] {
       AdaiParamState s;
-      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg(zeros_state(p));
+      s.exp_avg_sq(zeros_state(p));
       s.beta1_prod(torch::ones_like(p, torch::MemoryFormat::Contiguous));
       return s;
     });

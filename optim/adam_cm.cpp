@@ -245,8 +245,8 @@ torch::Tensor AdamCritical<K>::step(LossClosure closure) {
     // "State initialization": step 0, m = v = 0, TensorList(decay, K = topC)
     auto& st = this->template state_for<AdamCriticalParamState>(p, [&] {
       AdamCriticalParamState s;
-      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg(zeros_state(p));
+      s.exp_avg_sq(zeros_state(p));
       s.buffer = CriticalBuffer(p, o.topC(), o.decay());
       return s;
     });
@@ -255,7 +255,7 @@ torch::Tensor AdamCritical<K>::step(LossClosure closure) {
       return o.critical_test() > 0.0 && critical_uniform(generator(gi)) < o.critical_test();
     });
     if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-      st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      st.max_exp_avg_sq(zeros_state(p));
     }
     st.step(st.step() + 1);
     const int64_t t = st.step();

@@ -23,7 +23,7 @@ int64_t critical_argmin(const std::vector<double>& keys) {
 }
 
 CriticalBuffer::CriticalBuffer(const torch::Tensor& like, int64_t capacity, double decay)
-    : aggr_sum_(torch::zeros_like(like, torch::MemoryFormat::Contiguous)), capacity_(capacity), decay_(decay) {}
+    : aggr_sum_(zeros_state(like)), capacity_(capacity), decay_(decay) {}
 
 CriticalBuffer::Plan CriticalBuffer::plan(double priority, const std::function<bool()>& fifo) {
   const auto count = static_cast<int64_t>(items_.size());  // size() before this step's insertion

@@ -191,7 +191,7 @@ torch::Tensor ElementwiseOptimizer<Derived, Rule>::step(torch::optim::Optimizer:
     auto& st = this->template state_for<State>(p, [&] {
       State s;
       for (size_t k = 0; k < State::kTensors; ++k) {
-        if (detail::gate<Rule>(k) < 0) s.tensors[k] = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
+        if (detail::gate<Rule>(k) < 0) s.tensors[k] = zeros_state(p);
       }
       return s;
     });
@@ -213,7 +213,7 @@ void ElementwiseOptimizer<Derived, Rule>::update_param(const Options& o, size_t 
     for (size_t k = 0; k < State::kTensors; ++k) {  // gated state: created when its flag first turns on
       const int gk = detail::gate<Rule>(k);
       if (gk >= 0 && flags[static_cast<size_t>(gk)] && !st.tensors[k].defined()) {
-        st.tensors[k] = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
+        st.tensors[k] = zeros_state(p);
       }
     }
     if (fused_eligible(p, g, st.tensors)) {

@@ -212,12 +212,12 @@ torch::Tensor MIAdam::step(LossClosure closure) {
     const auto& g = p.grad();
     auto& st = state_for<MIAdamParamState>(p, [&] {
       MIAdamParamState s;
-      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg(zeros_state(p));
+      s.exp_avg_sq(zeros_state(p));
       return s;
     });
     if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-      st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      st.max_exp_avg_sq(zeros_state(p));
     }
     st.step(st.step() + 1);
     const int64_t t = st.step();
@@ -229,7 +229,7 @@ torch::Tensor MIAdam::step(LossClosure closure) {
       auto b = st.bufs();
       b.resize(static_cast<size_t>(order));
       for (auto& x : b) {
-        if (!x.defined()) x = torch::zeros_like(p, torch::MemoryFormat::Contiguous);
+        if (!x.defined()) x = zeros_state(p);
       }
       st.bufs(std::move(b));
     }

@@ -244,7 +244,7 @@ torch::Tensor NDAdam::step(LossClosure closure) {
     }
     auto& st = state_for<NDAdamParamState>(p, [&] {
       NDAdamParamState s;
-      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg(zeros_state(p));
       s.exp_avg_sq(torch::zeros(v_shape, p.options()));
       return s;
     });

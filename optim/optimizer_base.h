@@ -33,6 +33,9 @@ KernelPath kernel_path();
 /// Undefined state tensors (not in use) are ignored.
 bool fused_eligible(const torch::Tensor& p, const torch::Tensor& g, c10::ArrayRef<torch::Tensor> state);
 
+/// A zero state tensor like `p` (same shape, dtype and device; contiguous, as the fused kernels need).
+inline torch::Tensor zeros_state(const torch::Tensor& p) { return torch::zeros_like(p, torch::MemoryFormat::Contiguous); }
+
 /// The one fused-or-tensor choice: `fused(float{})` or `fused(double{})` (the element type of `p`)
 /// when fused_eligible(p, g, state), else `tensor_path()` (the device-generic path).
 template <class Fused, class TensorPath>

@@ -230,12 +230,12 @@ torch::Tensor Swats::step(LossClosure closure) {
     const auto& g = p.grad();
     auto& st = state_for<SwatsParamState>(p, [&] {
       SwatsParamState s;
-      s.exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
-      s.exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.exp_avg(zeros_state(p));
+      s.exp_avg_sq(zeros_state(p));
       return s;
     });
     if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-      st.max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      st.max_exp_avg_sq(zeros_state(p));
     }
     st.step(st.step() + 1);  // official: state['step'] += 1 before the phase test (counts SGD steps too)
     const int64_t t = st.step();
@@ -245,7 +245,7 @@ torch::Tensor Swats::step(LossClosure closure) {
       const bool first = !st.momentum_buffer().defined();
       if (first) {
         // official: buf = clone(grad) (written by the rule); paper: v = 0 at the switch.
-        st.momentum_buffer(o.fix_sgd_momentum() ? torch::zeros_like(p, torch::MemoryFormat::Contiguous)
+        st.momentum_buffer(o.fix_sgd_momentum() ? zeros_state(p)
                                                 : torch::empty_like(p, torch::MemoryFormat::Contiguous));
       }
       run_path(
