@@ -27,7 +27,7 @@ void ConfigReader::allow(std::initializer_list<std::string_view> keys) {
 const json& ConfigReader::at(const std::string& key) const { return j_.at(key); }
 
 void ConfigReader::wrong_type(const std::string& key, const char* expected) const {
-  throw InputError(where_ + ": '" + key + "' must be " + expected + ", got " + at(key).dump());
+  throw InputTypeError(where_ + ": '" + key + "' must be " + expected + ", got " + at(key).dump());
 }
 
 void ConfigReader::require(bool ok, const std::string& key, const json& v, const std::string& what) const {

@@ -17,6 +17,13 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Bad input of the wrong type (a string where a number belongs, …): an InputError (exit 2) that the
+/// Python bindings raise as TypeError rather than ValueError.
+class InputTypeError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 /// Runs `body` and converts exceptions to exit codes.
 ///
 /// - returns whatever `body` returns if it does not throw;

@@ -55,6 +55,18 @@ class OptimizerBase : public torch::optim::Optimizer {
   void set_epoch(int64_t epoch);
   int64_t epoch() const { return epoch_; }
 
+  /// Restores one parameter's state from what its State::serialize wrote (`archive`; nullptr: no
+  /// state), checked against p as a checkpoint is (the Python state_dict path).
+  virtual void load_param_state(const torch::Tensor& p, torch::serialize::InputArchive* archive) = 0;
+  /// Group i's options as the checkpoint holds them (every field, internal ones such as SWATS' phase
+  /// included), and back (validated).
+  virtual void save_group_options(size_t i, torch::serialize::OutputArchive& archive) const = 0;
+  virtual void load_group_options(size_t i, torch::serialize::InputArchive& archive) = 0;
+  /// The optimizer-level state beyond per-parameter state (epoch, counters, generators), as the
+  /// checkpoint holds it (the Python state_dict path).
+  void save_extra_state(torch::serialize::OutputArchive& archive) const { save_extra(archive); }
+  void load_extra_state(torch::serialize::InputArchive& archive) { load_extra(archive); }
+
  protected:
   /// State of `p`, or nullptr.
   template <class State>
@@ -112,6 +124,9 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Restores what save_impl wrote; throws flatmin::common::InputError on a mismatched checkpoint.
   template <class State, class Options>
   void load_impl(torch::serialize::InputArchive& archive);
+  /// Replaces p's state by the State read from `archive` (adopted: on p's device, checked), or none.
+  template <class State>
+  void load_state_of(const torch::Tensor& p, torch::serialize::InputArchive* archive);
 
   int64_t epoch_ = 1;
 
@@ -138,6 +153,18 @@ class OptimizerWith : public OptimizerBase {
 
   void save(torch::serialize::OutputArchive& archive) const override { this->template save_impl<State, Options>(archive); }
   void load(torch::serialize::InputArchive& archive) override { this->template load_impl<State, Options>(archive); }
+  void load_param_state(const torch::Tensor& p, torch::serialize::InputArchive* archive) override {
+    this->template load_state_of<State>(p, archive);
+  }
+  void save_group_options(size_t i, torch::serialize::OutputArchive& archive) const override {
+    static_cast<const Options&>(param_groups_.at(i).options()).serialize(archive);
+  }
+  void load_group_options(size_t i, torch::serialize::InputArchive& archive) override {
+    Options options(0);
+    options.serialize(archive);
+    options.validate();
+    param_groups_.at(i).set_options(std::make_unique<Options>(options));
+  }
 
  protected:
   static void prepare_group(Options&, const std::vector<torch::Tensor>&, size_t) {}
@@ -176,7 +203,7 @@ void OptimizerBase::save_impl(torch::serialize::OutputArchive& archive) const {
     const auto& group = param_groups_[i];
     torch::serialize::OutputArchive g(archive.compilation_unit());
     torch::serialize::OutputArchive o(archive.compilation_unit());
-    static_cast<const Options&>(group.options()).serialize(o);
+    save_group_options(i, o);
     g.write("options", o);
     const auto& params = group.params();
     for (size_t j = 0; j < params.size(); ++j) {
@@ -198,22 +225,25 @@ void OptimizerBase::load_impl(torch::serialize::InputArchive& archive) {
     auto g = read_group(archive, i);
     torch::serialize::InputArchive o;
     g.read("options", o);
-    Options options(0);
-    options.serialize(o);
-    options.validate();
-    param_groups_[i].set_options(std::make_unique<Options>(options));
+    load_group_options(i, o);
     const auto& params = param_groups_[i].params();
     for (size_t j = 0; j < params.size(); ++j) {
-      state_.erase(detail::state_key(params[j]));
       torch::serialize::InputArchive s;
-      if (!g.try_read("state/" + std::to_string(j), s)) continue;
-      State st;
-      st.serialize(s);
-      st.adopt(params[j]);
-      state_.emplace(detail::state_key(params[j]), std::make_unique<State>(std::move(st)));
+      const bool has = g.try_read("state/" + std::to_string(j), s);
+      load_state_of<State>(params[j], has ? &s : nullptr);
     }
   }
   load_extra(archive);
+}
+
+template <class State>
+void OptimizerBase::load_state_of(const torch::Tensor& p, torch::serialize::InputArchive* archive) {
+  state_.erase(detail::state_key(p));
+  if (archive == nullptr) return;
+  State st;
+  st.serialize(*archive);
+  st.adopt(p);
+  state_.emplace(detail::state_key(p), std::make_unique<State>(std::move(st)));
 }
 
 }  // namespace flatmin::optim

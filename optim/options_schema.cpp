@@ -10,7 +10,7 @@ std::string format_number(double x) {
 }
 
 void wrong_type(const std::string& who, const std::string& key, const std::string& expected, const json& got) {
-  throw common::InputError(who + ": option '" + key + "' must be " + expected + ", got " + got.dump());
+  throw common::InputTypeError(who + ": option '" + key + "' must be " + expected + ", got " + got.dump());
 }
 
 void out_of_range(const std::string& who, const std::string& key, double value, const std::string& constraint) {

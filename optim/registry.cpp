@@ -147,6 +147,57 @@ json resolved_options(const std::string& name, const torch::optim::Optimizer& op
   return groups;
 }
 
+json resolved_defaults(const std::string& name, const torch::optim::Optimizer& optimizer) {
+  return find(name).to_json(optimizer.defaults());
+}
+
+void set_group_options(const std::string& name, torch::optim::Optimizer& optimizer, size_t group,
+                       const json& options) {
+  const auto& e = find(name);
+  FLATMIN_CHECK(group < optimizer.param_groups().size(),
+                name << ": group " << group << " out of range (" << optimizer.param_groups().size() << " groups)");
+  FLATMIN_CHECK(options.is_object(), name << ": group " << group << " options must be a JSON object");
+  auto& current = optimizer.param_groups()[group].options();
+  json merged = e.to_json(current);
+  merged.update(options);
+  auto parsed = e.parse(merged, name + " (group " + std::to_string(group) + ")");
+  e.keep_internal(current, *parsed);  // SWATS' phase, AdaBound's base_lr: not user options, kept
+  optimizer.param_groups()[group].set_options(std::move(parsed));
+}
+
+bool save_param_state(const torch::optim::Optimizer& optimizer, const torch::Tensor& p,
+                      torch::serialize::OutputArchive& archive) {
+  const auto& state = optimizer.state();
+  auto it = state.find(detail::state_key(p));
+  if (it == state.end()) return false;
+  it->second->serialize(archive);
+  return true;
+}
+
+namespace {
+
+/// LibTorch's own optimizers: their state types, read as LibTorch's serialize() writes them.
+template <class State>
+void load_torch_state(torch::optim::Optimizer& optimizer, const torch::Tensor& p, torch::serialize::InputArchive* archive) {
+  auto& state = optimizer.state();
+  state.erase(detail::state_key(p));
+  if (archive == nullptr) return;
+  auto st = std::make_unique<State>();
+  st->serialize(*archive);
+  state[detail::state_key(p)] = std::move(st);
+}
+
+}  // namespace
+
+void load_param_state(torch::optim::Optimizer& optimizer, const torch::Tensor& p,
+                      torch::serialize::InputArchive* archive) {
+  if (auto* b = dynamic_cast<OptimizerBase*>(&optimizer)) return b->load_param_state(p, archive);
+  if (dynamic_cast<torch::optim::SGD*>(&optimizer)) return load_torch_state<torch::optim::SGDParamState>(optimizer, p, archive);
+  if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) return load_torch_state<torch::optim::AdamWParamState>(optimizer, p, archive);
+  if (dynamic_cast<torch::optim::Adam*>(&optimizer)) return load_torch_state<torch::optim::AdamParamState>(optimizer, p, archive);
+  throw common::InputError("load_param_state: unsupported optimizer type");
+}
+
 }  // namespace flatmin::optim
 
 namespace flatmin::optim {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
 
 #include "optim/field_info.h"
 
@@ -37,5 +38,22 @@ std::vector<FieldInfo> optimizer_schema(const std::string& name);
 
 /// The fully resolved options (defaults filled in) of every group, for manifests.
 nlohmann::json resolved_options(const std::string& name, const torch::optim::Optimizer& optimizer);
+
+/// The resolved options the optimizer was constructed with (its defaults for new groups).
+nlohmann::json resolved_defaults(const std::string& name, const torch::optim::Optimizer& optimizer);
+
+/// Replaces group `group`'s options by `options` (a complete or partial option object of `name`,
+/// parsed and validated as at construction; the Python front end's live param_groups). Internal
+/// fields (SWATS' phase, AdaBound's base_lr) keep their current values.
+void set_group_options(const std::string& name, torch::optim::Optimizer& optimizer, size_t group,
+                       const nlohmann::json& options);
+
+/// Writes p's per-parameter state as its checkpoint does; false when p has no state yet.
+bool save_param_state(const torch::optim::Optimizer& optimizer, const torch::Tensor& p,
+                      torch::serialize::OutputArchive& archive);
+
+/// Replaces p's state by the one in `archive` (nullptr: none), checked as a checkpoint is.
+void load_param_state(torch::optim::Optimizer& optimizer, const torch::Tensor& p,
+                      torch::serialize::InputArchive* archive);
 
 }  // namespace flatmin::optim

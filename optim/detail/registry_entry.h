@@ -28,6 +28,8 @@ struct Entry {
       make;
   std::function<json(const torch::optim::OptimizerOptions&)> to_json;
   std::function<std::vector<FieldInfo>()> schema;
+  /// Copies the internal (non-user) fields, e.g. SWATS' phase, from one options object to another.
+  std::function<void(const torch::optim::OptimizerOptions& from, torch::optim::OptimizerOptions& to)> keep_internal;
 };
 
 /// An Entry for optimizer `Opt` over the field table `fields` of `Options` under `preset`. Options are
@@ -48,6 +50,11 @@ Entry entry_over(const std::vector<schema::Field<Options>>& fields, Preset prese
     return schema::to_json(static_cast<const Options&>(o), fields, preset);
   };
   e.schema = [&fields, preset] { return schema::info(fields, preset); };
+  e.keep_internal = [&fields](const torch::optim::OptimizerOptions& from, torch::optim::OptimizerOptions& to) {
+    for (const auto& f : fields) {
+      if (f.internal) f.parse(static_cast<Options&>(to), f.to_json(static_cast<const Options&>(from)), "internal option");
+    }
+  };
   return e;
 }
 

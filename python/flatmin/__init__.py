@@ -1,0 +1,15 @@
+"""flatmin for PyTorch users: the flat-minima optimizers (MIAdam, DualAdam/InvAdam, Adam+CM/CG, Adai, …)
+as torch.optim optimizers, run by flatmin's C++ core.
+
+    import flatmin
+    opt = flatmin.optim.MIAdam1(model.parameters(), lr=1e-3)
+
+Modules: ``flatmin.optim``.
+"""
+import torch  # noqa: F401  (loads LibTorch and torch's Python types before the extension)
+
+from . import _C  # noqa: F401
+from . import optim  # noqa: F401
+
+__all__ = ["optim"]
+__version__ = "0.1.0"
