@@ -9,8 +9,8 @@
 
 #include <Eigen/Eigenvalues>
 
+#include "common/config.h"
 #include "common/error.h"
-#include "common/json_io.h"
 #include "theory/lane_engine.h"
 #include "theory/quadrature.h"
 #include "theory/runs.h"
@@ -20,10 +20,6 @@ namespace flatmin::theory {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double get_num(const nlohmann::json& cfg, const char* key, double def) {
-  return common::finite_number_or(cfg, key, def, "config");
-}
 
 /// The d-dimensional problem as a lane-engine model (lane_engine.h). D coordinates, NC blocks of
 /// D components (θ, m?, x_1?), K = D normals per step. FULL: C and P are full D×D matrices (Yang
@@ -310,77 +306,65 @@ bool is_nd_config(const nlohmann::json& cfg) {
 }
 
 EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
-  FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
-  common::check_known_keys(cfg, {"landscape", "noise", "T", "hessian_floor", "hessian_floor_ref", "dynamics", "lr", "batch", "beta1", "kappa",
-                                "order", "beta0", "adai_eps", "vbar", "vbar_rule", "dt", "t_max", "absorb_fraction", "rho", "paths",
-                                "seed", "threads", "survival_points",
-                                "quadrature_intervals", "notes"}, "d-dimensional escape-time");
+  common::ConfigReader r(cfg, "d-dimensional escape-time");
+  r.allow({"paths", "seed", "threads", "survival_points", "quadrature_intervals", "notes"});  // run keys: the caller's
   EscapeProblemND p;
-  const auto& l = cfg.at("landscape");
-  const std::string type = l.at("type").get<std::string>();
+  common::ConfigReader l(r.object("landscape"), "d-dimensional escape-time: landscape");
+  const std::string type = l.choice("type", "quadratic_double_well", {"quadratic_double_well", "yang"});
   if (type == "yang") {
-    common::check_known_keys(l, {"type"}, "yang landscape");
     p.type = LandscapeND::Yang2020;
   } else {
-    common::check_known_keys(l, {"type", "d", "dL", "k", "lambda"}, "quadratic_double_well landscape");
-    const double d = get_num(l, "d", 2);
-    FLATMIN_CHECK(d == std::floor(d) && d >= 1 && d <= 4, "landscape.d = " << d << " must be an integer in [1, 4]");
-    p.qdw.dL = get_num(l, "dL", 1.0);
-    p.qdw.k = get_num(l, "k", 1.0);
+    const std::int64_t d = l.integer("d", 2);
+    FLATMIN_CHECK(d >= 1 && d <= 4, "landscape.d = " << d << " must be an integer in [1, 4]");
+    p.qdw.dL = l.number("dL", 1.0);
+    p.qdw.k = l.number("k", 1.0);
     FLATMIN_CHECK(p.qdw.dL > 0, "landscape.dL = " << p.qdw.dL << " must be > 0");
     FLATMIN_CHECK(p.qdw.k > 0, "landscape.k = " << p.qdw.k << " must be > 0");
     const int n = static_cast<int>(d) - 1;
+    const std::vector<double> lam = l.numbers("lambda", std::vector<double>(static_cast<std::size_t>(n), 2.0));
+    FLATMIN_CHECK(static_cast<int>(lam.size()) == n, "landscape.lambda must be an array of d - 1 = " << n << " curvatures");
     p.qdw.lambda = Eigen::VectorXd::Constant(n, 2.0);
-    if (l.contains("lambda")) {
-      FLATMIN_CHECK(l.at("lambda").is_array() && static_cast<int>(l.at("lambda").size()) == n,
-                    "landscape.lambda must be an array of d - 1 = " << n << " curvatures");
-      for (int i = 0; i < n; ++i) {
-        FLATMIN_CHECK(l.at("lambda")[i].is_number(), "landscape.lambda entries must be numbers");
-        p.qdw.lambda[i] = l.at("lambda")[i].get<double>();
-        FLATMIN_CHECK(std::isfinite(p.qdw.lambda[i]) && p.qdw.lambda[i] > 0, "landscape.lambda[" << i << "] must be > 0");
-      }
+    for (int i = 0; i < n; ++i) {
+      p.qdw.lambda[i] = lam[static_cast<std::size_t>(i)];
+      FLATMIN_CHECK(p.qdw.lambda[i] > 0, "landscape.lambda[" << i << "] must be > 0");
     }
   }
-  const std::string noise = cfg.value("noise", std::string("white"));
-  if (noise == "white") p.noise = NoiseType::White;
-  else if (noise == "hessian") p.noise = NoiseType::Hessian;
-  else FLATMIN_CHECK(false, "noise '" << noise << "' is not available in d dimensions (white | hessian)");
-  const std::string dyn = cfg.value("dynamics", std::string("sgd"));
+  l.finish();
+  const std::string noise = r.choice("noise", "white", {"white", "hessian"});
+  p.noise = noise == "white" ? NoiseType::White : NoiseType::Hessian;
+  const std::string dyn = r.choice("dynamics", "sgd", {"sgd", "momentum", "adam", "adai", "miadam"});
   if (dyn == "sgd") p.dynamics = DynamicsType::Sgd;
   else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
   else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
   else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
-  else if (dyn == "adai") p.dynamics = DynamicsType::Adai;
-  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not available in d dimensions (sgd | momentum | adam | adai | miadam)");
-  const std::string fref = cfg.value("hessian_floor_ref", std::string("escape"));
-  FLATMIN_CHECK(fref == "escape" || fref == "min", "hessian_floor_ref '" << fref << "' must be escape or min");
-  p.floor_ref_min = fref == "min";
-  p.T = get_num(cfg, "T", p.T);
-  p.hessian_floor = get_num(cfg, "hessian_floor", p.hessian_floor);
-  p.lr = get_num(cfg, "lr", p.lr);
-  p.batch = get_num(cfg, "batch", p.batch);
-  p.beta1 = get_num(cfg, "beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
-  p.kappa = get_num(cfg, "kappa", p.kappa);
-  p.order = static_cast<int>(get_num(cfg, "order", 1));
-  p.beta0 = get_num(cfg, "beta0", p.beta0);
-  p.adai_eps = get_num(cfg, "adai_eps", p.adai_eps);
-  p.vbar = get_num(cfg, "vbar", 0.0);
-  const std::string vrule = cfg.value("vbar_rule", std::string("fixed"));
-  FLATMIN_CHECK(vrule == "fixed" || vrule == "mean", "vbar_rule '" << vrule << "' must be fixed or mean");
-  p.vbar_mean = vrule == "mean";
-  FLATMIN_CHECK(p.dynamics != DynamicsType::Adai || !cfg.contains("beta1"),
+  else p.dynamics = DynamicsType::Adai;
+  p.floor_ref_min = r.choice("hessian_floor_ref", "escape", {"escape", "min"}) == "min";
+  p.T = r.number("T", p.T);
+  p.hessian_floor = r.number("hessian_floor", p.hessian_floor);
+  p.lr = r.number("lr", p.lr);
+  p.batch = r.number("batch", p.batch);
+  const bool has_beta1 = r.has("beta1");
+  p.beta1 = r.number("beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
+  p.kappa = r.number("kappa", p.kappa);
+  const std::int64_t order = r.integer("order", 1);
+  p.beta0 = r.number("beta0", p.beta0);
+  p.adai_eps = r.number("adai_eps", p.adai_eps);
+  p.vbar = r.number("vbar", 0.0);
+  p.vbar_mean = r.choice("vbar_rule", "fixed", {"fixed", "mean"}) == "mean";
+  p.dt = r.number("dt", p.dt);
+  p.t_max = r.number("t_max", p.t_max);
+  p.absorb_fraction = r.number("absorb_fraction", p.absorb_fraction);
+  if (r.has("rho")) {
+    p.rho = r.number("rho");
+    FLATMIN_CHECK(p.rho >= 0 && p.rho <= 1, "rho = " << p.rho << " must be in [0, 1]");
+  }
+  r.finish();
+  FLATMIN_CHECK(p.dynamics != DynamicsType::Adai || !has_beta1,
                 "dynamics adai sets beta1 itself (1 - beta1 = clamp(beta0 v/vbar, adai_eps, 1)); remove beta1");
   FLATMIN_CHECK(p.beta0 > 0 && p.beta0 <= 1, "beta0 = " << p.beta0 << " must be in (0, 1]");
   FLATMIN_CHECK(p.adai_eps > 0 && p.adai_eps < 1, "adai_eps = " << p.adai_eps << " must be in (0, 1)");
   FLATMIN_CHECK(p.vbar >= 0, "vbar = " << p.vbar << " must be >= 0 (0 = the mean of C_ii at the start minimum)");
   FLATMIN_CHECK(!(p.vbar_mean && p.vbar > 0), "give vbar or vbar_rule mean, not both");
-  p.dt = get_num(cfg, "dt", p.dt);
-  p.t_max = get_num(cfg, "t_max", p.t_max);
-  p.absorb_fraction = get_num(cfg, "absorb_fraction", p.absorb_fraction);
-  if (cfg.contains("rho")) {
-    p.rho = get_num(cfg, "rho", 0.5);
-    FLATMIN_CHECK(p.rho >= 0 && p.rho <= 1, "rho = " << p.rho << " must be in [0, 1]");
-  }
   FLATMIN_CHECK(p.T > 0, "T = " << p.T << " must be > 0");
   FLATMIN_CHECK(p.hessian_floor > 0 && p.hessian_floor <= 1, "hessian_floor = " << p.hessian_floor << " must be in (0, 1]");
   FLATMIN_CHECK(p.lr > 0, "lr = " << p.lr << " must be > 0");
@@ -388,7 +372,8 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
   FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 > 0");
   FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " must be in (0, 1]");
-  FLATMIN_CHECK(p.order >= 1 && p.order <= 3, "order = " << p.order << " must be 1, 2 or 3");
+  FLATMIN_CHECK(order >= 1 && order <= 3, "order = " << order << " must be 1, 2 or 3");
+  p.order = static_cast<int>(order);
   FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
   FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
   FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");

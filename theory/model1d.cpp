@@ -4,8 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "common/config.h"
 #include "common/error.h"
-#include "common/json_io.h"
 
 namespace flatmin::theory {
 
@@ -32,63 +32,51 @@ std::string to_string(DynamicsType t) {
 
 double EscapeProblem::adai_vbar() const { return vbar > 0 ? vbar : noise_var(landscape.minimum()); }
 
-namespace {
-
-double get_num(const nlohmann::json& cfg, const char* key, double def) {
-  return common::finite_number_or(cfg, key, def, "config");
-}
-
-}  // namespace
-
 EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
-  FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
-  common::check_known_keys(cfg, {
-      "landscape", "noise", "T", "dynamics", "lr", "batch", "beta1", "kappa", "order", "beta0", "adai_eps",
-      "vbar", "hessian_floor", "dt", "start", "absorb", "t_max", "paths", "seed", "threads", "survival_points",
-      "quadrature_intervals", "name", "notes"}, "escape-time");
+  common::ConfigReader r(cfg, "escape-time");
+  r.allow({"paths", "seed", "threads", "survival_points", "quadrature_intervals", "name", "notes"});  // run keys: the caller's
   EscapeProblem p;
   // landscape
-  if (cfg.contains("landscape")) {
-    const auto& l = cfg.at("landscape");
-    FLATMIN_CHECK(l.is_object(), "'landscape' must be an object like {\"type\":\"double_well\",\"dL\":1,\"k\":1}");
-    common::check_known_keys(l, {"type", "dL", "k", "coeffs", "minimum", "saddle"}, "landscape");
-    const std::string type = l.value("type", std::string("double_well"));
+  if (r.has("landscape")) {
+    common::ConfigReader l(r.object("landscape"), "escape-time: landscape");
+    const std::string type = l.string("type", "double_well");
     if (type == "polynomial") {
-      FLATMIN_CHECK(l.contains("coeffs") && l.at("coeffs").is_array(), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
-      std::vector<double> c;
-      for (const auto& v : l.at("coeffs")) {
-        FLATMIN_CHECK(v.is_number(), "polynomial coeffs must be numbers");
-        c.push_back(v.get<double>());
-      }
-      FLATMIN_CHECK(l.contains("minimum") && l.contains("saddle"),
+      FLATMIN_CHECK(l.has("coeffs"), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
+      const std::vector<double> c = l.numbers("coeffs", {});
+      FLATMIN_CHECK(l.has("minimum") && l.has("saddle"),
                     "polynomial landscape needs guesses 'minimum' (start well) and 'saddle' (the exit, right of it)");
-      p.landscape = make_polynomial(c, get_num(l, "minimum", 0), get_num(l, "saddle", 0));
+      const double minimum = l.number("minimum"), saddle = l.number("saddle");
+      l.finish();
+      p.landscape = make_polynomial(c, minimum, saddle);
     } else {
       FLATMIN_CHECK(type == "double_well", "landscape type '" << type
                                                 << "' is not supported by escape-time (1-D Monte Carlo): use double_well or polynomial");
-      FLATMIN_CHECK(!l.contains("coeffs"), "'coeffs' needs landscape type polynomial");
-      p.landscape.dL = get_num(l, "dL", 1.0);
-      p.landscape.k = get_num(l, "k", 1.0);
+      l.allow({"coeffs", "minimum", "saddle"});
+      FLATMIN_CHECK(!l.has("coeffs"), "'coeffs' needs landscape type polynomial");
+      p.landscape.dL = l.number("dL", 1.0);
+      p.landscape.k = l.number("k", 1.0);
+      l.finish();
       FLATMIN_CHECK(p.landscape.dL > 0, "landscape.dL = " << p.landscape.dL << " must be > 0");
       FLATMIN_CHECK(p.landscape.k > 0, "landscape.k = " << p.landscape.k << " must be > 0");
     }
   }
   p.H_a = p.landscape.hess(p.landscape.minimum());
-  // noise
+  // noise: a name, or an object {type, T, floor}
   std::string noise = "sgd_shaped";
-  p.T = get_num(cfg, "T", p.T);
-  p.hessian_floor = get_num(cfg, "hessian_floor", p.hessian_floor);
-  if (cfg.contains("noise")) {
-    const auto& n = cfg.at("noise");
-    if (n.is_string()) {
-      noise = n.get<std::string>();
+  p.T = r.number("T", p.T);
+  p.hessian_floor = r.number("hessian_floor", p.hessian_floor);
+  if (r.has("noise")) {
+    if (cfg.at("noise").is_string()) {
+      noise = r.string("noise");
     } else {
-      FLATMIN_CHECK(n.is_object() && n.contains("type") && n.at("type").is_string(),
-                    "'noise' must be \"sgd_shaped\", \"white\", \"hessian\" or an object with a string \"type\"");
-      common::check_known_keys(n, {"type", "T", "floor"}, "noise");
-      noise = n.at("type").get<std::string>();
-      p.T = get_num(n, "T", p.T);
-      p.hessian_floor = get_num(n, "floor", p.hessian_floor);
+      FLATMIN_CHECK(cfg.at("noise").is_object(),
+                    "escape-time: 'noise' must be \"sgd_shaped\", \"white\", \"hessian\" or an object with a string \"type\", got "
+                        << cfg.at("noise").dump());
+      common::ConfigReader n(r.object("noise"), "escape-time: noise");
+      noise = n.string("type");
+      p.T = n.number("T", p.T);
+      p.hessian_floor = n.number("floor", p.hessian_floor);
+      n.finish();
     }
   }
   FLATMIN_CHECK(!(noise == "sgd_shaped" && p.landscape.is_polynomial()),
@@ -100,31 +88,33 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   FLATMIN_CHECK(p.T > 0, "T = " << p.T << " must be > 0");
   FLATMIN_CHECK(p.hessian_floor > 0 && p.hessian_floor <= 1, "hessian floor = " << p.hessian_floor << " must be in (0, 1]");
   // dynamics
-  const std::string dyn = cfg.contains("dynamics") && cfg.at("dynamics").is_string() ? cfg.at("dynamics").get<std::string>()
-                                                                                   : std::string(cfg.contains("dynamics") ? "<non-string>" : "sgd");
+  const std::string dyn = r.choice("dynamics", "sgd", {"sgd", "momentum", "adam", "adai", "invadam", "miadam"});
   if (dyn == "sgd") p.dynamics = DynamicsType::Sgd;
   else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
   else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
   else if (dyn == "adai") p.dynamics = DynamicsType::Adai;
   else if (dyn == "invadam") p.dynamics = DynamicsType::InvAdam;
-  else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
-  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not one of sgd, momentum, adam, adai, invadam, miadam");
-  p.lr = get_num(cfg, "lr", p.lr);
-  p.batch = get_num(cfg, "batch", p.batch);
-  p.beta1 = get_num(cfg, "beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
-  p.kappa = get_num(cfg, "kappa", p.kappa);
-  const double order = get_num(cfg, "order", 1);
-  p.beta0 = get_num(cfg, "beta0", p.beta0);
-  p.adai_eps = get_num(cfg, "adai_eps", p.adai_eps);
-  p.vbar = get_num(cfg, "vbar", 0.0);
-  p.dt = get_num(cfg, "dt", p.dt);
-  p.t_max = get_num(cfg, "t_max", p.t_max);
+  else p.dynamics = DynamicsType::MIAdam;
+  p.lr = r.number("lr", p.lr);
+  p.batch = r.number("batch", p.batch);
+  p.beta1 = r.number("beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
+  p.kappa = r.number("kappa", p.kappa);
+  const std::int64_t order = r.integer("order", 1);
+  p.beta0 = r.number("beta0", p.beta0);
+  p.adai_eps = r.number("adai_eps", p.adai_eps);
+  p.vbar = r.number("vbar", 0.0);
+  p.dt = r.number("dt", p.dt);
+  p.t_max = r.number("t_max", p.t_max);
+  const bool has_start = r.has("start"), has_absorb = r.has("absorb");
+  if (has_start) p.start = r.number("start");
+  if (has_absorb) p.absorb = r.number("absorb");
+  r.finish();
   FLATMIN_CHECK(p.lr > 0, "lr = " << p.lr << " must be > 0");
   FLATMIN_CHECK(p.batch > 0, "batch = " << p.batch << " must be > 0");
   FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
   FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 in (0, 1)");
   FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " violates 0 < kappa <= 1");
-  FLATMIN_CHECK(order == std::floor(order) && order >= 1 && order <= 3, "order = " << order << " must be 1, 2 or 3");
+  FLATMIN_CHECK(order >= 1 && order <= 3, "order = " << order << " must be 1, 2 or 3");
   p.order = static_cast<int>(order);
   FLATMIN_CHECK(p.beta0 > 0 && p.beta0 <= 1, "beta0 = " << p.beta0 << " must be in (0, 1]");
   FLATMIN_CHECK(p.adai_eps > 0 && p.adai_eps < 1, "adai_eps = " << p.adai_eps << " must be in (0, 1)");
@@ -132,8 +122,8 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
   FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
   FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");
-  p.start = get_num(cfg, "start", p.landscape.minimum());
-  p.absorb = get_num(cfg, "absorb", p.landscape.absorb());
+  if (!has_start) p.start = p.landscape.minimum();
+  if (!has_absorb) p.absorb = p.landscape.absorb();
   FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
   FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at " << p.landscape.saddle());
   // the curvature rate P·H_a at the minimum

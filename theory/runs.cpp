@@ -2,8 +2,8 @@
 
 #include <cmath>
 
+#include "common/config.h"
 #include "common/error.h"
-#include "common/json_io.h"
 #include "theory/escape_nd.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
@@ -28,12 +28,10 @@ nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, Esc
 }
 
 QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg) {
+  common::ConfigReader r(cfg, "escape-time");
   QuadratureOptions q;
-  if (cfg.contains("quadrature_intervals")) {
-    FLATMIN_CHECK(cfg.at("quadrature_intervals").is_number_integer() && cfg.at("quadrature_intervals").get<int>() >= 100,
-                  "quadrature_intervals must be an integer >= 100");
-    q.intervals = cfg.at("quadrature_intervals").get<int>();
-  }
+  q.intervals = static_cast<int>(r.integer("quadrature_intervals", q.intervals));
+  r.require(q.intervals >= 100 && q.intervals <= 100000000, "quadrature_intervals", q.intervals, "an integer in [100, 1e8]");
   return q;
 }
 
@@ -77,52 +75,32 @@ nlohmann::json escape_summary(const EscapeResult& r, const EscapeRun& run, const
 }
 
 std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress) {
-  FLATMIN_CHECK(cfg.is_object() && cfg.contains("studies") && cfg.at("studies").is_array() && !cfg.at("studies").empty(),
-                "sweep config needs a non-empty array 'studies'");
-  common::check_known_keys(cfg, {"studies", "defaults", "notes"}, "sweep config");
-  const nlohmann::json defaults = cfg.value("defaults", nlohmann::json::object());
-  FLATMIN_CHECK(defaults.is_object(), "sweep 'defaults' must be an object");
+  common::ConfigReader r(cfg, "sweep config");
+  const nlohmann::json study_list = r.raw("studies", nlohmann::json());
+  const nlohmann::json defaults = r.object("defaults");
+  r.allow({"notes"});
+  r.finish();
+  FLATMIN_CHECK(study_list.is_array() && !study_list.empty(), "sweep config needs a non-empty array 'studies'");
   std::vector<nlohmann::json> studies;
-  for (auto st : cfg.at("studies")) {
+  for (auto st : study_list) {
     FLATMIN_CHECK(st.is_object() && st.contains("base") && st.at("base").is_object(), "every sweep study needs an object 'base'");
     nlohmann::json base = defaults;
     base.update(st.at("base"));
     st["base"] = base;
     studies.push_back(st);
   }
-  // Validate everything before running anything: parse the base and each varied point.
-  for (const auto& st : studies) {
-    nlohmann::json probe = st;
-    probe["values"] = nlohmann::json::array();
-    FLATMIN_CHECK(st.contains("values") && st.at("values").is_array() && st.at("values").size() >= 2,
-                  "sweep study '" << st.value("name", std::string("?")) << "' needs >= 2 values");
-    for (const auto& v : st.at("values")) {
-      nlohmann::json c = st.at("base");
-      const std::string vary = st.value("vary", std::string());
-      FLATMIN_CHECK(v.is_number(), "sweep values must be numbers");
-      if (vary == "k") {
-        if (!c.contains("landscape")) c["landscape"] = {{"type", "double_well"}};
-        c["landscape"]["k"] = v;
-      } else if (vary == "lr" || vary == "batch") {
-        c[vary] = v;
-      }
-      if (is_nd_config(c)) parse_escape_problem_nd(c);
-      else parse_escape_problem(c);
-      parse_escape_run(c);
-    }
-  }
+  // Validate everything before running anything: parse every study and its points.
+  std::vector<SweepPlan> plans;
+  for (const auto& st : studies) plans.push_back(parse_sweep_study(st));
   std::vector<SweepStudy> out;
-  for (const auto& st : studies) out.push_back(run_sweep_study(st, progress));
+  for (const auto& plan : plans) out.push_back(run_sweep_study(plan, progress));
   return out;
 }
 
 nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
-  FLATMIN_CHECK(cfg.is_object(), "flow config must be a JSON object");
-  common::check_known_keys(cfg, {"landscape", "start", "offset", "dynamics", "lr", "beta1", "beta2", "eps", "kappa", "order",
-                                "abs_tol", "rel_tol", "t_end", "t_out", "notes"}, "flow");
-  auto num = [&](const char* key, double def) { return common::finite_number_or(cfg, key, def, "flow"); };
-  nlohmann::json land = cfg.value("landscape", nlohmann::json{{"type", "double_well"}});
-  nlohmann::json lc = {{"landscape", land}};
+  common::ConfigReader r(cfg, "flow");
+  r.allow({"notes"});
+  const nlohmann::json lc = {{"landscape", r.object("landscape")}};  // absent: the default double well
   GradFn grad;
   std::function<double(const Eigen::VectorXd&)> value;
   Eigen::VectorXd a;
@@ -142,28 +120,27 @@ nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
     land_resolved = to_json(p).at("landscape");
   }
   Eigen::VectorXd x0 = a;
-  if (cfg.contains("start")) {
-    const auto& s = cfg.at("start");
-    FLATMIN_CHECK(s.is_array() && static_cast<int>(s.size()) == a.size(), "flow 'start' must be an array of " << a.size() << " numbers");
-    for (int i = 0; i < a.size(); ++i) {
-      FLATMIN_CHECK(s[i].is_number() && std::isfinite(s[i].get<double>()), "flow 'start' entries must be finite numbers");
-      x0[i] = s[i].get<double>();
-    }
+  const double offset = r.number("offset", 0.05);
+  if (r.has("start")) {
+    const std::vector<double> s = r.numbers("start", {});
+    FLATMIN_CHECK(static_cast<int>(s.size()) == a.size(), "flow 'start' must be an array of " << a.size() << " numbers");
+    for (int i = 0; i < a.size(); ++i) x0[i] = s[static_cast<std::size_t>(i)];
   } else {
-    x0[0] += num("offset", 0.05);
+    x0[0] += offset;
   }
   FlowOptions o;
-  o.dynamics = cfg.value("dynamics", std::string("sgd"));
-  o.lr = num("lr", o.lr);
-  o.beta1 = num("beta1", o.beta1);
-  o.beta2 = num("beta2", o.beta2);
-  o.eps = num("eps", o.eps);
-  o.kappa = num("kappa", o.kappa);
-  o.order = static_cast<int>(num("order", o.order));
-  o.abs_tol = num("abs_tol", o.abs_tol);
-  o.rel_tol = num("rel_tol", o.rel_tol);
+  o.dynamics = r.string("dynamics", "sgd");
+  o.lr = r.number("lr", o.lr);
+  o.beta1 = r.number("beta1", o.beta1);
+  o.beta2 = r.number("beta2", o.beta2);
+  o.eps = r.number("eps", o.eps);
+  o.kappa = r.number("kappa", o.kappa);
+  o.order = static_cast<int>(r.integer("order", o.order));
+  o.abs_tol = r.number("abs_tol", o.abs_tol);
+  o.rel_tol = r.number("rel_tol", o.rel_tol);
+  const double t_end = r.number("t_end", 100 * o.lr), t_out = r.number("t_out", o.lr);
+  r.finish();
   FLATMIN_CHECK(o.abs_tol > 0 && o.rel_tol > 0, "flow: abs_tol and rel_tol must be > 0");
-  const double t_end = num("t_end", 100 * o.lr), t_out = num("t_out", o.lr);
   FLATMIN_CHECK((t_end - o.lr) / t_out <= 1e7, "flow: (t_end - lr)/t_out = " << (t_end - o.lr) / t_out << " output rows is too many");
   traj = integrate_flow(grad, x0, t_end, t_out, o);
   const Eigen::VectorXd& xf = traj.theta.back();

@@ -15,7 +15,6 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
-#include "common/nearest.h"
 #include "common/progress.h"
 #include "theory/escape.h"
 #include "theory/escape_nd.h"
@@ -95,17 +94,13 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
                                           ValidationDetails* details) {
   FLATMIN_CHECK(profile == "quick" || profile == "full", "profile '" << profile << "' is not quick or full");
   const nlohmann::json cfg = resolve_validation_profile(raw, profile);
-  static const char* sections[] = {"defaults", "oracle_checks", "mc_checks", "slopes", "momentum", "adai", "theorem1",
-                                   "kappa_controls", "regret", "yang", "yang_theorem1", "nd_kramers", "nd_slopes",
-                                   "yang_sde_theorem1", "notes", "max_particle_steps"};
-  for (const auto& [k, v] : cfg.items()) {
-    bool ok = false;
-    for (const char* s : sections) ok = ok || k == s;
-    if (!ok) throw common::InputError(common::unknown_name_message("validation section", k, sections));
-  }
-  const nlohmann::json defaults = cfg.value("defaults", nlohmann::json::object());
-  const double max_particle_steps = cfg.value("max_particle_steps", 5e9);
-  FLATMIN_CHECK(max_particle_steps > 0, "max_particle_steps must be > 0");
+  common::ConfigReader top(cfg, "validation config");
+  top.allow({"defaults", "oracle_checks", "mc_checks", "slopes", "momentum", "adai", "theorem1", "kappa_controls", "regret", "yang",
+             "yang_theorem1", "nd_kramers", "nd_slopes", "yang_sde_theorem1", "notes"});
+  const nlohmann::json defaults = top.object("defaults");
+  const double max_particle_steps = top.number("max_particle_steps", 5e9);
+  top.finish();
+  top.require(max_particle_steps > 0, "max_particle_steps", max_particle_steps, "> 0");
   auto escape_mc = [max_particle_steps](const nlohmann::json& c) { return run_mc(c, max_particle_steps); };
   auto esc = [&](const nlohmann::json& c) { return merged(defaults, c); };
   // ---- validate every config before running anything
@@ -113,10 +108,11 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   auto entries = [&](const char* section, std::initializer_list<std::string_view> keys) {
     if (!cfg.contains(section)) return;
     const auto& v = cfg.at(section);
-    if (v.is_array()) {
-      for (const auto& e : v) common::check_known_keys(e, keys, std::string(section) + " entry");
-    } else {
-      common::check_known_keys(v, keys, section);
+    const bool list = v.is_array();
+    for (std::size_t i = 0; i < (list ? v.size() : 1); ++i) {
+      common::ConfigReader e(list ? v[i] : v, std::string(section) + (list ? "[" + std::to_string(i) + "]" : ""));
+      e.allow(keys);
+      e.finish();
     }
   };
   entries("oracle_checks", {"claim", "notes", "config", "reference", "sig"});
@@ -218,7 +214,7 @@ std::vector<ValidationRow> run_validation(const nlohmann::json& raw, const std::
   }
   if (cfg.contains("regret")) {
     nlohmann::json r = cfg.at("regret");
-    decay_window = r.value("decay_window", 100);
+    decay_window = common::ConfigReader(r, "regret").integer("decay_window", decay_window);
     r.erase("decay_window");
     r.erase("claim");
     regret_cfg = parse_regret_config(r);

@@ -193,3 +193,32 @@ TEST(TheoryCli, TypoedKeyNamesTheNearestKey) {
     EXPECT_FALSE(fs::exists(dir / "o")) << c.cfg;
   }
 }
+
+TEST(TheoryCli, WrongTypeNamesTheKeyAndTheExpectedType) {
+  // Every theory config goes through common::ConfigReader: a value of the wrong type is bad input (exit 2, before
+  // any work) naming the key and the type it must have.
+  TempDir dir;
+  struct Case {
+    std::string cmd, cfg, expected;
+  };
+  const std::vector<Case> cases = {
+      {"escape-time", R"({"lr": "0.1"})", "'lr' must be a number"},
+      {"escape-time", R"({"order": 1.5})", "'order' must be an integer"},
+      {"escape-time", R"({"paths": 2.5})", "'paths' must be an integer"},
+      {"escape-time", R"({"landscape": {"type": "double_well", "k": true}})", "'k' must be a number"},
+      {"escape-time", R"({"landscape": {"type": "quadratic_double_well", "lambda": 2}})", "'lambda' must be an array of numbers"},
+      {"escape-time", R"({"landscape": {"type": "yang"}, "dynamics": 3})", "'dynamics' must be a string"},
+      {"sweep", R"({"studies": [{"name": "x", "axis": "log_k", "vary": "k", "values": 1, "base": {}}]})", "'values' must be an array"},
+      {"regret", R"({"T": "100"})", "'T' must be an integer"},
+      {"flow", R"({"start": "x"})", "'start' must be an array of numbers"},
+      {"validate", R"({"max_particle_steps": "1"})", "'max_particle_steps' must be a number"},
+  };
+  for (const auto& c : cases) {
+    write(dir / "bad.json", c.cfg);
+    const auto r = run(c.cmd + " --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir);
+    EXPECT_EQ(r.code, 2) << c.cmd << " " << c.cfg << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.cmd << " " << c.cfg << ": " << r.err;
+    EXPECT_FALSE(fs::exists(dir / "o")) << c.cfg;
+  }
+}
