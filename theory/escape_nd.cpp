@@ -332,27 +332,10 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   l.finish();
   const std::string noise = r.choice("noise", "white", {"white", "hessian"});
   p.noise = noise == "white" ? NoiseType::White : NoiseType::Hessian;
-  const std::string dyn = r.choice("dynamics", "sgd", {"sgd", "momentum", "adam", "adai", "miadam"});
-  if (dyn == "sgd") p.dynamics = DynamicsType::Sgd;
-  else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
-  else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
-  else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
-  else p.dynamics = DynamicsType::Adai;
-  p.floor_ref_min = r.choice("hessian_floor_ref", "escape", {"escape", "min"}) == "min";
-  p.T = r.number("T", p.T);
-  p.hessian_floor = r.number("hessian_floor", p.hessian_floor);
-  p.lr = r.number("lr", p.lr);
-  p.batch = r.number("batch", p.batch);
+  read_dynamics_params(r, p, {"sgd", "momentum", "adam", "adai", "miadam"});
   const bool has_beta1 = r.has("beta1");
-  p.beta1 = r.number("beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
-  p.kappa = r.number("kappa", p.kappa);
-  const std::int64_t order = r.integer("order", 1);
-  p.beta0 = r.number("beta0", p.beta0);
-  p.adai_eps = r.number("adai_eps", p.adai_eps);
-  p.vbar = r.number("vbar", 0.0);
+  p.floor_ref_min = r.choice("hessian_floor_ref", "escape", {"escape", "min"}) == "min";
   p.vbar_mean = r.choice("vbar_rule", "fixed", {"fixed", "mean"}) == "mean";
-  p.dt = r.number("dt", p.dt);
-  p.t_max = r.number("t_max", p.t_max);
   p.absorb_fraction = r.number("absorb_fraction", p.absorb_fraction);
   if (r.has("rho")) {
     p.rho = r.number("rho");
@@ -361,22 +344,8 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   r.finish();
   FLATMIN_CHECK(p.dynamics != DynamicsType::Adai || !has_beta1,
                 "dynamics adai sets beta1 itself (1 - beta1 = clamp(beta0 v/vbar, adai_eps, 1)); remove beta1");
-  FLATMIN_CHECK(p.beta0 > 0 && p.beta0 <= 1, "beta0 = " << p.beta0 << " must be in (0, 1]");
-  FLATMIN_CHECK(p.adai_eps > 0 && p.adai_eps < 1, "adai_eps = " << p.adai_eps << " must be in (0, 1)");
-  FLATMIN_CHECK(p.vbar >= 0, "vbar = " << p.vbar << " must be >= 0 (0 = the mean of C_ii at the start minimum)");
+  check_dynamics_params(p);
   FLATMIN_CHECK(!(p.vbar_mean && p.vbar > 0), "give vbar or vbar_rule mean, not both");
-  FLATMIN_CHECK(p.T > 0, "T = " << p.T << " must be > 0");
-  FLATMIN_CHECK(p.hessian_floor > 0 && p.hessian_floor <= 1, "hessian_floor = " << p.hessian_floor << " must be in (0, 1]");
-  FLATMIN_CHECK(p.lr > 0, "lr = " << p.lr << " must be > 0");
-  FLATMIN_CHECK(p.batch > 0, "batch = " << p.batch << " must be > 0");
-  FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
-  FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 > 0");
-  FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " must be in (0, 1]");
-  FLATMIN_CHECK(order >= 1 && order <= 3, "order = " << order << " must be 1, 2 or 3");
-  p.order = static_cast<int>(order);
-  FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
-  FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
-  FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");
   FLATMIN_CHECK(p.absorb_fraction >= 0 && p.absorb_fraction <= 1, "absorb_fraction = " << p.absorb_fraction << " must be in [0, 1]");
   // Critical points: the start minimum a and the saddle u.
   if (p.type == LandscapeND::Yang2020) {
@@ -417,7 +386,7 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
       curv = std::max(curv, P * lam);
     }
   }
-  check_dt_resolves(curv, p.dynamics, p.has_momentum(), p.chain(), p.lr, p.beta1, p.kappa, p.dt);
+  check_dt_resolves(curv, p);
   return p;
 }
 

@@ -42,19 +42,14 @@ namespace flatmin::theory {
 
 enum class LandscapeND { QuadraticDoubleWell, Yang2020 };
 
-struct EscapeProblemND {
+/// The d-dimensional problem: landscape, the shared dynamics (noise white or hessian; no invadam) and its resolved geometry.
+struct EscapeProblemND : DynamicsParams {
+  EscapeProblemND() { noise = NoiseType::White; }
   LandscapeND type = LandscapeND::QuadraticDoubleWell;
   QuadraticDoubleWell qdw;  ///< when type == QuadraticDoubleWell
-  NoiseType noise = NoiseType::White;
-  double T = 0.1, hessian_floor = 0.25;
   bool floor_ref_min = false;  ///< hessian_floor_ref: false = "escape" (f·H_ae), true = "min" (f·λ_min(H_a))
-  DynamicsType dynamics = DynamicsType::Sgd;  ///< sgd, momentum, adam, adai, miadam (order 1..3)
-  double lr = 0.1, batch = 1.0, beta1 = 0.0, kappa = 1.0;
-  double beta0 = 0.1, adai_eps = 1e-3;  ///< adai
-  double vbar = 0;                      ///< adai's fixed v̄ (0 = mean of C_ii at the start minimum)
-  bool vbar_mean = false;               ///< adai: v̄ = mean of C_ii(θ) at every step instead
-  int order = 1;
-  double dt = 2e-3, t_max = 1e5, absorb_fraction = 0.5;
+  bool vbar_mean = false;      ///< adai: v̄ = mean of C_ii(θ) at every step instead of the fixed vbar
+  double absorb_fraction = 0.5;
   double rho = -1;  ///< path parameter s/ϱ of (B)–(D)/Eq. 14–15 given by the user (config "rho"); < 0 = computed
   // Resolved by parse_escape_problem_nd:
   CriticalPoint a, u;        ///< start minimum and the saddle crossed
@@ -64,10 +59,6 @@ struct EscapeProblemND {
   double floor_abs = 0;      ///< f·H_ae or f·λ_min(H_a)
 
   int dim() const { return type == LandscapeND::Yang2020 ? 2 : qdw.dim(); }
-  bool has_momentum() const {
-    return dynamics == DynamicsType::Momentum || dynamics == DynamicsType::Adai || beta1 > 0.0;
-  }
-  int chain() const { return dynamics == DynamicsType::MIAdam ? order : 0; }
   /// Adai's fixed v̄ (vbar, or the mean of C_ii at the start minimum).
   double adai_vbar() const;
   bool overdamped() const { return !has_momentum() && chain() == 0; }

@@ -89,12 +89,10 @@ SweepPlan parse_sweep_study(const nlohmann::json& cfg) {
     }
     if (s.nd) {
       s.nd_problems.push_back(parse_escape_problem_nd(c));
-      // The axis and the point's knobs, through the 1-D struct's fields (lr, batch, k).
+      // The axis and the point's knobs, through the 1-D struct's fields (the shared dynamics and k).
       EscapeProblem q;
-      q.lr = s.nd_problems.back().lr;
-      q.batch = s.nd_problems.back().batch;
+      static_cast<DynamicsParams&>(q) = s.nd_problems.back();
       q.landscape.k = s.nd_problems.back().qdw.k;
-      q.dynamics = s.nd_problems.back().dynamics;
       FLATMIN_CHECK(vary != "k" || s.nd_problems.back().type == LandscapeND::QuadraticDoubleWell,
                     "sweep '" << s.name << "': vary k needs the quadratic double well");
       s.problems.push_back(q);

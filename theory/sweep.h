@@ -42,7 +42,7 @@ struct SweepPlan {
   SweepAxis axis = SweepAxis::BOverEta;
   double rel_tol = 0.05;
   bool nd = false;                           ///< d-dimensional base (escape_nd.h)
-  std::vector<EscapeProblem> problems;       ///< per point; for nd only lr, batch, k, dynamics (the axis)
+  std::vector<EscapeProblem> problems;       ///< per point; for nd only the dynamics and k (the axis)
   std::vector<EscapeProblemND> nd_problems;  ///< per point when nd
   EscapeRun run;                             ///< paths, seed, threads of `base`
 };
