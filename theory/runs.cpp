@@ -27,6 +27,26 @@ nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, Esc
   return s;
 }
 
+nlohmann::json escape_time_summary_nd(const nlohmann::json& cfg, bool progress, EscapeResult* result_out) {
+  const EscapeProblemND p = parse_escape_problem_nd(cfg);
+  EscapeRun run = parse_escape_run(cfg);
+  run.progress = progress;
+  const QuadratureOptions q = parse_quadrature_options(cfg);
+  const Prediction pred = predict_nd(p);
+  const EscapeResult r = run_escape_mc_nd(p, run);
+  const bool exact = has_exact_oracle(p);
+  const EscapeProblem m = exact ? marginal_problem(p) : EscapeProblem{};
+  nlohmann::json s = escape_summary(r, run, pred, exact ? &m : nullptr, q, to_json(p));
+  if (exact) s["exact_source"] = "1-D quadrature of the separable theta_1 marginal";
+  s["geometry"] = {{"dL", p.geom.dL},
+                   {"H_ae", p.geom.H_ae},
+                   {"H_ue", p.geom.H_ue},
+                   {"det_ratio", std::abs(p.u.eigenvalues.prod() / p.a.eigenvalues.prod())},
+                   {"det_ratio_quarter", p.geom.det_ratio_quarter}};
+  if (result_out) *result_out = r;
+  return s;
+}
+
 QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg) {
   common::ConfigReader r(cfg, "escape-time");
   QuadratureOptions q;

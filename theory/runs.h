@@ -22,6 +22,10 @@ namespace flatmin::theory {
 /// config (resolved). `result_out` (optional) receives the raw result.
 nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, EscapeResult* result_out = nullptr);
 
+/// escape-time summary for a d-dimensional config (same keys as escape_time_summary; `exact` is
+/// the θ₁-marginal quadrature when has_exact_oracle, else null) plus `geometry`.
+nlohmann::json escape_time_summary_nd(const nlohmann::json& cfg, bool progress, EscapeResult* result_out = nullptr);
+
 /// The summary keys every escape-time run shares, 1-D or d-dim: statistics, the exact block
 /// (quadrature of `oracle`, the 1-D problem whose first passage is the run's, or nulls), the
 /// prediction, survival curve, throughput and the resolved config (+ paths, seed, threads,

@@ -41,7 +41,7 @@ struct SweepPlan {
   std::string name;
   SweepAxis axis = SweepAxis::BOverEta;
   double rel_tol = 0.05;
-  bool nd = false;                           ///< d-dimensional base (escape_nd.h)
+  bool nd = false;                           ///< d-dimensional base (model_nd.h)
   std::vector<EscapeProblem> problems;       ///< per point; for nd only the dynamics and k (the axis)
   std::vector<EscapeProblemND> nd_problems;  ///< per point when nd
   EscapeRun run;                             ///< paths, seed, threads of `base`

@@ -1,4 +1,4 @@
-// Tests of the d-dimensional escape machinery (theory/escape_nd.h, theory/lane_engine.h): the
+// Tests of the d-dimensional escape machinery (theory/model_nd.h, escape_nd.h, predictions_nd.h, lane_engine.h): the
 // d-dim stepper against the exact 2-D Ornstein–Uhlenbeck moments, d = 1 equal to the 1-D engine
 // bit for bit, Monte Carlo against Eyring–Kramers / the separable oracle in 2-D, predictions, config.
 #include <gtest/gtest.h>
