@@ -222,3 +222,19 @@ TEST(TheoryCli, WrongTypeNamesTheKeyAndTheExpectedType) {
     EXPECT_FALSE(fs::exists(dir / "o")) << c.cfg;
   }
 }
+
+TEST(TheoryCli, ValidateChecksEverySectionBeforeRunningAny) {
+  // A bad last section (yang_sde_theorem1 wants adam and miadam dynamics) fails with exit 2 before the first
+  // section (a Monte Carlo check) runs: no progress line, nothing written.
+  TempDir dir;
+  write(dir / "v.json", R"({"defaults": {"paths": 50, "seed": 1},
+    "mc_checks": [{"claim": "m", "config": {"lr": 0.1}}],
+    "yang_sde_theorem1": {"adam": {"landscape": {"type": "yang"}, "noise": "hessian", "dynamics": "sgd"},
+                          "miadam": {"landscape": {"type": "yang"}, "noise": "hessian", "dynamics": "sgd"}}})");
+  const auto r = run("validate --profile quick --config " + (dir / "v.json").string() + " --out " + (dir / "out").string(), dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("yang_sde_theorem1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("validate: "), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
