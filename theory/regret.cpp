@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/format.h"
+#include "common/status.h"
 #include "theory/escape.h"
 #include "theory/rng.h"
 
@@ -143,10 +144,16 @@ std::vector<double> regret_path(const RegretConfig& c, const RegretOptimizer& o,
       const long double minv = 0.5L * (Saz2 - Saz * Saz / Sa);
       out.push_back(static_cast<double>((loss - minv) / static_cast<long double>(t)));
       ++next;
+      if (!std::isfinite(out.back())) {
+        std::ostringstream where;
+        where << "regret: " << o.label() << " R(t)/t = " << out.back() << " non-finite at t = " << t << " (rep " << rep << ")";
+        throw common::DivergedError(where.str());
+      }
     }
     if (!std::isfinite(th)) {
-      while (out.size() < checkpoints.size()) out.push_back(std::numeric_limits<double>::infinity());
-      break;
+      std::ostringstream where;
+      where << "regret: " << o.label() << " iterate theta = " << th << " non-finite at t = " << t << " (rep " << rep << ")";
+      throw common::DivergedError(where.str());
     }
   }
   return out;

@@ -238,3 +238,31 @@ TEST(TheoryCli, ValidateChecksEverySectionBeforeRunningAny) {
   EXPECT_EQ(r.err.find("validate: "), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
+
+TEST(TheoryCli, DivergedFlowAndRegretAreOneLineExit1AndManifestSaysDiverged) {
+  // Valid configs whose runs leave the finite numbers. flow: started at 1e120 the double well's gradient 4·dL·k²θ³
+  // overflows, so the state after the first output step is inf/NaN (the flow is lr-free in continuous time, so
+  // a huge lr alone cannot do it). regret: alpha = 1e300 throws Adam's iterate to 1e300, so f_t and R(t)/t are inf
+  // from t = 2. Each: exit 1 (not the bad-input 2), one line naming where, manifest "diverged", no results.
+  TempDir dir;
+  struct Case {
+    std::string cmd, cfg, where, result;
+  };
+  const std::vector<Case> cases = {
+      {"flow", R"({"start": [1e120], "t_end": 1, "t_out": 0.1})", "flow: iterate non-finite at t = ", "trajectory.csv"},
+      {"regret", R"({"alpha": 1e300, "T": 100})", "regret: adam R(t)/t = inf non-finite at t = 2", "regret.csv"},
+  };
+  for (const auto& c : cases) {
+    write(dir / "c.json", c.cfg);
+    const fs::path out = dir / ("out_" + c.cmd);
+    const auto r = run(c.cmd + " --config " + (dir / "c.json").string() + " --out " + out.string(), dir);
+    EXPECT_EQ(r.code, 1) << c.cmd << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("flatmin-theory: diverged: " + c.where, 0), 0u) << r.err;
+    const auto m = read(out / "manifest.json");
+    EXPECT_EQ(m["status"], "diverged") << c.cmd;
+    EXPECT_NE(m["message"].get<std::string>().find("diverged: " + c.where), std::string::npos) << m["message"];
+    EXPECT_FALSE(fs::exists(out / "summary.json")) << c.cmd;
+    EXPECT_FALSE(fs::exists(out / c.result)) << c.cmd;
+  }
+}
