@@ -12,39 +12,45 @@ namespace flatmin::theory {
 
 namespace {
 nlohmann::json num_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+/// A summary holding the run keys of an escape config (paths, seed, threads, survival_points, quadrature_intervals).
+EscapeSummary with_run_keys(const nlohmann::json& cfg, bool progress) {
+  EscapeSummary s;
+  s.run = parse_escape_run(cfg);
+  s.run.progress = progress;
+  s.quadrature = parse_quadrature_options(cfg);
+  return s;
+}
 }  // namespace
 
-nlohmann::json escape_time_summary(const nlohmann::json& cfg, bool progress, EscapeResult* result_out) {
-  if (is_nd_config(cfg)) return escape_time_summary_nd(cfg, progress, result_out);
+EscapeSummary escape_time_summary(const nlohmann::json& cfg, bool progress) {
+  if (is_nd_config(cfg)) return escape_time_summary_nd(cfg, progress);
   const EscapeProblem p = parse_escape_problem(cfg);
-  EscapeRun run = parse_escape_run(cfg);
-  run.progress = progress;
-  const QuadratureOptions q = parse_quadrature_options(cfg);
-  const Prediction pred = predict(p);
-  const EscapeResult r = run_escape_mc(p, run);
-  nlohmann::json s = escape_summary(r, run, pred, p.overdamped() ? &p : nullptr, q, to_json(p));
-  if (result_out) *result_out = r;
+  EscapeSummary s = with_run_keys(cfg, progress);
+  s.prediction = predict(p);
+  s.result = run_escape_mc(p, s.run);
+  if (p.overdamped()) s.exact = exact_escape(p, s.quadrature);
+  s.problem = to_json(p);
   return s;
 }
 
-nlohmann::json escape_time_summary_nd(const nlohmann::json& cfg, bool progress, EscapeResult* result_out) {
+EscapeSummary escape_time_summary_nd(const nlohmann::json& cfg, bool progress) {
   const EscapeProblemND p = parse_escape_problem_nd(cfg);
-  EscapeRun run = parse_escape_run(cfg);
-  run.progress = progress;
-  const QuadratureOptions q = parse_quadrature_options(cfg);
-  const Prediction pred = predict_nd(p);
-  const EscapeResult r = run_escape_mc_nd(p, run);
-  const bool exact = has_exact_oracle(p);
-  const EscapeProblem m = exact ? marginal_problem(p) : EscapeProblem{};
-  nlohmann::json s = escape_summary(r, run, pred, exact ? &m : nullptr, q, to_json(p));
-  if (exact) s["exact_source"] = "1-D quadrature of the separable theta_1 marginal";
-  s["geometry"] = {{"dL", p.geom.dL},
-                   {"H_ae", p.geom.H_ae},
-                   {"H_ue", p.geom.H_ue},
-                   {"det_ratio", std::abs(p.u.eigenvalues.prod() / p.a.eigenvalues.prod())},
-                   {"det_ratio_quarter", p.geom.det_ratio_quarter}};
-  if (result_out) *result_out = r;
+  EscapeSummary s = with_run_keys(cfg, progress);
+  s.prediction = predict_nd(p);
+  s.result = run_escape_mc_nd(p, s.run);
+  if (has_exact_oracle(p)) {
+    s.exact = exact_escape(marginal_problem(p), s.quadrature);
+    s.exact->source = "1-D quadrature of the separable theta_1 marginal";
+  }
+  s.geometry = GeometrySummary{p.geom.dL, p.geom.H_ae, p.geom.H_ue, std::abs(p.u.eigenvalues.prod() / p.a.eigenvalues.prod()),
+                               p.geom.det_ratio_quarter};
+  s.problem = to_json(p);
   return s;
+}
+
+ExactEscape exact_escape(const EscapeProblem& oracle, const QuadratureOptions& q) {
+  return {exact_escape_time(oracle, q), exact_exponent(oracle), discretisation_bias(oracle, q), tau_laplace_1d(oracle), ""};
 }
 
 QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg) {
@@ -55,8 +61,18 @@ QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg) {
   return q;
 }
 
-nlohmann::json escape_summary(const EscapeResult& r, const EscapeRun& run, const Prediction& pred,
-                              const EscapeProblem* oracle, const QuadratureOptions& q, nlohmann::json resolved) {
+nlohmann::json EscapeSummary::config() const {
+  nlohmann::json c = problem;
+  c["paths"] = run.paths;
+  c["seed"] = run.seed;
+  c["threads"] = run.threads;
+  c["survival_points"] = run.survival_points;
+  c["quadrature_intervals"] = quadrature.intervals;
+  return c;
+}
+
+nlohmann::json EscapeSummary::to_json() const {
+  const EscapeResult& r = result;
   nlohmann::json s;
   s["mean_escape_time"] = r.mean;
   s["stderr"] = r.stderr_;
@@ -65,32 +81,27 @@ nlohmann::json escape_summary(const EscapeResult& r, const EscapeRun& run, const
   s["censored"] = r.censored;
   s["median_escape_time"] = r.median;
   if (r.censored > 0) s["warning"] = "some paths were censored at t_max: mean_escape_time is a lower bound";
-  if (oracle != nullptr) {
-    s["exact"] = exact_escape_time(*oracle, q);
-    s["exact_exponent"] = exact_exponent(*oracle);
-    s["discretisation_bias"] = discretisation_bias(*oracle, q);
-    s["laplace"] = tau_laplace_1d(*oracle);
-  } else {
-    s["exact"] = nullptr;
-    s["exact_exponent"] = nullptr;
-    s["discretisation_bias"] = nullptr;
-    s["laplace"] = nullptr;
-  }
-  s["predicted"] = num_or_null(pred.tau);
-  s["predicted_formula"] = pred.formula;
-  s["predicted_exponent"] = num_or_null(pred.exponent);
-  s["path_parameter"] = num_or_null(pred.s);
+  s["exact"] = exact ? nlohmann::json(exact->time) : nlohmann::json();
+  s["exact_exponent"] = exact ? nlohmann::json(exact->exponent) : nlohmann::json();
+  s["discretisation_bias"] = exact ? nlohmann::json(exact->discretisation_bias) : nlohmann::json();
+  s["laplace"] = exact ? nlohmann::json(exact->laplace) : nlohmann::json();
+  if (exact && !exact->source.empty()) s["exact_source"] = exact->source;
+  s["predicted"] = num_or_null(prediction.tau);
+  s["predicted_formula"] = prediction.formula;
+  s["predicted_exponent"] = num_or_null(prediction.exponent);
+  s["path_parameter"] = num_or_null(prediction.s);
   s["survival"] = {{"t", r.survival_t}, {"S", r.survival_s}};
   s["particle_steps"] = r.particle_steps;
   s["wall_time_s"] = r.wall_s;
   s["particle_steps_per_s"] = r.wall_s > 0 ? r.particle_steps / r.wall_s : 0.0;
   s["time_unit"] = "continuous time, one iteration = lr";
-  resolved["paths"] = run.paths;
-  resolved["seed"] = run.seed;
-  resolved["threads"] = run.threads;
-  resolved["survival_points"] = run.survival_points;
-  resolved["quadrature_intervals"] = q.intervals;
-  s["config"] = resolved;
+  if (geometry)
+    s["geometry"] = {{"dL", geometry->dL},
+                     {"H_ae", geometry->H_ae},
+                     {"H_ue", geometry->H_ue},
+                     {"det_ratio", geometry->det_ratio},
+                     {"det_ratio_quarter", geometry->det_ratio_quarter}};
+  s["config"] = config();
   return s;
 }
 
@@ -117,7 +128,7 @@ std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress) {
   return out;
 }
 
-nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
+FlowSummary flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
   common::ConfigReader r(cfg, "flow");
   r.allow({"notes"});
   const nlohmann::json lc = {{"landscape", r.object("landscape")}};  // absent: the default double well
@@ -163,18 +174,35 @@ nlohmann::json flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
   FLATMIN_CHECK(o.abs_tol > 0 && o.rel_tol > 0, "flow: abs_tol and rel_tol must be > 0");
   FLATMIN_CHECK((t_end - o.lr) / t_out <= 1e7, "flow: (t_end - lr)/t_out = " << (t_end - o.lr) / t_out << " output rows is too many");
   traj = integrate_flow(grad, x0, t_end, t_out, o);
-  const Eigen::VectorXd& xf = traj.theta.back();
+  FlowSummary s;
+  s.final_theta = traj.theta.back();
+  s.final_value = value(s.final_theta);
+  s.final_grad_norm = grad(s.final_theta).norm();
+  s.samples = traj.t.size();
+  s.landscape = land_resolved;
+  s.start = x0;
+  s.options = o;
+  s.t_end = t_end;
+  s.t_out = t_out;
+  return s;
+}
+
+nlohmann::json FlowSummary::config() const {
+  const auto& o = options;
+  return {{"landscape", landscape}, {"start", std::vector<double>(start.data(), start.data() + start.size())},
+          {"dynamics", o.dynamics}, {"lr", o.lr}, {"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps},
+          {"kappa", o.kappa}, {"order", o.order}, {"abs_tol", o.abs_tol}, {"rel_tol", o.rel_tol},
+          {"t_end", t_end}, {"t_out", t_out}};
+}
+
+nlohmann::json FlowSummary::to_json() const {
   nlohmann::json s;
-  s["final_theta"] = std::vector<double>(xf.data(), xf.data() + xf.size());
-  s["final_value"] = value(xf);
-  s["final_grad_norm"] = grad(xf).norm();
-  s["samples"] = traj.t.size();
+  s["final_theta"] = std::vector<double>(final_theta.data(), final_theta.data() + final_theta.size());
+  s["final_value"] = final_value;
+  s["final_grad_norm"] = final_grad_norm;
+  s["samples"] = samples;
   s["time_unit"] = "continuous time, one iteration = lr";
-  nlohmann::json rc = {{"landscape", land_resolved}, {"start", std::vector<double>(x0.data(), x0.data() + x0.size())},
-                       {"dynamics", o.dynamics}, {"lr", o.lr}, {"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps},
-                       {"kappa", o.kappa}, {"order", o.order}, {"abs_tol", o.abs_tol}, {"rel_tol", o.rel_tol},
-                       {"t_end", t_end}, {"t_out", t_out}};
-  s["config"] = rc;
+  s["config"] = config();
   return s;
 }
 
