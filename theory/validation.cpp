@@ -75,18 +75,12 @@ Mc run_mc(const nlohmann::json& c, double max_particle_steps) {
   return m;
 }
 
-/// a/b with the delta-method standard error.
-void ratio(const Mc& a, const Mc& b, double& r, double& se) {
-  r = a.mean / b.mean;
-  se = r * std::sqrt(std::pow(a.se / a.mean, 2) + std::pow(b.se / b.mean, 2));
-}
-
 /// One Monte Carlo comparison's configs (escape configs with the defaults merged in) and its tolerance.
 struct Pair {
   std::string claim;
   nlohmann::json a, b;  ///< e.g. SGD and momentum, Adam and MIAdam
   double tol = 0;
-  bool flag = false;    ///< kappa_controls: expect "slower"
+  bool expect_slower = false;  ///< kappa_controls: "expect": "slower" (else "faster")
 };
 
 /// One {claim, config} entry: the escape config with the defaults merged in, a reference value and its digits.
@@ -101,7 +95,7 @@ struct Single {
 /// steps parsed, and what the run steps produce (rows, details).
 struct ValidationContext {
   nlohmann::json cfg;  ///< profile applied
-  std::string profile;
+  std::string profile;      ///< "quick" or "full"
   nlohmann::json defaults;  ///< escape keys merged under every escape config
   double max_particle_steps = 5e9;
   // parsed by the validate steps
@@ -121,6 +115,23 @@ struct ValidationContext {
   nlohmann::json esc(const nlohmann::json& c) const { return merged(defaults, c); }
   Mc escape_mc(const nlohmann::json& c) const { return run_mc(c, max_particle_steps); }
 };
+
+/// Both Monte Carlo runs of a pair and the ratio b/a with its delta-method standard error.
+struct PairRun {
+  Mc a, b;
+  double ratio = 0, se = 0;
+};
+PairRun run_pair(const ValidationContext& ctx, const Pair& p) {
+  PairRun r{ctx.escape_mc(p.a), ctx.escape_mc(p.b)};
+  r.ratio = r.b.mean / r.a.mean;
+  r.se = r.ratio * std::sqrt(std::pow(r.a.se / r.a.mean, 2) + std::pow(r.b.se / r.b.mean, 2));
+  return r;
+}
+/// Parses both escape configs of a pair (InputError before any run).
+void parse_pair(const Pair& p) {
+  parse_escape_problem(p.a);
+  parse_escape_problem(p.b);
+}
 
 /// A section of the suite: its config key, progress label, cost weight (for the ETA), and its two steps:
 /// validate (parse into the context; InputError on bad input) and run (append rows).
@@ -251,16 +262,13 @@ void validate_momentum(ValidationContext& ctx, const nlohmann::json& v) {
     m.b = m.a;
     m.b["beta1"] = e.number("beta1");
     m.tol = e.number("rel_tol", 0.15);
-    parse_escape_problem(m.a);
-    parse_escape_problem(m.b);
+    parse_pair(m);
     ctx.momentum.push_back(m);
   });
 }
 void run_momentum(ValidationContext& ctx) {
   for (const auto& m : ctx.momentum) {
-    const Mc sgd = ctx.escape_mc(m.a), mom = ctx.escape_mc(m.b);
-    double rr, se;
-    ratio(mom, sgd, rr, se);
+    const auto [sgd, mom, rr, se] = run_pair(ctx, m);
     const double pred = predict(mom.p).tau / predict(sgd.p).tau;
     ValidationRow r{"momentum", m.claim, pred, rr, se, false, ""};
     r.holds = std::abs(rr - pred) <= 3 * se + m.tol * pred;
@@ -280,14 +288,11 @@ void validate_adai(ValidationContext& ctx, const nlohmann::json& v) {
   ctx.adai.b = ctx.adai.a;
   ctx.adai.b["dynamics"] = "adai";
   ctx.adai.b.erase("beta1");
-  parse_escape_problem(ctx.adai.a);
-  parse_escape_problem(ctx.adai.b);
+  parse_pair(ctx.adai);
 }
 void run_adai(ValidationContext& ctx) {
   const auto& a = ctx.adai;
-  const Mc sgd = ctx.escape_mc(a.a), adai = ctx.escape_mc(a.b);
-  double rr, se;
-  ratio(adai, sgd, rr, se);
+  const auto [sgd, adai, rr, se] = run_pair(ctx, a);
   const double pred = predict(adai.p).tau / predict(sgd.p).tau;
   ValidationRow r{"adai", a.claim, pred, rr, se, false, ""};
   r.holds = std::abs(rr - pred) <= 3 * se + a.tol * pred;
@@ -308,14 +313,11 @@ Pair read_adam_miadam(const ValidationContext& ctx, const nlohmann::json& v, con
 }
 void validate_theorem1(ValidationContext& ctx, const nlohmann::json& v) {
   ctx.theorem1 = read_adam_miadam(ctx, v, "theorem1", 0.25);
-  parse_escape_problem(ctx.theorem1.a);
-  parse_escape_problem(ctx.theorem1.b);
+  parse_pair(ctx.theorem1);
 }
 void run_theorem1(ValidationContext& ctx) {
   const auto& t = ctx.theorem1;
-  const Mc adam = ctx.escape_mc(t.a), mi = ctx.escape_mc(t.b);
-  double rr, se;
-  ratio(mi, adam, rr, se);
+  const auto [adam, mi, rr, se] = run_pair(ctx, t);
   const auto pa = predict(adam.p), pm = predict(mi.p);
   ctx.rows.push_back({"theorem1", "Theorem 1: phi_MIAdam1(kappa=1) < phi_Adam (ratio < 1)", pm.tau / pa.tau, rr, se, rr + 3 * se < 1.0,
                       "predicted = Eq.14 time-integrated mean / Eq.15; holds if measured + 3 se < 1"});
@@ -331,21 +333,18 @@ void validate_kappa(ValidationContext& ctx, const nlohmann::json& v) {
   for_entries(v, "kappa_controls", {"adam", "miadam", "expect"}, [&](common::ConfigReader& e) {
     FLATMIN_CHECK(e.has("adam") && e.has("miadam") && e.has("expect"), "kappa_controls need adam, miadam, expect");
     Pair k;
-    k.flag = e.choice("expect", "slower", {"slower", "faster"}) == "slower";
-    k.claim = e.string("claim", std::string("MIAdam1 kappa<1 escapes ") + (k.flag ? "slower" : "faster") + " than Adam");
+    k.expect_slower = e.choice("expect", "slower", {"slower", "faster"}) == "slower";
+    k.claim = e.string("claim", std::string("MIAdam1 kappa<1 escapes ") + (k.expect_slower ? "slower" : "faster") + " than Adam");
     k.a = ctx.esc(e.object("adam"));
     k.b = ctx.esc(e.object("miadam"));
-    parse_escape_problem(k.a);
-    parse_escape_problem(k.b);
+    parse_pair(k);
     ctx.kappa.push_back(k);
   });
 }
 void run_kappa(ValidationContext& ctx) {
   for (const auto& k : ctx.kappa) {
-    const Mc adam = ctx.escape_mc(k.a), mi = ctx.escape_mc(k.b);
-    double rr, se;
-    ratio(mi, adam, rr, se);
-    const bool slower = k.flag;
+    const auto [adam, mi, rr, se] = run_pair(ctx, k);
+    const bool slower = k.expect_slower;
     const double g = std::pow(mi.p.lr / (1 - mi.p.kappa), mi.p.order);
     ValidationRow r{"kappa", k.claim, predict(mi.p).tau / predict(adam.p).tau, rr, se, slower ? rr - 3 * se > 1.0 : rr + 3 * se < 1.0, ""};
     r.note = "lr/(1-kappa) = " + fmt(g, 3) + "; predicted = " + predict(mi.p).formula + " / (D); holds if ratio " +
