@@ -39,6 +39,8 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   // landscape
   if (r.has("landscape")) {
     common::ConfigReader l(r.object("landscape"), "escape-time: landscape");
+    l.allow({"type", "dL", "k", "coeffs", "minimum", "saddle"});
+    l.finish();  // a typo is named before a required key is missed
     const std::string type = l.string("type", "double_well");
     if (type == "polynomial") {
       FLATMIN_CHECK(l.has("coeffs"), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
@@ -46,16 +48,13 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
       FLATMIN_CHECK(l.has("minimum") && l.has("saddle"),
                     "polynomial landscape needs guesses 'minimum' (start well) and 'saddle' (the exit, right of it)");
       const double minimum = l.number("minimum"), saddle = l.number("saddle");
-      l.finish();
       p.landscape = make_polynomial(c, minimum, saddle);
     } else {
       FLATMIN_CHECK(type == "double_well", "landscape type '" << type
                                                 << "' is not supported by escape-time (1-D Monte Carlo): use double_well or polynomial");
-      l.allow({"coeffs", "minimum", "saddle"});
       FLATMIN_CHECK(!l.has("coeffs"), "'coeffs' needs landscape type polynomial");
       p.landscape.dL = l.number("dL", 1.0);
       p.landscape.k = l.number("k", 1.0);
-      l.finish();
       FLATMIN_CHECK(p.landscape.dL > 0, "landscape.dL = " << p.landscape.dL << " must be > 0");
       FLATMIN_CHECK(p.landscape.k > 0, "landscape.k = " << p.landscape.k << " must be > 0");
     }
@@ -68,11 +67,12 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   if (r.has("noise")) {
     if (cfg.at("noise").is_object()) {
       common::ConfigReader n(r.object("noise"), "escape-time: noise");
+      n.allow({"type", "T", "floor"});
+      n.finish();
       FLATMIN_CHECK(n.has("type"), "escape-time: noise: needs a string \"type\" (sgd_shaped, white or hessian)");
       noise = n.choice("type", noise, kNoises);
       p.T = n.number("T", p.T);
       p.hessian_floor = n.number("floor", p.hessian_floor);
-      n.finish();
     } else {
       noise = r.choice("noise", noise, kNoises);
     }

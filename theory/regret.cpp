@@ -57,11 +57,12 @@ RegretConfig parse_regret_config(const nlohmann::json& cfg) {
     FLATMIN_CHECK(opts.is_array(), "regret: 'optimizers' must be an array of {name, kappa?}, got " << opts.dump());
     for (std::size_t i = 0; i < opts.size(); ++i) {
       common::ConfigReader o(opts[i], "regret: optimizers[" + std::to_string(i) + "]");
+      o.allow({"name", "kappa"});
+      o.finish();
       RegretOptimizer ro;
       FLATMIN_CHECK(o.has("name"), o.where() << ": each optimizer needs a name (adam or miadam1)");
       ro.name = o.choice("name", "adam", {"adam", "miadam1"});
       ro.kappa = o.number("kappa", 1.0);
-      o.finish();
       FLATMIN_CHECK(ro.kappa > 0 && ro.kappa <= 1, "kappa = " << ro.kappa << " violates 0 < kappa <= 1 (Theorem 2)");
       c.optimizers.push_back(ro);
     }

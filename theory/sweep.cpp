@@ -59,6 +59,8 @@ double axis_value(SweepAxis a, const EscapeProblem& p) {
 
 SweepPlan parse_sweep_study(const nlohmann::json& cfg) {
   common::ConfigReader r(cfg, "sweep-study");
+  r.allow({"name", "axis", "base", "vary", "values", "rel_tol", "claim"});
+  r.finish();  // a typo is named before a required key is missed
   for (const char* key : {"name", "axis", "base", "vary", "values"})
     FLATMIN_CHECK(r.has(key), "sweep study is missing '" << key << "'");
   SweepPlan s;
@@ -68,8 +70,6 @@ SweepPlan parse_sweep_study(const nlohmann::json& cfg) {
   const nlohmann::json& base = r.object("base");
   const std::vector<double> values = r.numbers("values", {});
   s.rel_tol = r.number("rel_tol", 0.05);
-  r.allow({"claim"});
-  r.finish();
   bool found = false;
   for (SweepAxis a : {SweepAxis::BOverEta, SweepAxis::SqrtBOverEta, SweepAxis::InvK, SweepAxis::InvSqrtK, SweepAxis::LogK})
     if (to_string(a) == axis) { s.axis = a; found = true; }

@@ -183,6 +183,11 @@ TEST(TheoryCli, TypoedKeyNamesTheNearestKey) {
       {"validate", R"({"mc_check": []})", "'mc_checks'"},
       {"validate", R"({"mc_checks": [{"confg": {}}]})", "'config'"},
       {"validate", R"({"theorem1": {"adam": {}, "miadam": {}, "rel_tl": 0.1}})", "'rel_tol'"},
+      // a typo of a required key is named as a typo, not reported as the key missing
+      {"sweep", R"({"studies": [{"nme": "x", "axis": "log_k", "vary": "k", "values": [1, 2], "base": {}}]})", "'name'"},
+      {"escape-time", R"({"landscape": {"type": "polynomial", "coefs": [0, 0, -2, 0, 1]}})", "'coeffs'"},
+      {"escape-time", R"({"noise": {"tyype": "white"}})", "'type'"},
+      {"regret", R"({"optimizers": [{"nam": "adam"}]})", "'name'"},
   };
   for (const auto& c : cases) {
     write(dir / "bad.json", c.cfg);
