@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "common/progress.h"
 #include "theory/rng.h"
@@ -167,20 +168,15 @@ void parallel_for_paths(std::int64_t n, int threads, const std::function<void(st
 }
 
 EscapeRun parse_escape_run(const nlohmann::json& cfg) {
+  common::ConfigReader c(cfg, "escape-time");
   EscapeRun r;
-  auto num = [&](const char* key, double def) {
-    if (!cfg.contains(key)) return def;
-    FLATMIN_CHECK(cfg.at(key).is_number(), "config key '" << key << "' must be a number");
-    const double v = cfg.at(key).get<double>();
-    FLATMIN_CHECK(std::isfinite(v) && v == std::floor(v), "config key '" << key << "' must be an integer, got " << v);
-    return v;
-  };
-  const double paths = num("paths", 400), seed = num("seed", 1), threads = num("threads", 0), sp = num("survival_points", 101);
-  FLATMIN_CHECK(paths >= 2 && paths <= 1e9, "paths = " << paths << " must be in [2, 1e9]");
-  FLATMIN_CHECK(seed >= 0 && seed < 1.8e19, "seed = " << seed << " must be a non-negative integer");
-  FLATMIN_CHECK(threads >= 0 && threads <= 1024, "threads = " << threads << " must be in [0, 1024] (0 = all cores)");
-  FLATMIN_CHECK(sp >= 2 && sp <= 1e6, "survival_points = " << sp << " must be in [2, 1e6]");
-  r.paths = static_cast<std::int64_t>(paths);
+  const std::int64_t paths = c.integer("paths", r.paths), seed = c.integer("seed", static_cast<std::int64_t>(r.seed)),
+                     threads = c.integer("threads", r.threads), sp = c.integer("survival_points", r.survival_points);
+  c.require(paths >= 2 && paths <= 1000000000, "paths", paths, "in [2, 1e9]");
+  c.require(seed >= 0, "seed", seed, "a non-negative integer");
+  c.require(threads >= 0 && threads <= 1024, "threads", threads, "in [0, 1024] (0 = all cores)");
+  c.require(sp >= 2 && sp <= 1000000, "survival_points", sp, "in [2, 1e6]");
+  r.paths = paths;
   r.seed = static_cast<std::uint64_t>(seed);
   r.threads = static_cast<int>(threads);
   r.survival_points = static_cast<int>(sp);

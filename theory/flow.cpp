@@ -1,10 +1,12 @@
 #include "theory/flow.h"
 
 #include <cmath>
+#include <sstream>
 
 #include <boost/numeric/odeint.hpp>
 
 #include "common/error.h"
+#include "common/status.h"
 
 namespace flatmin::theory {
 
@@ -69,6 +71,11 @@ FlowTrajectory integrate_flow(const GradFn& grad, const Eigen::VectorXd& theta0,
   auto observer = [&](const State& s, double t) {
     Eigen::VectorXd th(d);
     for (int i = 0; i < d; ++i) th[i] = s[static_cast<std::size_t>(i)];
+    if (!th.allFinite()) {
+      std::ostringstream where;
+      where << "flow: iterate non-finite at t = " << t << " (step " << t / dt << ")";
+      throw common::DivergedError(where.str());
+    }
     out.t.push_back(t);
     out.theta.push_back(th);
   };

@@ -35,7 +35,8 @@ struct FlowTrajectory {
 using GradFn = std::function<Eigen::VectorXd(const Eigen::VectorXd&)>;
 
 /// Integrates from t0 = lr to t_end, recording θ every `t_out` (and at t_end). Throws
-/// common::InputError on bad options.
+/// common::InputError on bad options, common::DivergedError (naming t and the step t/lr) when a
+/// recorded θ is non-finite.
 FlowTrajectory integrate_flow(const GradFn& grad, const Eigen::VectorXd& theta0, double t_end, double t_out,
                               const FlowOptions& opt);
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "common/config.h"
 #include "common/error.h"
-#include "common/json_io.h"
 
 namespace flatmin::theory {
 
@@ -32,126 +32,116 @@ std::string to_string(DynamicsType t) {
 
 double EscapeProblem::adai_vbar() const { return vbar > 0 ? vbar : noise_var(landscape.minimum()); }
 
-namespace {
-
-double get_num(const nlohmann::json& cfg, const char* key, double def) {
-  return common::finite_number_or(cfg, key, def, "config");
-}
-
-}  // namespace
-
 EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
-  FLATMIN_CHECK(cfg.is_object(), "escape-time config must be a JSON object");
-  common::check_known_keys(cfg, {
-      "landscape", "noise", "T", "dynamics", "lr", "batch", "beta1", "kappa", "order", "beta0", "adai_eps",
-      "vbar", "hessian_floor", "dt", "start", "absorb", "t_max", "paths", "seed", "threads", "survival_points",
-      "quadrature_intervals", "name", "notes"}, "escape-time");
+  common::ConfigReader r(cfg, "escape-time");
+  r.allow({"paths", "seed", "threads", "survival_points", "quadrature_intervals", "name", "notes"});  // run keys: the caller's
   EscapeProblem p;
   // landscape
-  if (cfg.contains("landscape")) {
-    const auto& l = cfg.at("landscape");
-    FLATMIN_CHECK(l.is_object(), "'landscape' must be an object like {\"type\":\"double_well\",\"dL\":1,\"k\":1}");
-    common::check_known_keys(l, {"type", "dL", "k", "coeffs", "minimum", "saddle"}, "landscape");
-    const std::string type = l.value("type", std::string("double_well"));
+  if (r.has("landscape")) {
+    common::ConfigReader l(r.object("landscape"), "escape-time: landscape");
+    l.allow({"type", "dL", "k", "coeffs", "minimum", "saddle"});
+    l.finish();  // a typo is named before a required key is missed
+    const std::string type = l.string("type", "double_well");
     if (type == "polynomial") {
-      FLATMIN_CHECK(l.contains("coeffs") && l.at("coeffs").is_array(), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
-      std::vector<double> c;
-      for (const auto& v : l.at("coeffs")) {
-        FLATMIN_CHECK(v.is_number(), "polynomial coeffs must be numbers");
-        c.push_back(v.get<double>());
-      }
-      FLATMIN_CHECK(l.contains("minimum") && l.contains("saddle"),
+      FLATMIN_CHECK(l.has("coeffs"), "polynomial landscape needs 'coeffs' [c0, c1, ...]");
+      const std::vector<double> c = l.numbers("coeffs", {});
+      FLATMIN_CHECK(l.has("minimum") && l.has("saddle"),
                     "polynomial landscape needs guesses 'minimum' (start well) and 'saddle' (the exit, right of it)");
-      p.landscape = make_polynomial(c, get_num(l, "minimum", 0), get_num(l, "saddle", 0));
+      const double minimum = l.number("minimum"), saddle = l.number("saddle");
+      p.landscape = make_polynomial(c, minimum, saddle);
     } else {
       FLATMIN_CHECK(type == "double_well", "landscape type '" << type
                                                 << "' is not supported by escape-time (1-D Monte Carlo): use double_well or polynomial");
-      FLATMIN_CHECK(!l.contains("coeffs"), "'coeffs' needs landscape type polynomial");
-      p.landscape.dL = get_num(l, "dL", 1.0);
-      p.landscape.k = get_num(l, "k", 1.0);
+      FLATMIN_CHECK(!l.has("coeffs"), "'coeffs' needs landscape type polynomial");
+      p.landscape.dL = l.number("dL", 1.0);
+      p.landscape.k = l.number("k", 1.0);
       FLATMIN_CHECK(p.landscape.dL > 0, "landscape.dL = " << p.landscape.dL << " must be > 0");
       FLATMIN_CHECK(p.landscape.k > 0, "landscape.k = " << p.landscape.k << " must be > 0");
     }
   }
   p.H_a = p.landscape.hess(p.landscape.minimum());
-  // noise
+  read_dynamics_params(r, p, {"sgd", "momentum", "adam", "adai", "invadam", "miadam"});
+  // noise: a name, or an object {type, T, floor} (its T and floor take precedence)
   std::string noise = "sgd_shaped";
-  p.T = get_num(cfg, "T", p.T);
-  p.hessian_floor = get_num(cfg, "hessian_floor", p.hessian_floor);
-  if (cfg.contains("noise")) {
-    const auto& n = cfg.at("noise");
-    if (n.is_string()) {
-      noise = n.get<std::string>();
+  const std::initializer_list<std::string_view> kNoises = {"sgd_shaped", "white", "hessian"};
+  if (r.has("noise")) {
+    if (cfg.at("noise").is_object()) {
+      common::ConfigReader n(r.object("noise"), "escape-time: noise");
+      n.allow({"type", "T", "floor"});
+      n.finish();
+      FLATMIN_CHECK(n.has("type"), "escape-time: noise: needs a string \"type\" (sgd_shaped, white or hessian)");
+      noise = n.choice("type", noise, kNoises);
+      p.T = n.number("T", p.T);
+      p.hessian_floor = n.number("floor", p.hessian_floor);
     } else {
-      FLATMIN_CHECK(n.is_object() && n.contains("type") && n.at("type").is_string(),
-                    "'noise' must be \"sgd_shaped\", \"white\", \"hessian\" or an object with a string \"type\"");
-      common::check_known_keys(n, {"type", "T", "floor"}, "noise");
-      noise = n.at("type").get<std::string>();
-      p.T = get_num(n, "T", p.T);
-      p.hessian_floor = get_num(n, "floor", p.hessian_floor);
+      noise = r.choice("noise", noise, kNoises);
     }
   }
   FLATMIN_CHECK(!(noise == "sgd_shaped" && p.landscape.is_polynomial()),
                 "noise sgd_shaped is defined for the double well only; use white or hessian with a polynomial landscape");
-  if (noise == "white") p.noise = NoiseType::White;
-  else if (noise == "sgd_shaped") p.noise = NoiseType::SgdShaped;
-  else if (noise == "hessian") p.noise = NoiseType::Hessian;
-  else FLATMIN_CHECK(false, "noise '" << noise << "' is not one of sgd_shaped, white, hessian");
-  FLATMIN_CHECK(p.T > 0, "T = " << p.T << " must be > 0");
-  FLATMIN_CHECK(p.hessian_floor > 0 && p.hessian_floor <= 1, "hessian floor = " << p.hessian_floor << " must be in (0, 1]");
-  // dynamics
-  const std::string dyn = cfg.contains("dynamics") && cfg.at("dynamics").is_string() ? cfg.at("dynamics").get<std::string>()
-                                                                                   : std::string(cfg.contains("dynamics") ? "<non-string>" : "sgd");
-  if (dyn == "sgd") p.dynamics = DynamicsType::Sgd;
-  else if (dyn == "momentum") p.dynamics = DynamicsType::Momentum;
-  else if (dyn == "adam") p.dynamics = DynamicsType::Adam;
-  else if (dyn == "adai") p.dynamics = DynamicsType::Adai;
-  else if (dyn == "invadam") p.dynamics = DynamicsType::InvAdam;
-  else if (dyn == "miadam") p.dynamics = DynamicsType::MIAdam;
-  else FLATMIN_CHECK(false, "dynamics '" << dyn << "' is not one of sgd, momentum, adam, adai, invadam, miadam");
-  p.lr = get_num(cfg, "lr", p.lr);
-  p.batch = get_num(cfg, "batch", p.batch);
-  p.beta1 = get_num(cfg, "beta1", p.dynamics == DynamicsType::Momentum ? 0.9 : 0.0);
-  p.kappa = get_num(cfg, "kappa", p.kappa);
-  const double order = get_num(cfg, "order", 1);
-  p.beta0 = get_num(cfg, "beta0", p.beta0);
-  p.adai_eps = get_num(cfg, "adai_eps", p.adai_eps);
-  p.vbar = get_num(cfg, "vbar", 0.0);
-  p.dt = get_num(cfg, "dt", p.dt);
-  p.t_max = get_num(cfg, "t_max", p.t_max);
-  FLATMIN_CHECK(p.lr > 0, "lr = " << p.lr << " must be > 0");
-  FLATMIN_CHECK(p.batch > 0, "batch = " << p.batch << " must be > 0");
-  FLATMIN_CHECK(p.beta1 >= 0 && p.beta1 < 1, "beta1 = " << p.beta1 << " must be in [0, 1)");
-  FLATMIN_CHECK(p.dynamics != DynamicsType::Momentum || p.beta1 > 0, "dynamics momentum needs beta1 in (0, 1)");
-  FLATMIN_CHECK(p.kappa > 0 && p.kappa <= 1, "kappa = " << p.kappa << " violates 0 < kappa <= 1");
-  FLATMIN_CHECK(order == std::floor(order) && order >= 1 && order <= 3, "order = " << order << " must be 1, 2 or 3");
-  p.order = static_cast<int>(order);
-  FLATMIN_CHECK(p.beta0 > 0 && p.beta0 <= 1, "beta0 = " << p.beta0 << " must be in (0, 1]");
-  FLATMIN_CHECK(p.adai_eps > 0 && p.adai_eps < 1, "adai_eps = " << p.adai_eps << " must be in (0, 1)");
-  FLATMIN_CHECK(p.vbar >= 0, "vbar = " << p.vbar << " must be >= 0 (0 = C at the start minimum)");
-  FLATMIN_CHECK(p.dt > 0, "dt = " << p.dt << " must be > 0");
-  FLATMIN_CHECK(p.t_max > p.dt, "t_max = " << p.t_max << " must exceed dt = " << p.dt);
-  FLATMIN_CHECK(p.t_max / p.dt < 1e13, "t_max/dt = " << p.t_max / p.dt << " steps is too many");
-  p.start = get_num(cfg, "start", p.landscape.minimum());
-  p.absorb = get_num(cfg, "absorb", p.landscape.absorb());
+  p.noise = noise == "white" ? NoiseType::White : noise == "hessian" ? NoiseType::Hessian : NoiseType::SgdShaped;
+  const bool has_start = r.has("start"), has_absorb = r.has("absorb");
+  if (has_start) p.start = r.number("start");
+  if (has_absorb) p.absorb = r.number("absorb");
+  r.finish();
+  check_dynamics_params(p);
+  if (!has_start) p.start = p.landscape.minimum();
+  if (!has_absorb) p.absorb = p.landscape.absorb();
   FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
   FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at " << p.landscape.saddle());
   // the curvature rate P·H_a at the minimum
   const double a = p.landscape.minimum();
-  check_dt_resolves(p.precond(a) * p.landscape.hess(a), p.dynamics, p.has_momentum(), p.chain(), p.lr, p.beta1, p.kappa, p.dt);
+  check_dt_resolves(p.precond(a) * p.landscape.hess(a), p);
   return p;
 }
 
-void check_dt_resolves(double curv, DynamicsType dynamics, bool has_momentum, int chain, double lr, double beta1,
-                       double kappa, double dt) {
+void read_dynamics_params(common::ConfigReader& r, DynamicsParams& d, std::initializer_list<std::string_view> dynamics) {
+  d.T = r.number("T", d.T);
+  d.hessian_floor = r.number("hessian_floor", d.hessian_floor);
+  const std::string dyn = r.choice("dynamics", to_string(d.dynamics), dynamics);
+  for (const DynamicsType t : {DynamicsType::Sgd, DynamicsType::Momentum, DynamicsType::Adam, DynamicsType::Adai,
+                               DynamicsType::InvAdam, DynamicsType::MIAdam})
+    if (to_string(t) == dyn) d.dynamics = t;
+  d.lr = r.number("lr", d.lr);
+  d.batch = r.number("batch", d.batch);
+  d.beta1 = r.number("beta1", d.dynamics == DynamicsType::Momentum ? 0.9 : d.beta1);
+  d.kappa = r.number("kappa", d.kappa);
+  const std::int64_t order = r.integer("order", d.order);
+  r.require(order >= 1 && order <= 3, "order", order, "1, 2 or 3");
+  d.order = static_cast<int>(order);
+  d.beta0 = r.number("beta0", d.beta0);
+  d.adai_eps = r.number("adai_eps", d.adai_eps);
+  d.vbar = r.number("vbar", d.vbar);
+  d.dt = r.number("dt", d.dt);
+  d.t_max = r.number("t_max", d.t_max);
+}
+
+void check_dynamics_params(const DynamicsParams& d) {
+  FLATMIN_CHECK(d.T > 0, "T = " << d.T << " must be > 0");
+  FLATMIN_CHECK(d.hessian_floor > 0 && d.hessian_floor <= 1, "hessian_floor = " << d.hessian_floor << " must be in (0, 1]");
+  FLATMIN_CHECK(d.lr > 0, "lr = " << d.lr << " must be > 0");
+  FLATMIN_CHECK(d.batch > 0, "batch = " << d.batch << " must be > 0");
+  FLATMIN_CHECK(d.beta1 >= 0 && d.beta1 < 1, "beta1 = " << d.beta1 << " must be in [0, 1)");
+  FLATMIN_CHECK(d.dynamics != DynamicsType::Momentum || d.beta1 > 0, "dynamics momentum needs beta1 in (0, 1)");
+  FLATMIN_CHECK(d.kappa > 0 && d.kappa <= 1, "kappa = " << d.kappa << " violates 0 < kappa <= 1");
+  FLATMIN_CHECK(d.order >= 1 && d.order <= 3, "order = " << d.order << " must be 1, 2 or 3");
+  FLATMIN_CHECK(d.beta0 > 0 && d.beta0 <= 1, "beta0 = " << d.beta0 << " must be in (0, 1]");
+  FLATMIN_CHECK(d.adai_eps > 0 && d.adai_eps < 1, "adai_eps = " << d.adai_eps << " must be in (0, 1)");
+  FLATMIN_CHECK(d.vbar >= 0, "vbar = " << d.vbar << " must be >= 0 (0 = the noise variance at the start minimum)");
+  FLATMIN_CHECK(d.dt > 0, "dt = " << d.dt << " must be > 0");
+  FLATMIN_CHECK(d.t_max > d.dt, "t_max = " << d.t_max << " must exceed dt = " << d.dt);
+  FLATMIN_CHECK(d.t_max / d.dt < 1e13, "t_max/dt = " << d.t_max / d.dt << " steps is too many");
+}
+
+void check_dt_resolves(double curv, const DynamicsParams& d) {
   double rate = curv;
-  if (has_momentum) rate = std::max(rate, dynamics == DynamicsType::Adai ? 1.0 / lr : (1.0 - beta1) / lr);
-  if (chain > 0) {
-    rate = std::max(rate, (1.0 - kappa) / lr);
-    rate = std::max(rate, std::sqrt(std::pow(lr, chain - 1) * curv));
+  if (d.has_momentum()) rate = std::max(rate, d.dynamics == DynamicsType::Adai ? 1.0 / d.lr : (1.0 - d.beta1) / d.lr);
+  if (d.chain() > 0) {
+    rate = std::max(rate, (1.0 - d.kappa) / d.lr);
+    rate = std::max(rate, std::sqrt(std::pow(d.lr, d.chain() - 1) * curv));
   }
-  FLATMIN_CHECK(rate * dt < 0.5, "dt = " << dt << " is too large: the fastest rate of the dynamics x dt = " << rate * dt
-                                         << " (need < 0.5)");
+  FLATMIN_CHECK(rate * d.dt < 0.5, "dt = " << d.dt << " is too large: the fastest rate of the dynamics x dt = " << rate * d.dt
+                                           << " (need < 0.5)");
 }
 
 nlohmann::json to_json(const EscapeProblem& p) {

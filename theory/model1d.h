@@ -21,11 +21,17 @@
 /// κ = 1 is the pure integral of Theorem 1.
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "theory/landscape.h"
+
+namespace flatmin::common {
+class ConfigReader;
+}
 
 namespace flatmin::theory {
 
@@ -35,11 +41,11 @@ enum class DynamicsType { Sgd, Momentum, Adam, Adai, InvAdam, MIAdam };
 std::string to_string(NoiseType t);
 std::string to_string(DynamicsType t);
 
-struct EscapeProblem {
-  DoubleWell1D landscape;
+/// The noise and optimizer-dynamics parameters shared by the 1-D and the d-dimensional escape problems.
+struct DynamicsParams {
   NoiseType noise = NoiseType::SgdShaped;
   double T = 0.1;               ///< white-noise temperature
-  double hessian_floor = 0.25;  ///< "hessian" noise: C >= floor·H_a/B
+  double hessian_floor = 0.25;  ///< "hessian" noise: eigenvalues of |H| floored at floor·(reference curvature)
   DynamicsType dynamics = DynamicsType::Sgd;
   double lr = 0.1;     ///< η (= α)
   double batch = 1.0;  ///< B (= δ), a continuous noise-scale knob
@@ -48,11 +54,27 @@ struct EscapeProblem {
   int order = 1;       ///< miadam chain length n
   double beta0 = 0.1;  ///< adai
   double adai_eps = 1e-3;
-  double vbar = 0;     ///< adai reference v̄; 0 = C(a) (the noise variance at the start minimum)
+  double vbar = 0;     ///< adai's fixed reference v̄; 0 = the noise variance at the start minimum
   double dt = 2e-3;
+  double t_max = 1e5;  ///< paths not escaped by t_max are censored
+
+  /// True when the state carries the momentum m.
+  bool has_momentum() const { return dynamics == DynamicsType::Momentum || dynamics == DynamicsType::Adai || beta1 > 0.0; }
+  /// The MIAdam chain length n (0 for the other dynamics).
+  int chain() const { return dynamics == DynamicsType::MIAdam ? order : 0; }
+};
+
+/// Reads the shared keys T, hessian_floor, dynamics (one of `dynamics`), lr, batch, beta1 (default 0.9 for
+/// momentum, else 0), kappa, order, beta0, adai_eps, vbar, dt, t_max into `d` (its values are the defaults). The
+/// noise is the caller's (its spelling differs between the problems); check with check_dynamics_params.
+void read_dynamics_params(common::ConfigReader& r, DynamicsParams& d, std::initializer_list<std::string_view> dynamics);
+/// InputError naming the first parameter out of range (T > 0, 0 < hessian_floor <= 1, lr > 0, ...).
+void check_dynamics_params(const DynamicsParams& d);
+
+struct EscapeProblem : DynamicsParams {
+  DoubleWell1D landscape;
   double start = 0;    ///< θ0 (resolved: the minimum a)
   double absorb = 0;   ///< c (resolved: 0.5/√k)
-  double t_max = 1e5;  ///< paths not escaped by t_max are censored
   double H_a = 8.0;    ///< resolved curvature at the start minimum (hessian floor)
 
   /// Gradient-noise variance C(θ) per step (inline: the SDE inner loop calls it every step).
@@ -77,9 +99,6 @@ struct EscapeProblem {
       default: return 1.0;
     }
   }
-  /// True when the state carries the momentum m.
-  bool has_momentum() const { return dynamics == DynamicsType::Adai || beta1 > 0.0 || dynamics == DynamicsType::Momentum; }
-  int chain() const { return dynamics == DynamicsType::MIAdam ? order : 0; }
   int state_dim() const { return 1 + (has_momentum() ? 1 : 0) + chain(); }
   bool overdamped() const { return state_dim() == 1; }
   double adai_vbar() const;
@@ -95,8 +114,7 @@ struct EscapeProblem {
 /// fastest curvature rate P·λ; the momentum rate (1−β1)/η (Adai: up to 1/η); the MIAdam chain's
 /// leak (1−κ)/η and its θ ↔ x_n oscillation sqrt(η^(n−1)·curv). InputError unless rate·dt < 0.5.
 /// Shared by the 1-D and the d-dimensional problems.
-void check_dt_resolves(double curv, DynamicsType dynamics, bool has_momentum, int chain, double lr, double beta1,
-                       double kappa, double dt);
+void check_dt_resolves(double curv, const DynamicsParams& d);
 
 /// Parses and validates an escape-time config (keys: landscape, noise, T, dynamics, lr, batch, beta1,
 /// kappa, order, beta0, adai_eps, vbar, hessian_floor, dt, start, absorb, t_max; run keys paths, seed,

@@ -7,9 +7,10 @@
 
 #include "common/atomic_file.h"
 #include "common/csv.h"
+#include "common/config.h"
 #include "common/error.h"
-#include "common/json_io.h"
 #include "common/format.h"
+#include "common/status.h"
 #include "theory/escape.h"
 #include "theory/rng.h"
 
@@ -34,25 +35,41 @@ std::vector<std::int64_t> regret_checkpoints(std::int64_t T, int per_decade) {
 }
 
 RegretConfig parse_regret_config(const nlohmann::json& cfg) {
-  FLATMIN_CHECK(cfg.is_object(), "regret config must be a JSON object");
+  common::ConfigReader r(cfg, "regret");
+  r.allow({"notes", "name"});
   RegretConfig c;
-  common::check_known_keys(cfg, {"problem", "target", "sigma", "a_width", "theta0", "alpha", "h", "beta1", "lambda", "beta2",
-                               "eps", "T", "checkpoints_per_decade", "reps", "seed", "threads", "optimizers", "notes", "name"}, "regret");
-  auto num = [&](const char* key, double def) { return common::finite_number_or(cfg, key, def, "regret"); };
-  c.problem = cfg.value("problem", c.problem);
-  FLATMIN_CHECK(c.problem == "quadratic" || c.problem == "noisy_quadratic", "regret problem '" << c.problem << "' is not quadratic or noisy_quadratic");
-  c.target = num("target", c.target);
-  c.sigma = num("sigma", c.sigma);
-  c.a_width = num("a_width", c.a_width);
-  c.theta0 = num("theta0", c.theta0);
-  c.alpha = num("alpha", c.alpha);
-  c.h = num("h", c.h);
-  c.beta1 = num("beta1", c.beta1);
-  c.lambda = num("lambda", c.lambda);
-  c.beta2 = num("beta2", c.beta2);
-  c.eps = num("eps", c.eps);
-  const double T = num("T", 1e5), cpd = num("checkpoints_per_decade", 4), reps = num("reps", 1), seed = num("seed", 1),
-               thr = num("threads", 0);
+  c.problem = r.choice("problem", c.problem, {"quadratic", "noisy_quadratic"});
+  c.target = r.number("target", c.target);
+  c.sigma = r.number("sigma", c.sigma);
+  c.a_width = r.number("a_width", c.a_width);
+  c.theta0 = r.number("theta0", c.theta0);
+  c.alpha = r.number("alpha", c.alpha);
+  c.h = r.number("h", c.h);
+  c.beta1 = r.number("beta1", c.beta1);
+  c.lambda = r.number("lambda", c.lambda);
+  c.beta2 = r.number("beta2", c.beta2);
+  c.eps = r.number("eps", c.eps);
+  const std::int64_t T = r.integer("T", c.T), cpd = r.integer("checkpoints_per_decade", c.checkpoints_per_decade),
+                     reps = r.integer("reps", c.reps), seed = r.integer("seed", static_cast<std::int64_t>(c.seed)),
+                     thr = r.integer("threads", c.threads);
+  if (r.has("optimizers")) {
+    const nlohmann::json opts = r.raw("optimizers", nlohmann::json::array());
+    FLATMIN_CHECK(opts.is_array(), "regret: 'optimizers' must be an array of {name, kappa?}, got " << opts.dump());
+    for (std::size_t i = 0; i < opts.size(); ++i) {
+      common::ConfigReader o(opts[i], "regret: optimizers[" + std::to_string(i) + "]");
+      o.allow({"name", "kappa"});
+      o.finish();
+      RegretOptimizer ro;
+      FLATMIN_CHECK(o.has("name"), o.where() << ": each optimizer needs a name (adam or miadam1)");
+      ro.name = o.choice("name", "adam", {"adam", "miadam1"});
+      ro.kappa = o.number("kappa", 1.0);
+      FLATMIN_CHECK(ro.kappa > 0 && ro.kappa <= 1, "kappa = " << ro.kappa << " violates 0 < kappa <= 1 (Theorem 2)");
+      c.optimizers.push_back(ro);
+    }
+  } else {
+    c.optimizers = {{"adam", 1.0}, {"miadam1", 1.0}, {"miadam1", 0.98}};
+  }
+  r.finish();
   FLATMIN_CHECK(c.alpha > 0, "alpha = " << c.alpha << " must be > 0");
   FLATMIN_CHECK(c.h >= 0 && c.h <= 1, "h = " << c.h << " must be in [0, 1]");
   FLATMIN_CHECK(c.beta1 >= 0 && c.beta1 < 1, "beta1 = " << c.beta1 << " must be in [0, 1)");
@@ -61,32 +78,18 @@ RegretConfig parse_regret_config(const nlohmann::json& cfg) {
   FLATMIN_CHECK(c.lambda > 0 && c.lambda <= 1, "lambda = " << c.lambda << " must be in (0, 1]");
   FLATMIN_CHECK(c.eps > 0, "eps must be > 0");
   FLATMIN_CHECK(c.sigma >= 0 && c.a_width >= 0 && c.a_width < 1, "need sigma >= 0 and 0 <= a_width < 1");
-  FLATMIN_CHECK(T >= 10 && T <= 1e9 && T == std::floor(T), "T = " << T << " must be an integer in [10, 1e9]");
-  FLATMIN_CHECK(cpd >= 1 && cpd <= 100 && cpd == std::floor(cpd), "checkpoints_per_decade must be an integer in [1, 100]");
-  FLATMIN_CHECK(reps >= 1 && reps <= 1e6 && reps == std::floor(reps), "reps must be an integer >= 1");
-  FLATMIN_CHECK(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer");
-  FLATMIN_CHECK(thr >= 0 && thr == std::floor(thr), "threads must be a non-negative integer");
+  FLATMIN_CHECK(T >= 10 && T <= 1000000000, "T = " << T << " must be an integer in [10, 1e9]");
+  FLATMIN_CHECK(cpd >= 1 && cpd <= 100, "checkpoints_per_decade must be an integer in [1, 100]");
+  FLATMIN_CHECK(reps >= 1 && reps <= 1000000, "reps must be an integer >= 1");
+  FLATMIN_CHECK(seed >= 0, "seed must be a non-negative integer");
+  FLATMIN_CHECK(thr >= 0, "threads must be a non-negative integer");
   FLATMIN_CHECK(c.problem == "noisy_quadratic" || reps == 1, "reps > 1 needs problem noisy_quadratic (quadratic is deterministic)");
-  c.T = static_cast<std::int64_t>(T);
+  FLATMIN_CHECK(!c.optimizers.empty(), "optimizers is empty");
+  c.T = T;
   c.checkpoints_per_decade = static_cast<int>(cpd);
   c.reps = static_cast<int>(reps);
   c.seed = static_cast<std::uint64_t>(seed);
   c.threads = static_cast<int>(thr);
-  if (cfg.contains("optimizers")) {
-    FLATMIN_CHECK(cfg.at("optimizers").is_array(), "optimizers must be an array");
-    for (const auto& o : cfg.at("optimizers")) {
-      RegretOptimizer ro;
-      FLATMIN_CHECK(o.is_object() && o.contains("name"), "each optimizer needs a name (adam or miadam1)");
-      ro.name = o.at("name").get<std::string>();
-      FLATMIN_CHECK(ro.name == "adam" || ro.name == "miadam1", "regret optimizer '" << ro.name << "' is not adam or miadam1");
-      ro.kappa = o.value("kappa", 1.0);
-      FLATMIN_CHECK(ro.kappa > 0 && ro.kappa <= 1, "kappa = " << ro.kappa << " violates 0 < kappa <= 1 (Theorem 2)");
-      c.optimizers.push_back(ro);
-    }
-  } else {
-    c.optimizers = {{"adam", 1.0}, {"miadam1", 1.0}, {"miadam1", 0.98}};
-  }
-  FLATMIN_CHECK(!c.optimizers.empty(), "optimizers is empty");
   return c;
 }
 
@@ -142,10 +145,16 @@ std::vector<double> regret_path(const RegretConfig& c, const RegretOptimizer& o,
       const long double minv = 0.5L * (Saz2 - Saz * Saz / Sa);
       out.push_back(static_cast<double>((loss - minv) / static_cast<long double>(t)));
       ++next;
+      if (!std::isfinite(out.back())) {
+        std::ostringstream where;
+        where << "regret: " << o.label() << " R(t)/t = " << out.back() << " non-finite at t = " << t << " (rep " << rep << ")";
+        throw common::DivergedError(where.str());
+      }
     }
     if (!std::isfinite(th)) {
-      while (out.size() < checkpoints.size()) out.push_back(std::numeric_limits<double>::infinity());
-      break;
+      std::ostringstream where;
+      where << "regret: " << o.label() << " iterate theta = " << th << " non-finite at t = " << t << " (rep " << rep << ")";
+      throw common::DivergedError(where.str());
     }
   }
   return out;

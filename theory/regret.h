@@ -40,8 +40,10 @@ struct RegretCurve {
 
 RegretConfig parse_regret_config(const nlohmann::json& cfg);
 nlohmann::json to_json(const RegretConfig& c);
+/// Every optimizer's curve; throws common::DivergedError when an iterate leaves the finite numbers.
 std::vector<RegretCurve> run_regret(const RegretConfig& c);
-/// One repetition, R(t)/t at the given checkpoints (exposed for tests).
+/// One repetition, R(t)/t at the given checkpoints (exposed for tests). A non-finite iterate or R(t)/t
+/// throws common::DivergedError naming the optimizer, the step t and the repetition.
 std::vector<double> regret_path(const RegretConfig& c, const RegretOptimizer& o, std::uint64_t rep,
                                 const std::vector<std::int64_t>& checkpoints);
 std::vector<std::int64_t> regret_checkpoints(std::int64_t T, int per_decade);

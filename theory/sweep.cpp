@@ -5,6 +5,7 @@
 
 #include "common/atomic_file.h"
 #include "common/csv.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
@@ -56,57 +57,67 @@ double axis_value(SweepAxis a, const EscapeProblem& p) {
 
 }  // namespace
 
-SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) {
-  FLATMIN_CHECK(cfg.is_object(), "a sweep study must be an object");
+SweepPlan parse_sweep_study(const nlohmann::json& cfg) {
+  common::ConfigReader r(cfg, "sweep-study");
+  r.allow({"name", "axis", "base", "vary", "values", "rel_tol", "claim"});
+  r.finish();  // a typo is named before a required key is missed
   for (const char* key : {"name", "axis", "base", "vary", "values"})
-    FLATMIN_CHECK(cfg.contains(key), "sweep study is missing '" << key << "'");
-  common::check_known_keys(cfg, {"name", "axis", "base", "vary", "values", "rel_tol", "claim"}, "sweep-study");
-  SweepStudy s;
-  s.name = cfg.at("name").get<std::string>();
-  const std::string axis = cfg.at("axis").get<std::string>();
+    FLATMIN_CHECK(r.has(key), "sweep study is missing '" << key << "'");
+  SweepPlan s;
+  s.name = r.string("name");
+  const std::string axis = r.string("axis");
+  const std::string vary = r.string("vary");
+  const nlohmann::json& base = r.object("base");
+  const std::vector<double> values = r.numbers("values", {});
+  s.rel_tol = r.number("rel_tol", 0.05);
   bool found = false;
   for (SweepAxis a : {SweepAxis::BOverEta, SweepAxis::SqrtBOverEta, SweepAxis::InvK, SweepAxis::InvSqrtK, SweepAxis::LogK})
     if (to_string(a) == axis) { s.axis = a; found = true; }
   FLATMIN_CHECK(found, "sweep '" << s.name << "': axis '" << axis << "' is not one of B_over_eta, sqrtB_over_eta, inv_k, inv_sqrt_k, log_k");
-  const std::string vary = cfg.at("vary").get<std::string>();
   FLATMIN_CHECK(vary == "lr" || vary == "batch" || vary == "k", "sweep '" << s.name << "': vary must be lr, batch or k");
-  const auto& values = cfg.at("values");
-  FLATMIN_CHECK(values.is_array() && values.size() >= 2, "sweep '" << s.name << "': values needs >= 2 numbers");
-  s.rel_tol = cfg.value("rel_tol", 0.05);
-  FLATMIN_CHECK(s.rel_tol >= 0 && std::isfinite(s.rel_tol), "sweep '" << s.name << "': rel_tol must be >= 0");
-  // Parse every point first (bad input fails before any simulation).
-  std::vector<EscapeProblem> problems;
-  std::vector<EscapeProblemND> nd_problems;  // d-dimensional landscapes (escape_nd.h)
-  const bool nd = is_nd_config(cfg.at("base"));
-  EscapeRun run = parse_escape_run(cfg.at("base"));
-  run.progress = progress;
-  for (const auto& v : values) {
-    FLATMIN_CHECK(v.is_number(), "sweep '" << s.name << "': values must be numbers");
-    nlohmann::json c = cfg.at("base");
+  FLATMIN_CHECK(values.size() >= 2, "sweep '" << s.name << "': values needs >= 2 numbers");
+  FLATMIN_CHECK(s.rel_tol >= 0, "sweep '" << s.name << "': rel_tol must be >= 0");
+  s.nd = is_nd_config(base);
+  s.run = parse_escape_run(base);
+  for (const double v : values) {
+    nlohmann::json c = base;
     if (vary == "k") {
       if (!c.contains("landscape")) c["landscape"] = {{"type", "double_well"}};
       c["landscape"]["k"] = v;
     } else {
       c[vary] = v;
     }
-    if (nd) {
-      nd_problems.push_back(parse_escape_problem_nd(c));
-      // The axis and the point's knobs, through the 1-D struct's fields (lr, batch, k).
+    if (s.nd) {
+      s.nd_problems.push_back(parse_escape_problem_nd(c));
+      // The axis and the point's knobs, through the 1-D struct's fields (the shared dynamics and k).
       EscapeProblem q;
-      q.lr = nd_problems.back().lr;
-      q.batch = nd_problems.back().batch;
-      q.landscape.k = nd_problems.back().qdw.k;
-      q.dynamics = nd_problems.back().dynamics;
-      FLATMIN_CHECK(vary != "k" || nd_problems.back().type == LandscapeND::QuadraticDoubleWell,
+      static_cast<DynamicsParams&>(q) = s.nd_problems.back();
+      q.landscape.k = s.nd_problems.back().qdw.k;
+      FLATMIN_CHECK(vary != "k" || s.nd_problems.back().type == LandscapeND::QuadraticDoubleWell,
                     "sweep '" << s.name << "': vary k needs the quadratic double well");
-      problems.push_back(q);
+      s.problems.push_back(q);
       continue;
     }
-    problems.push_back(parse_escape_problem(c));
+    s.problems.push_back(parse_escape_problem(c));
     FLATMIN_CHECK(!(vary == "k" || s.axis == SweepAxis::InvK || s.axis == SweepAxis::InvSqrtK || s.axis == SweepAxis::LogK) ||
-                      !problems.back().landscape.is_polynomial(),
+                      !s.problems.back().landscape.is_polynomial(),
                   "sweep '" << s.name << "': the k family needs the double-well landscape");
   }
+  return s;
+}
+
+SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress) { return run_sweep_study(parse_sweep_study(cfg), progress); }
+
+SweepStudy run_sweep_study(const SweepPlan& plan, bool progress) {
+  SweepStudy s;
+  s.name = plan.name;
+  s.axis = plan.axis;
+  s.rel_tol = plan.rel_tol;
+  const auto& problems = plan.problems;
+  const auto& nd_problems = plan.nd_problems;
+  const bool nd = plan.nd;
+  EscapeRun run = plan.run;
+  run.progress = progress;
   s.dynamics = to_string(problems.front().dynamics);
   std::vector<double> xs, ly, sly, le, lp, ex;
   bool have_exact = true;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "theory/escape.h"
+#include "theory/escape_nd.h"
 
 namespace flatmin::theory {
 
@@ -35,8 +36,24 @@ struct SweepStudy {
   bool holds = false;                ///< |fitted − predicted_full| ≤ 3·se + rel_tol·|predicted_full|
 };
 
-/// Runs one study: `cfg` = {"name", "axis", "base": escape config, "vary": "lr"|"batch"|"k",
-/// "values": [...], "rel_tol"?}. The run keys (paths, seed, threads) come from `base`.
+/// A parsed and validated study: every point's problem, ready to run.
+struct SweepPlan {
+  std::string name;
+  SweepAxis axis = SweepAxis::BOverEta;
+  double rel_tol = 0.05;
+  bool nd = false;                           ///< d-dimensional base (model_nd.h)
+  std::vector<EscapeProblem> problems;       ///< per point; for nd only the dynamics and k (the axis)
+  std::vector<EscapeProblemND> nd_problems;  ///< per point when nd
+  EscapeRun run;                             ///< paths, seed, threads of `base`
+};
+
+/// Parses one study: `cfg` = {"name", "axis", "base": escape config, "vary": "lr"|"batch"|"k",
+/// "values": [...], "rel_tol"?, "claim"?}. The run keys (paths, seed, threads) come from `base`.
+/// Throws common::InputError before any simulation.
+SweepPlan parse_sweep_study(const nlohmann::json& cfg);
+/// Runs a parsed study.
+SweepStudy run_sweep_study(const SweepPlan& plan, bool progress = false);
+/// parse_sweep_study, then run_sweep_study.
 SweepStudy run_sweep_study(const nlohmann::json& cfg, bool progress = false);
 
 /// Weighted least-squares slope and its standard error.

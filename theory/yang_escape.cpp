@@ -7,8 +7,8 @@
 
 #include <Eigen/Dense>
 
+#include "common/config.h"
 #include "common/error.h"
-#include "common/json_io.h"
 #include "theory/escape.h"
 #include "theory/landscape.h"
 #include "theory/rng.h"
@@ -16,28 +16,25 @@
 namespace flatmin::theory {
 
 YangEscapeConfig parse_yang_escape(const nlohmann::json& cfg) {
-  FLATMIN_CHECK(cfg.is_object(), "yang escape config must be an object");
+  common::ConfigReader r(cfg, "yang escape");
   YangEscapeConfig c;
-  common::check_known_keys(cfg, {"optimizer", "lr", "beta1", "beta2", "eps", "kappa", "delta", "noise", "paths", "max_steps", "seed", "threads"}, "yang escape");
-  auto num = [&](const char* key, double def) { return common::finite_number_or(cfg, key, def, "yang escape"); };
-  c.optimizer = cfg.value("optimizer", c.optimizer);
-  c.noise = cfg.value("noise", c.noise);
-  FLATMIN_CHECK(c.optimizer == "adam" || c.optimizer == "miadam1", "yang optimizer must be adam or miadam1");
-  FLATMIN_CHECK(c.noise == "fixed" || c.noise == "local", "yang noise must be fixed or local");
-  c.lr = num("lr", c.lr);
-  c.beta1 = num("beta1", c.beta1);
-  c.beta2 = num("beta2", c.beta2);
-  c.eps = num("eps", c.eps);
-  c.kappa = num("kappa", c.kappa);
-  c.delta = num("delta", c.delta);
-  const double paths = num("paths", 300), ms = num("max_steps", 1e6), seed = num("seed", 1), th = num("threads", 0);
+  c.optimizer = r.choice("optimizer", c.optimizer, {"adam", "miadam1"});
+  c.noise = r.choice("noise", c.noise, {"fixed", "local"});
+  c.lr = r.number("lr", c.lr);
+  c.beta1 = r.number("beta1", c.beta1);
+  c.beta2 = r.number("beta2", c.beta2);
+  c.eps = r.number("eps", c.eps);
+  c.kappa = r.number("kappa", c.kappa);
+  c.delta = r.number("delta", c.delta);
+  const std::int64_t paths = r.integer("paths", c.paths), ms = r.integer("max_steps", c.max_steps),
+                     seed = r.integer("seed", static_cast<std::int64_t>(c.seed)), th = r.integer("threads", c.threads);
+  r.finish();
   FLATMIN_CHECK(c.lr > 0 && c.delta > 0, "yang: need lr > 0 and delta > 0");
   FLATMIN_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 > 0 && c.beta2 < 1 && c.eps > 0, "yang: betas/eps out of range");
   FLATMIN_CHECK(c.kappa > 0 && c.kappa <= 1, "yang: kappa = " << c.kappa << " violates 0 < kappa <= 1");
-  FLATMIN_CHECK(paths >= 2 && paths == std::floor(paths) && ms >= 1 && ms == std::floor(ms) && seed >= 0 && th >= 0,
-                "yang: paths >= 2, max_steps >= 1, seed >= 0, threads >= 0 (integers)");
-  c.paths = static_cast<std::int64_t>(paths);
-  c.max_steps = static_cast<std::int64_t>(ms);
+  FLATMIN_CHECK(paths >= 2 && ms >= 1 && seed >= 0 && th >= 0, "yang: paths >= 2, max_steps >= 1, seed >= 0, threads >= 0 (integers)");
+  c.paths = paths;
+  c.max_steps = ms;
   c.seed = static_cast<std::uint64_t>(seed);
   c.threads = static_cast<int>(th);
   return c;

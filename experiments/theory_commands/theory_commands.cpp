@@ -1,5 +1,6 @@
 #include "experiments/theory_commands/theory_commands.h"
 
+#include <cmath>
 #include <iostream>
 
 #include "common/atomic_file.h"
@@ -58,24 +59,21 @@ int run_escape_time_cmd(const TheoryArgs& a) {
   auto cfg = read_config(a.config);
   set_threads(cfg, a.threads);
   const auto summary = with_outcome(m, a, cfg, [&] { return theory::escape_time_summary(cfg, true); });
-  m.set_config(summary.at("config"));
-  m.set_seed("mc", summary.at("config").at("seed").get<std::uint64_t>());
+  const auto& r = summary.result;
+  m.set_config(summary.config());
+  m.set_seed("mc", summary.run.seed);
   {
     common::AtomicFile f(a.out / "survival.csv");
     common::CsvWriter csv(f.stream(), {"t", "S"});
-    const auto& t = summary.at("survival").at("t");
-    const auto& S = summary.at("survival").at("S");
-    for (std::size_t i = 0; i < t.size(); ++i) csv.row({t[i].get<double>(), S[i].get<double>()});
+    for (std::size_t i = 0; i < r.survival_t.size(); ++i) csv.row({r.survival_t[i], r.survival_s[i]});
     f.commit();
   }
-  common::write_json_atomic(a.out / "summary.json", summary);
+  common::write_json_atomic(a.out / "summary.json", summary.to_json());
   m.finish();
   m.write(a.out / "manifest.json");
-  std::cout << "mean escape time " << summary.at("mean_escape_time").get<double>() << " +- "
-            << summary.at("stderr").get<double>() << " (" << summary.at("paths") << " paths)";
-  if (!summary.at("exact").is_null()) std::cout << ", exact " << summary.at("exact").get<double>();
-  if (!summary.at("predicted").is_null())
-    std::cout << ", " << summary.at("predicted_formula").get<std::string>() << " " << summary.at("predicted").get<double>();
+  std::cout << "mean escape time " << r.mean << " +- " << r.stderr_ << " (" << summary.run.paths << " paths)";
+  if (summary.exact) std::cout << ", exact " << summary.exact->time;
+  if (std::isfinite(summary.prediction.tau)) std::cout << ", " << summary.prediction.formula << " " << summary.prediction.tau;
   std::cout << "\n";
   return 0;
 }
@@ -85,8 +83,8 @@ int run_flow_cmd(const TheoryArgs& a) {
   const auto cfg = read_config(a.config);
   theory::FlowTrajectory traj;
   const auto summary = with_outcome(m, a, cfg, [&] { return theory::flow_run(cfg, traj); });
-  m.set_config(summary.at("config"));
-  const double lr = summary.at("config").at("lr").get<double>();
+  m.set_config(summary.config());
+  const double lr = summary.options.lr;
   const std::size_t d = static_cast<std::size_t>(traj.theta.front().size());
   {
     std::vector<std::string> cols{"t", "step"};
@@ -100,12 +98,11 @@ int run_flow_cmd(const TheoryArgs& a) {
     }
     f.commit();
   }
-  common::write_json_atomic(a.out / "summary.json", summary);
+  common::write_json_atomic(a.out / "summary.json", summary.to_json());
   m.finish();
   m.write(a.out / "manifest.json");
-  std::cout << "flow " << summary.at("config").at("dynamics").get<std::string>() << ": " << traj.t.size()
-            << " samples, final value " << summary.at("final_value").get<double>() << ", |grad| "
-            << summary.at("final_grad_norm").get<double>() << "\n";
+  std::cout << "flow " << summary.options.dynamics << ": " << traj.t.size() << " samples, final value " << summary.final_value
+            << ", |grad| " << summary.final_grad_norm << "\n";
   return 0;
 }
 

@@ -64,7 +64,8 @@ TEST(ConfigReader, ChoiceNamesTheNearestAllowedValue) {
   ConfigReader r(j, "cfg");
   const auto msg = error_of([&] { r.choice("method", "hutchinson", {"hutchinson", "hutch++"}); });
   EXPECT_NE(msg.find("unknown value 'hutchpp' (did you mean 'hutch++'?"), std::string::npos) << msg;
-  ConfigReader ok(json{{"method", "hutch++"}}, "cfg");
+  const json good = {{"method", "hutch++"}};  // the reader holds its JSON by reference: no temporary
+  ConfigReader ok(good, "cfg");
   EXPECT_EQ(ok.choice("method", "hutchinson", {"hutchinson", "hutch++"}), "hutch++");
 }
 

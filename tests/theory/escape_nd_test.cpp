@@ -1,4 +1,4 @@
-// Tests of the d-dimensional escape machinery (theory/escape_nd.h, theory/lane_engine.h): the
+// Tests of the d-dimensional escape machinery (theory/model_nd.h, escape_nd.h, predictions_nd.h, lane_engine.h): the
 // d-dim stepper against the exact 2-D Ornstein–Uhlenbeck moments, d = 1 equal to the 1-D engine
 // bit for bit, Monte Carlo against Eyring–Kramers / the separable oracle in 2-D, predictions, config.
 #include <gtest/gtest.h>
@@ -251,12 +251,14 @@ TEST(EscapeND, AdaiFixedVbarMarginalIsOneDimAdai) {
 
 TEST(EscapeND, SummaryKeysAndBadConfig) {
   const json y = {{"landscape", {{"type", "yang"}}}, {"noise", "white"}, {"T", 2.0}, {"lr", 0.1}, {"dt", 0.001}, {"paths", 16}};
-  const auto s = escape_time_summary(y, false);
+  const auto s = escape_time_summary(y, false).to_json();  // the summary.json the command writes
   for (const char* key : {"mean_escape_time", "stderr", "paths", "exact", "predicted", "config", "geometry"}) EXPECT_TRUE(s.contains(key)) << key;
   EXPECT_TRUE(s["exact"].is_null());
   EXPECT_EQ(s["config"]["landscape"]["type"], "yang");
   const json q = {{"landscape", {{"type", "quadratic_double_well"}, {"d", 2}}}, {"noise", "white"}, {"T", 0.5}, {"paths", 16}};
-  EXPECT_TRUE(escape_time_summary(q, false)["exact"].is_number());
+  const auto sq = escape_time_summary(q, false);
+  ASSERT_TRUE(sq.exact.has_value());
+  EXPECT_TRUE(sq.to_json()["exact"].is_number());
   for (const json& bad : {json{{"landscape", {{"type", "quadratic_double_well"}, {"d", 7}}}},
                          json{{"landscape", {{"type", "quadratic_double_well"}, {"d", 2}, {"lambda", {1.0, 2.0}}}}},
                          json{{"landscape", {{"type", "quadratic_double_well"}, {"lambda", {-1.0}}}}},
@@ -276,7 +278,7 @@ TEST(FlowRun, YangFlowFromConfigEndsAtACriticalPoint) {
   FlowTrajectory tr;
   const json c = {{"landscape", {{"type", "yang"}}}, {"start", {0.5, 1.6}}, {"dynamics", "sgd"}, {"lr", 0.01},
                   {"t_end", 5.0}, {"t_out", 0.05}};
-  const auto s = flow_run(c, tr);
+  const auto s = flow_run(c, tr).to_json();  // the summary.json the command writes
   EXPECT_GT(tr.t.size(), 50u);
   EXPECT_LT(s["final_grad_norm"].get<double>(), 1e-4);
   EXPECT_NEAR(s["final_theta"][1].get<double>(), 2.0028, 1e-3);  // gradient flow from (0.5, 1.6) falls into a+

@@ -183,6 +183,11 @@ TEST(TheoryCli, TypoedKeyNamesTheNearestKey) {
       {"validate", R"({"mc_check": []})", "'mc_checks'"},
       {"validate", R"({"mc_checks": [{"confg": {}}]})", "'config'"},
       {"validate", R"({"theorem1": {"adam": {}, "miadam": {}, "rel_tl": 0.1}})", "'rel_tol'"},
+      // a typo of a required key is named as a typo, not reported as the key missing
+      {"sweep", R"({"studies": [{"nme": "x", "axis": "log_k", "vary": "k", "values": [1, 2], "base": {}}]})", "'name'"},
+      {"escape-time", R"({"landscape": {"type": "polynomial", "coefs": [0, 0, -2, 0, 1]}})", "'coeffs'"},
+      {"escape-time", R"({"noise": {"tyype": "white"}})", "'type'"},
+      {"regret", R"({"optimizers": [{"nam": "adam"}]})", "'name'"},
   };
   for (const auto& c : cases) {
     write(dir / "bad.json", c.cfg);
@@ -191,5 +196,78 @@ TEST(TheoryCli, TypoedKeyNamesTheNearestKey) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find("did you mean " + c.nearest), std::string::npos) << c.cmd << " " << c.cfg << ": " << r.err;
     EXPECT_FALSE(fs::exists(dir / "o")) << c.cfg;
+  }
+}
+
+TEST(TheoryCli, WrongTypeNamesTheKeyAndTheExpectedType) {
+  // Every theory config goes through common::ConfigReader: a value of the wrong type is bad input (exit 2, before
+  // any work) naming the key and the type it must have.
+  TempDir dir;
+  struct Case {
+    std::string cmd, cfg, expected;
+  };
+  const std::vector<Case> cases = {
+      {"escape-time", R"({"lr": "0.1"})", "'lr' must be a number"},
+      {"escape-time", R"({"order": 1.5})", "'order' must be an integer"},
+      {"escape-time", R"({"paths": 2.5})", "'paths' must be an integer"},
+      {"escape-time", R"({"landscape": {"type": "double_well", "k": true}})", "'k' must be a number"},
+      {"escape-time", R"({"landscape": {"type": "quadratic_double_well", "lambda": 2}})", "'lambda' must be an array of numbers"},
+      {"escape-time", R"({"landscape": {"type": "yang"}, "dynamics": 3})", "'dynamics' must be a string"},
+      {"sweep", R"({"studies": [{"name": "x", "axis": "log_k", "vary": "k", "values": 1, "base": {}}]})", "'values' must be an array"},
+      {"regret", R"({"T": "100"})", "'T' must be an integer"},
+      {"flow", R"({"start": "x"})", "'start' must be an array of numbers"},
+      {"validate", R"({"max_particle_steps": "1"})", "'max_particle_steps' must be a number"},
+  };
+  for (const auto& c : cases) {
+    write(dir / "bad.json", c.cfg);
+    const auto r = run(c.cmd + " --config " + (dir / "bad.json").string() + " --out " + (dir / "o").string(), dir);
+    EXPECT_EQ(r.code, 2) << c.cmd << " " << c.cfg << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.cmd << " " << c.cfg << ": " << r.err;
+    EXPECT_FALSE(fs::exists(dir / "o")) << c.cfg;
+  }
+}
+
+TEST(TheoryCli, ValidateChecksEverySectionBeforeRunningAny) {
+  // A bad last section (yang_sde_theorem1 wants adam and miadam dynamics) fails with exit 2 before the first
+  // section (a Monte Carlo check) runs: no progress line, nothing written.
+  TempDir dir;
+  write(dir / "v.json", R"({"defaults": {"paths": 50, "seed": 1},
+    "mc_checks": [{"claim": "m", "config": {"lr": 0.1}}],
+    "yang_sde_theorem1": {"adam": {"landscape": {"type": "yang"}, "noise": "hessian", "dynamics": "sgd"},
+                          "miadam": {"landscape": {"type": "yang"}, "noise": "hessian", "dynamics": "sgd"}}})");
+  const auto r = run("validate --profile quick --config " + (dir / "v.json").string() + " --out " + (dir / "out").string(), dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("yang_sde_theorem1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("validate: "), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
+
+TEST(TheoryCli, DivergedFlowAndRegretAreOneLineExit1AndManifestSaysDiverged) {
+  // Valid configs whose runs leave the finite numbers. flow: started at 1e120 the double well's gradient 4·dL·k²θ³
+  // overflows, so the state after the first output step is inf/NaN (the flow is lr-free in continuous time, so
+  // a huge lr alone cannot do it). regret: alpha = 1e300 throws Adam's iterate to 1e300, so f_t and R(t)/t are inf
+  // from t = 2. Each: exit 1 (not the bad-input 2), one line naming where, manifest "diverged", no results.
+  TempDir dir;
+  struct Case {
+    std::string cmd, cfg, where, result;
+  };
+  const std::vector<Case> cases = {
+      {"flow", R"({"start": [1e120], "t_end": 1, "t_out": 0.1})", "flow: iterate non-finite at t = ", "trajectory.csv"},
+      {"regret", R"({"alpha": 1e300, "T": 100})", "regret: adam R(t)/t = inf non-finite at t = 2", "regret.csv"},
+  };
+  for (const auto& c : cases) {
+    write(dir / "c.json", c.cfg);
+    const fs::path out = dir / ("out_" + c.cmd);
+    const auto r = run(c.cmd + " --config " + (dir / "c.json").string() + " --out " + out.string(), dir);
+    EXPECT_EQ(r.code, 1) << c.cmd << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("flatmin-theory: diverged: " + c.where, 0), 0u) << r.err;
+    const auto m = read(out / "manifest.json");
+    EXPECT_EQ(m["status"], "diverged") << c.cmd;
+    EXPECT_NE(m["message"].get<std::string>().find("diverged: " + c.where), std::string::npos) << m["message"];
+    EXPECT_FALSE(fs::exists(out / "summary.json")) << c.cmd;
+    EXPECT_FALSE(fs::exists(out / c.result)) << c.cmd;
   }
 }
