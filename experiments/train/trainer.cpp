@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -345,14 +347,51 @@ bool run_finished(const fs::path& dir) {
   }
 }
 
-json run_training(const TrainArgs& args) {
-  const TrainConfig cfg = resolve_train_config(args.config, args.profile);
-  const json cfg_json = cfg.to_json();
-  const fs::path out = args.out;
+namespace {
+
+/// One run's state, shared by the steps of run_training (restore / train_epoch / save / summarize).
+struct Run {
+  const TrainArgs& args;
+  const TrainConfig cfg;
+  const json cfg_json;  // the resolved recipe: config.json, the manifest and the checkpoint store it
+  fs::path out, ckpt_file;
+  bool writer = true, have_ckpt = false;
+  dist::DistOptions dopts;
+  torch::Device device = torch::kCPU;
+  Data data;
+  models::ModelSpec spec;
+  std::shared_ptr<models::Net> model;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<double> base_lr;
+  int64_t steps_per_epoch = 0;
+  std::shared_ptr<dist::Communicator> coll;
+  std::vector<EpochRow> rows;
+  int64_t done_epochs = 0, global_step = 0;
+  std::optional<common::Manifest> manifest;
+  std::unique_ptr<common::Progress> progress;
+  int64_t progress_done = 0;
+  double reference_loss = std::nan("");  // epoch 1's first batch loss, then epoch 1's mean loss
+
+  /// Validates the arguments, builds data, model and optimizer, then creates the run folder and the communicator.
+  explicit Run(const TrainArgs& a);
+  /// Loads model, optimizer, RNG states and metrics from checkpoint.pt (the recipe must be the saved one).
+  void restore();
+  /// Writes config.json, model.json and the manifest (status running).
+  void start();
+  /// Trains and evaluates one epoch, appends its row; true when its test accuracy is the best so far.
+  bool train_epoch(int64_t epoch);
+  /// Writes the weights, checkpoint.pt and metrics.csv of the epoch just finished.
+  void save(int64_t epoch, bool best);
+  /// result.json's content; writes it (when finished) and the final manifest.
+  json summarize();
+  /// Records divergence in the manifest and throws DivergedError.
+  [[noreturn]] void diverge(int64_t epoch, int64_t batch, double loss, const std::string& why);
+};
+
+Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.profile)), cfg_json(cfg.to_json()), out(a.out) {
   FLATMIN_CHECK(!out.empty(), "train: --out is required");
   FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
                 "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
-  dist::DistOptions dopts;
   dopts.rank = args.rank;
   dopts.world_size = args.world_size;
   dopts.local_rank = args.local_rank;
@@ -363,24 +402,22 @@ json run_training(const TrainArgs& args) {
     dopts.init = "file://" + args.dist_store;
   }
   // One GPU per rank: an index-less "cuda" becomes cuda:<local rank> when there are several ranks.
-  const torch::Device device = dist::bind_device(dopts, torch::Device(args.device));
+  device = dist::bind_device(dopts, torch::Device(args.device));
   if (args.world_size > 1) dist::resolve_backend(dopts, dist::gloo_built(), dist::nccl_built());  // fail early
   if (device.is_cuda()) {  // bit-identical --resume on a GPU needs deterministic cuDNN kernels
     at::globalContext().setBenchmarkCuDNN(false);
     at::globalContext().setDeterministicCuDNN(true);
   }
-  const bool writer = args.rank == 0;
-  const fs::path ckpt_file = out / "checkpoint.pt";
+  writer = args.rank == 0;
+  ckpt_file = out / "checkpoint.pt";
   std::error_code ec;
-  const bool have_ckpt = fs::is_regular_file(ckpt_file, ec);
+  have_ckpt = fs::is_regular_file(ckpt_file, ec);
   FLATMIN_CHECK(args.resume || !have_ckpt,
                 out.string() << " already holds a checkpoint: pass --resume to continue it, or choose another --out");
 
-  const uint64_t seed = cfg.seed;
-  Data data = load_data(cfg.data, args.data_dir, seed);
+  data = load_data(cfg.data, args.data_dir, cfg.seed);
   FLATMIN_CHECK(data.train.n >= 1 && data.test.n >= 1, "train: empty training or test set");
 
-  models::ModelSpec spec;
   spec.name = cfg.model.name;
   spec.options = cfg.model.options;
   spec.in_channels = data.train.channels;
@@ -388,20 +425,17 @@ json run_training(const TrainArgs& args) {
   spec.num_classes = data.train.num_classes;
   FLATMIN_CHECK(data.train.height == data.train.width, "train: only square images are supported");
 
-  torch::manual_seed(seed);
-  auto model = models::make_model(spec);
+  torch::manual_seed(cfg.seed);
+  model = models::make_model(spec);
   model->to(device);
-  auto optimizer = optim::make_optimizer(cfg.optimizer.name, cfg.optimizer.options, model->parameters());
-  std::vector<double> base_lr;
+  optimizer = optim::make_optimizer(cfg.optimizer.name, cfg.optimizer.options, model->parameters());
   for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
 
-  const int64_t epochs = cfg.epochs, bs = cfg.batch_size, test_bs = cfg.test_batch_size;
-  const bool drop_last = cfg.drop_last;
-  const int64_t steps_per_epoch = drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
+  const int64_t bs = cfg.batch_size;
+  steps_per_epoch = cfg.drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
   FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
 
   fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
-  std::shared_ptr<dist::Communicator> coll;
   if (args.world_size > 1) {
     if (args.sync_bn) {  // every rank must run every BN forward (the statistics are a collective)
       const int64_t last = data.train.n - (steps_per_epoch - 1) * bs;
@@ -413,46 +447,47 @@ json run_training(const TrainArgs& args) {
     coll = dist::Communicator::create(dopts);
     if (args.sync_bn) models::sync_batchnorm(*model, coll);
   }
+}
 
-  std::vector<EpochRow> rows;
-  int64_t done_epochs = 0, global_step = 0;
-  if (have_ckpt) {
-    torch::serialize::InputArchive a;
-    try {
-      a.load_from(ckpt_file.string());
-      FLATMIN_CHECK(read_string(a, "format") == kCheckpointFormat, ckpt_file.string() << ": not a flatmin training checkpoint");
-    } catch (const common::InputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
-    }
-    json saved = json::parse(read_string(a, "config"));
-    // checkpoints from before divergence_factor existed resume under the default
-    if (!saved.contains("divergence_factor")) saved["divergence_factor"] = 1e6;
-    FLATMIN_CHECK(saved == cfg_json, ckpt_file.string() << ": the checkpoint was written with a different recipe; use another --out "
-                                                   << "(saved: " << saved.dump() << ")");
-    torch::serialize::InputArchive ma, oa;
-    a.read("model", ma);
-    model->load(ma);
-    model->to(device);
-    a.read("optimizer", oa);
-    optimizer->load(oa);
-    torch::Tensor rng;
-    a.read("rng_cpu", rng);
-    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
-    gen.set_state(rng);
-    if (device.is_cuda()) {  // dropout etc. on the GPU draw from its own generator
-      torch::Tensor rng_cuda;
-      FLATMIN_CHECK(a.try_read("rng_cuda", rng_cuda),
-                    ckpt_file.string() << ": the checkpoint was written on the CPU; resume it with --device cpu");
-      at::Generator g = at::globalContext().defaultGenerator(device);
-      g.set_state(rng_cuda);
-    }
-    done_epochs = read_int(a, "epoch");
-    global_step = read_int(a, "global_step");
-    for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
+void Run::restore() {
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(ckpt_file.string());
+    FLATMIN_CHECK(read_string(a, "format") == kCheckpointFormat, ckpt_file.string() << ": not a flatmin training checkpoint");
+  } catch (const common::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
   }
+  json saved = json::parse(read_string(a, "config"));
+  // checkpoints from before divergence_factor existed resume under the default
+  if (!saved.contains("divergence_factor")) saved["divergence_factor"] = 1e6;
+  FLATMIN_CHECK(saved == cfg_json, ckpt_file.string() << ": the checkpoint was written with a different recipe; use another --out "
+                                                      << "(saved: " << saved.dump() << ")");
+  torch::serialize::InputArchive ma, oa;
+  a.read("model", ma);
+  model->load(ma);
+  model->to(device);
+  a.read("optimizer", oa);
+  optimizer->load(oa);
+  torch::Tensor rng;
+  a.read("rng_cpu", rng);
+  at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+  gen.set_state(rng);
+  if (device.is_cuda()) {  // dropout etc. on the GPU draw from its own generator
+    torch::Tensor rng_cuda;
+    FLATMIN_CHECK(a.try_read("rng_cuda", rng_cuda),
+                  ckpt_file.string() << ": the checkpoint was written on the CPU; resume it with --device cpu");
+    at::Generator g = at::globalContext().defaultGenerator(device);
+    g.set_state(rng_cuda);
+  }
+  done_epochs = read_int(a, "epoch");
+  global_step = read_int(a, "global_step");
+  for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
+  if (!rows.empty()) reference_loss = rows.front().train_loss;  // epoch 1's mean
+}
 
+void Run::start() {
   if (writer) common::write_json_atomic(out / "config.json", cfg_json);
   json model_json = {{"model", spec.to_json()},
                      {"weights", {{"final", "model_final.pt"}, {"best", "model_best.pt"}}},
@@ -462,143 +497,143 @@ json run_training(const TrainArgs& args) {
                      {"dataset", cfg.data.dataset}};
   if (writer) common::write_json_atomic(out / "model.json", model_json);
 
-  auto manifest = common::Manifest("train", args.argv);
-  manifest.set_library_version("libtorch", TORCH_VERSION);
-  manifest.set_field("intra_op_threads", at::get_num_threads());
-  manifest.set_config(cfg_json);
-  manifest.set_seed("seed", seed);
-  manifest.set_field("parameters", models::parameter_count(*model));
-  manifest.set_field("label_noise", data.noise.to_json());
-  manifest.set_field("resumed_from_epoch", done_epochs);
-  manifest.set_field("world_size", args.world_size);
-  manifest.set_field("sync_bn", args.sync_bn);
-  if (writer) manifest.write(out / "manifest.json");
+  manifest.emplace("train", args.argv);
+  manifest->set_library_version("libtorch", TORCH_VERSION);
+  manifest->set_field("intra_op_threads", at::get_num_threads());
+  manifest->set_config(cfg_json);
+  manifest->set_seed("seed", cfg.seed);
+  manifest->set_field("parameters", models::parameter_count(*model));
+  manifest->set_field("label_noise", data.noise.to_json());
+  manifest->set_field("resumed_from_epoch", done_epochs);
+  manifest->set_field("world_size", args.world_size);
+  manifest->set_field("sync_bn", args.sync_bn);
+  if (writer) manifest->write(out / "manifest.json");
+}
 
-  const bool set_epoch = cfg.set_epoch;
-  const int64_t last_epoch = args.stop_after > 0 ? std::min(epochs, done_epochs + args.stop_after) : epochs;
-  common::Progress progress(cfg.name, (last_epoch - done_epochs) * steps_per_epoch, 10.0,
-                            args.progress && writer ? &std::cerr : nullptr);
-  int64_t progress_done = 0;
-  // Divergence (an outcome, not bad input): a non-finite batch loss, or one above divergence_factor × the reference
-  // loss, ends the run with manifest status "diverged" and a DivergedError (exit 1). Nothing of the diverged epoch
-  // is written: checkpoint.pt, model_*.pt and metrics.csv stay those of the last finished epoch.
-  const double divergence_factor = cfg.divergence_factor;
-  double reference_loss = rows.empty() ? std::nan("") : rows.front().train_loss;  // epoch 1's mean once it is done
-  auto diverge = [&](int64_t epoch, int64_t batch, double loss, const std::string& why) {
-    std::ostringstream where;
-    where << "epoch " << epoch << ", batch " << batch << ": loss = " << common::format_double(loss) << " " << why;
-    const std::string kept = epoch > 1 ? "checkpoint.pt keeps epoch " + std::to_string(epoch - 1)
-                                                          : "no checkpoint: it diverged in epoch 1";
-    if (writer) {
-      manifest.set_field("diverged_at", {{"epoch", epoch}, {"batch", batch}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}});
-      manifest.finish(common::to_string(common::RunStatus::diverged), "diverged at " + where.str());
-      manifest.write(out / "manifest.json");
+// Divergence (an outcome, not bad input): a non-finite batch loss, or one above divergence_factor × the reference
+// loss, ends the run with manifest status "diverged" and a DivergedError (exit 1). Nothing of the diverged epoch
+// is written: checkpoint.pt, model_*.pt and metrics.csv stay those of the last finished epoch.
+void Run::diverge(int64_t epoch, int64_t batch, double loss, const std::string& why) {
+  std::ostringstream where;
+  where << "epoch " << epoch << ", batch " << batch << ": loss = " << common::format_double(loss) << " " << why;
+  const std::string kept = epoch > 1 ? "checkpoint.pt keeps epoch " + std::to_string(epoch - 1)
+                                     : "no checkpoint: it diverged in epoch 1";
+  if (writer) {
+    manifest->set_field("diverged_at", {{"epoch", epoch}, {"batch", batch}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}});
+    manifest->finish(common::to_string(common::RunStatus::diverged), "diverged at " + where.str());
+    manifest->write(out / "manifest.json");
+  }
+  throw common::DivergedError("train: " + where.str() + "; lower the lr (" + kept + ")");
+}
+
+bool Run::train_epoch(int64_t epoch) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t seed = cfg.seed;
+  const int64_t bs = cfg.batch_size;
+  if (cfg.set_epoch) optim::set_epoch(*optimizer, epoch);  // MIAdam's switch is epoch-based (1-based, as the scripts)
+  model->train();
+  const auto order = data::epoch_order(data.train.n, seed, epoch);
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  double lr_now = 0;
+  for (int64_t b = 0; b < steps_per_epoch; ++b, ++global_step) {
+    const int64_t start = b * bs, count = std::min(bs, data.train.n - start);
+    for (size_t g = 0; g < base_lr.size(); ++g) {
+      optimizer->param_groups()[g].options().set_lr(scheduled_lr(cfg.schedule, base_lr[g], epoch, global_step, steps_per_epoch));
     }
-    throw common::DivergedError("train: " + where.str() + "; lower the lr (" + kept + ")");
-  };
-  for (int64_t epoch = done_epochs + 1; epoch <= last_epoch; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    if (set_epoch) optim::set_epoch(*optimizer, epoch);  // MIAdam's switch is epoch-based (1-based, as the scripts)
-    model->train();
-    const auto order = data::epoch_order(data.train.n, seed, epoch);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    double lr_now = 0;
-    for (int64_t b = 0; b < steps_per_epoch; ++b, ++global_step) {
-      const int64_t start = b * bs, count = std::min(bs, data.train.n - start);
-      for (size_t g = 0; g < base_lr.size(); ++g) {
-        optimizer->param_groups()[g].options().set_lr(scheduled_lr(cfg.schedule, base_lr[g], epoch, global_step, steps_per_epoch));
-      }
-      lr_now = optimizer->param_groups()[0].options().get_lr();
-      optimizer->zero_grad();
-      double l = 0;
-      if (!coll) {
-        auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
+    lr_now = optimizer->param_groups()[0].options().get_lr();
+    optimizer->zero_grad();
+    double l = 0;
+    if (!coll) {
+      auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
+      auto logits = model->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
+      optimizer->step();
+      l = loss.item<double>();
+      loss_sum += l * double(count);
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += count;
+    } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
+      const int64_t W = coll->world_size(), r = coll->rank();
+      const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
+      if (hi > lo) {  // (--sync-bn guarantees hi > lo on every rank)
+        auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
         auto logits = model->forward(x);
-        auto loss = torch::nn::functional::cross_entropy(logits, y);
+        auto loss = torch::nn::functional::cross_entropy(
+                        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                    static_cast<double>(count);
         loss.backward();
-        optimizer->step();
         l = loss.item<double>();
         loss_sum += l * double(count);
         correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-        seen += count;
-      } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
-        const int64_t W = coll->world_size(), r = coll->rank();
-        const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
-        if (hi > lo) {  // (--sync-bn guarantees hi > lo on every rank)
-          auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
-          auto logits = model->forward(x);
-          auto loss = torch::nn::functional::cross_entropy(
-                          logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-                      static_cast<double>(count);
-          loss.backward();
-          l = loss.item<double>();
-          loss_sum += l * double(count);
-          correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-          seen += hi - lo;
-        }
-        coll->allreduce_grads(model->parameters());
-        optimizer->step();
+        seen += hi - lo;
       }
-      double batch_loss = l;  // the global batch's mean loss: every rank takes the same decision
-      if (coll) coll->allreduce_sum(&batch_loss, 1);
-      if (!std::isfinite(batch_loss)) diverge(epoch, b + 1, batch_loss, "is not finite");
-      if (std::isnan(reference_loss)) reference_loss = batch_loss;  // epoch 1, batch 1
-      if (divergence_factor > 0 && reference_loss > 0 && batch_loss > divergence_factor * reference_loss) {
-        std::ostringstream why;
-        why << "> divergence_factor " << common::format_double(divergence_factor) << " x "
-            << common::format_double(reference_loss) << (rows.empty() ? " (epoch 1's first batch loss)" : " (epoch 1's mean loss)");
-        diverge(epoch, b + 1, batch_loss, why.str());
-      }
-      progress.update(++progress_done);
+      coll->allreduce_grads(model->parameters());
+      optimizer->step();
     }
-    if (coll) {
-      double t[3] = {loss_sum, double(correct), double(seen)};
-      coll->allreduce_sum(t, 3);
-      loss_sum = t[0];
-      correct = static_cast<int64_t>(t[1]);
-      seen = static_cast<int64_t>(t[2]);
+    double batch_loss = l;  // the global batch's mean loss: every rank takes the same decision
+    if (coll) coll->allreduce_sum(&batch_loss, 1);
+    if (!std::isfinite(batch_loss)) diverge(epoch, b + 1, batch_loss, "is not finite");
+    if (std::isnan(reference_loss)) reference_loss = batch_loss;  // epoch 1, batch 1
+    const double factor = cfg.divergence_factor;
+    if (factor > 0 && reference_loss > 0 && batch_loss > factor * reference_loss) {
+      std::ostringstream why;
+      why << "> divergence_factor " << common::format_double(factor) << " x " << common::format_double(reference_loss)
+          << (rows.empty() ? " (epoch 1's first batch loss)" : " (epoch 1's mean loss)");
+      diverge(epoch, b + 1, batch_loss, why.str());
     }
-    EpochRow row;
-    row.epoch = epoch;
-    row.lr = lr_now;
-    row.train_loss = loss_sum / double(seen);
-    row.train_acc = double(correct) / double(seen);
-    std::tie(row.test_loss, row.test_acc) = evaluate(*model, data.test, data.aug_test, test_bs, device);
-    row.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
-    rows.push_back(row);
-    if (rows.size() == 1) reference_loss = row.train_loss;  // epoch 1's mean training loss from here on
-
-    if (!writer) continue;
-    save_model(*model, out / "model_final.pt");
-    if (best) save_model(*model, out / "model_best.pt");
-    json metrics = json::array();
-    for (const auto& r : rows) metrics.push_back(r.to_json());
-    torch::serialize::OutputArchive a, ma, oa;
-    a.write("format", c10::IValue(std::string(kCheckpointFormat)));
-    a.write("config", c10::IValue(cfg_json.dump()));
-    a.write("epoch", c10::IValue(epoch));
-    a.write("global_step", c10::IValue(global_step));
-    a.write("metrics", c10::IValue(metrics.dump()));
-    a.write("model_spec", c10::IValue(spec.to_json().dump()));
-    model->save(ma);
-    a.write("model", ma);
-    optimizer->save(oa);
-    a.write("optimizer", oa);
-    a.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
-    if (device.is_cuda()) a.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
-    write_archive_atomic(a, ckpt_file);  // metrics.csv is rewritten after the checkpoint: never ahead of it
-    write_metrics_csv(rows, out / "metrics.csv");
+    progress->update(++progress_done);
   }
-  progress.finish();
+  if (coll) {
+    double t[3] = {loss_sum, double(correct), double(seen)};
+    coll->allreduce_sum(t, 3);
+    loss_sum = t[0];
+    correct = static_cast<int64_t>(t[1]);
+    seen = static_cast<int64_t>(t[2]);
+  }
+  EpochRow row;
+  row.epoch = epoch;
+  row.lr = lr_now;
+  row.train_loss = loss_sum / double(seen);
+  row.train_acc = double(correct) / double(seen);
+  std::tie(row.test_loss, row.test_acc) = evaluate(*model, data.test, data.aug_test, cfg.test_batch_size, device);
+  row.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
+  rows.push_back(row);
+  if (rows.size() == 1) reference_loss = row.train_loss;  // epoch 1's mean training loss from here on
+  return best;
+}
 
+void Run::save(int64_t epoch, bool best) {
+  save_model(*model, out / "model_final.pt");
+  if (best) save_model(*model, out / "model_best.pt");
+  json metrics = json::array();
+  for (const auto& r : rows) metrics.push_back(r.to_json());
+  torch::serialize::OutputArchive a, ma, oa;
+  a.write("format", c10::IValue(std::string(kCheckpointFormat)));
+  a.write("config", c10::IValue(cfg_json.dump()));
+  a.write("epoch", c10::IValue(epoch));
+  a.write("global_step", c10::IValue(global_step));
+  a.write("metrics", c10::IValue(metrics.dump()));
+  a.write("model_spec", c10::IValue(spec.to_json().dump()));
+  model->save(ma);
+  a.write("model", ma);
+  optimizer->save(oa);
+  a.write("optimizer", oa);
+  a.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (device.is_cuda()) a.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
+  write_archive_atomic(a, ckpt_file);  // metrics.csv is rewritten after the checkpoint: never ahead of it
+  write_metrics_csv(rows, out / "metrics.csv");
+}
+
+json Run::summarize() {
   json result;
-  const bool finished = !rows.empty() && rows.back().epoch == epochs;
+  const bool finished = !rows.empty() && rows.back().epoch == cfg.epochs;
   result["status"] = finished ? "finished" : "partial";
   result["name"] = cfg.name;
   result["epochs_done"] = rows.empty() ? 0 : rows.back().epoch;
-  result["epochs"] = epochs;
+  result["epochs"] = cfg.epochs;
   if (!rows.empty()) {
     size_t bi = 0;
     double wall = 0;
@@ -616,17 +651,34 @@ json run_training(const TrainArgs& args) {
   }
   result["optimizer"] = cfg_json.at("optimizer");
   result["resolved_optimizer"] = optim::resolved_options(cfg.optimizer.name, *optimizer);
-  result["seed"] = seed;
+  result["seed"] = cfg.seed;
   result["label_noise"] = data.noise.to_json();
   result["train_size"] = data.train.n;
   result["test_size"] = data.test.n;
   result["parameters"] = models::parameter_count(*model);
   if (!writer) return result;
   if (finished) common::write_json_atomic(out / "result.json", result);
-  manifest.set_field("result", result);
-  manifest.finish(finished ? "ok" : "partial");
-  manifest.write(out / "manifest.json");
+  manifest->set_field("result", result);
+  manifest->finish(finished ? "ok" : "partial");
+  manifest->write(out / "manifest.json");
   return result;
+}
+
+}  // namespace
+
+json run_training(const TrainArgs& args) {
+  Run run(args);
+  if (run.have_ckpt) run.restore();
+  run.start();
+  const int64_t last_epoch = args.stop_after > 0 ? std::min(run.cfg.epochs, run.done_epochs + args.stop_after) : run.cfg.epochs;
+  run.progress = std::make_unique<common::Progress>(run.cfg.name, (last_epoch - run.done_epochs) * run.steps_per_epoch, 10.0,
+                                                    args.progress && run.writer ? &std::cerr : nullptr);
+  for (int64_t epoch = run.done_epochs + 1; epoch <= last_epoch; ++epoch) {
+    const bool best = run.train_epoch(epoch);
+    if (run.writer) run.save(epoch, best);
+  }
+  run.progress->finish();
+  return run.summarize();
 }
 
 }  // namespace flatmin::train
