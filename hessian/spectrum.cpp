@@ -464,6 +464,8 @@ Kernel parse_kernel(const std::string& name) {
   return Kernel::PyHessian;
 }
 
+std::string to_string(Kernel k) { return k == Kernel::PyHessian ? "pyhessian" : "std"; }
+
 Density smooth_density(const std::vector<Quadrature>& runs, const DensityOptions& opt) {
   FLATMIN_CHECK(!runs.empty(), "density: no SLQ runs");
   FLATMIN_CHECK(opt.num_bins >= 2, "density: num_bins = " << opt.num_bins << " must be >= 2");
@@ -543,6 +545,8 @@ Probe parse_probe(const std::string& name) {
   FLATMIN_CHECK(false, "unknown probe distribution '" << name << "' (rademacher, gaussian)");
   return Probe::Rademacher;
 }
+
+std::string to_string(Probe p) { return p == Probe::Rademacher ? "rademacher" : "gaussian"; }
 
 double t_quantile_975(int dof) {
   if (dof < 1) return std::numeric_limits<double>::infinity();

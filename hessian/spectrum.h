@@ -163,6 +163,7 @@ SlqResult slq(const Operator& op, const SlqOptions& opt);
 
 enum class Kernel { PyHessian, Std };
 Kernel parse_kernel(const std::string& name);  ///< "pyhessian" | "std"
+std::string to_string(Kernel k);
 
 struct DensityOptions {
   Kernel kernel = Kernel::PyHessian;
@@ -189,6 +190,7 @@ Density smooth_density(const std::vector<Quadrature>& runs, const DensityOptions
 
 enum class Probe { Rademacher, Gaussian };
 Probe parse_probe(const std::string& name);  ///< "rademacher" | "gaussian"
+std::string to_string(Probe p);
 
 struct TraceResult {
   std::string method;  ///< "hutchinson" | "hutch++" | "pyhessian" | "exact"

@@ -393,10 +393,10 @@ TEST(Analyze, AccurateDefaultsOnDenseOperator) {
   ev(119) = 10.0;
   const Mat a = rotated(ev, 13);
   fh::AnalyzeOptions o;
-  o.top_k = 2;
+  o.top_k.k = 2;
   o.trace = true;
   o.density = true;
-  o.slq_runs = 3;
+  o.slq.runs = 3;
   o.smoothing.num_bins = 500;
   const auto s = fh::analyze(fh::dense_operator(a), o);
   ASSERT_EQ(s.eigenpairs.size(), 2u);
@@ -409,6 +409,19 @@ TEST(Analyze, AccurateDefaultsOnDenseOperator) {
   EXPECT_EQ(j["top_eigenvalues"].size(), 2u);
   EXPECT_TRUE(j["trace"].contains("stderr"));
   fh::AnalyzeOptions bad = o;
-  bad.top_k = 500;
+  bad.top_k.k = 500;
   EXPECT_THROW(fh::analyze(fh::dense_operator(a), bad), flatmin::common::InputError);
+  // the manifest config keeps the CLI's option names; enums round-trip through their names
+  const auto c = o.to_json();
+  EXPECT_EQ(c["top_k"], 2);
+  EXPECT_EQ(c["compat"], "accurate");
+  EXPECT_EQ(c["trace_method"], "hutchinson");
+  EXPECT_EQ(c["kernel"], "pyhessian");
+  EXPECT_EQ(c["slq_runs"], 3);
+  EXPECT_EQ(c["num_bins"], 500);
+  for (auto m : {fh::TraceMethod::Hutchinson, fh::TraceMethod::HutchPlusPlus, fh::TraceMethod::Exact})
+    EXPECT_EQ(fh::parse_trace_method(fh::to_string(m)), m);
+  EXPECT_EQ(fh::parse_compat("pyhessian"), fh::CompatMode::PyHessian);
+  EXPECT_THROW(fh::parse_compat("pyhesian"), flatmin::common::InputError);
+  EXPECT_THROW(fh::parse_trace_method("hutch+"), flatmin::common::InputError);
 }
