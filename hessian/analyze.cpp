@@ -137,17 +137,23 @@ Summary analyze_validated(const Operator& op_in, const AnalyzeOptions& opt) {
       po.top_n = opt.top_k.k;
       auto r = pyhessian_power_iteration(op, po, op.randn);
       s.eigenpairs = r.pairs;
-      s.solver = {{"name", "pyhessian_power_iteration"}, {"max_iter", po.max_iter}, {"tol", po.tol},
-                  {"iterations", r.iterations}, {"num_operations", r.products}};
+      for (std::size_t i = 0; i < r.pairs.size() && s.outcome.ok(); ++i) {
+        if (!r.pairs[i].converged)
+          s.outcome = {common::RunStatus::not_converged, "power iteration: eigenpair " + std::to_string(i + 1) +
+                                                             " did not meet tol within max_iter " + std::to_string(po.max_iter)};
+      }
+      s.solver = {{"name", "pyhessian_power_iteration"}, {"status", s.outcome.status_name()}, {"message", s.outcome.message},
+                  {"max_iter", po.max_iter}, {"tol", po.tol}, {"iterations", r.iterations}, {"num_operations", r.products}};
     } else {
       counted.stage(opt.progress, "top-k (Spectra)", -1);
       TopKOptions to = opt.top_k;
       to.seed = opt.seed;
       auto r = top_k(op, to);
       s.eigenpairs = r.pairs;
+      s.outcome = {r.status, r.message};
       s.solver = {{"name", r.solver}, {"which", to_string(to.which)}, {"ncv", r.ncv}, {"tol", r.tol},
-                  {"info", r.info}, {"num_operations", r.num_operations}, {"num_iterations", r.num_iterations},
-                  {"products", r.products}};
+                  {"status", common::to_string(r.status)}, {"message", r.message}, {"num_operations", r.num_operations},
+                  {"num_iterations", r.num_iterations}, {"products", r.products}};
     }
   }
 
@@ -191,6 +197,8 @@ nlohmann::json Summary::to_json(const AnalyzeOptions& opt) const {
   nlohmann::json j;
   j["compat"] = to_string(opt.compat);
   j["seed"] = opt.seed;
+  j["status"] = outcome.status_name();
+  if (!outcome.ok()) j["message"] = outcome.message;
   j["hvp_count"] = hvp_count;
   j["seconds"] = seconds;
   j["top_eigenvalues"] = nlohmann::json::array();

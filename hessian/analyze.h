@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
 #include "hessian/spectrum.h"
 
 namespace flatmin::hessian {
@@ -60,7 +61,9 @@ struct AnalyzeOptions {
 
 struct Summary {
   std::vector<Eigenpair> eigenpairs;
-  nlohmann::json solver;  ///< name, ncv, tol, info, num_operations, num_iterations (or power-iteration counts)
+  nlohmann::json solver;  ///< name, status, message, ncv, tol, num_operations, num_iterations (or power-iteration counts)
+  /// ok, or the top-k solver's not_converged / failed with its message (summary.json and manifest "status").
+  common::RunOutcome outcome;
   bool has_trace = false;
   TraceResult trace;
   bool has_density = false;

@@ -201,7 +201,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
     f.commit();
   }
   common::write_json_atomic(dir / "summary.json", j);
-  manifest.finish();
+  manifest.finish(s.outcome.status_name(), s.outcome.message);  // not_converged / failed: results written, flagged
   manifest.write(dir / "manifest.json");
   std::cerr << "hessian: " << s.hvp_count << " HVPs in " << s.seconds << " s";
   if (!s.eigenpairs.empty()) std::cerr << "; lambda_1 = " << s.eigenpairs[0].value;

@@ -181,7 +181,7 @@ TEST(TorchScriptMlpBn, ExplicitHessianMatchesPythonFloat64AndFloat32) {
     to.k = 2;
     to.which = fh::Which::BothEnds;
     const auto r = fh::top_k(h.as_operator(), to);
-    ASSERT_EQ(r.info, "Successful");
+    ASSERT_EQ(r.status, flatmin::common::RunStatus::ok) << r.message;
     const double scale = es.eigenvalues().cwiseAbs().maxCoeff();
     EXPECT_NEAR(r.pairs[0].value, es.eigenvalues()(134), 1e-8 * scale);
     EXPECT_NEAR(r.pairs[1].value, es.eigenvalues()(0), 1e-8 * scale);

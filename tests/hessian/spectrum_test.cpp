@@ -106,7 +106,8 @@ TEST(SpectraVsEigen, RandomSymmetricBothEndsAndTop3) {
     o.k = 3;
     o.tol = 1e-10;
     auto r = fh::top_k(op, o);
-    ASSERT_EQ(r.info, "Successful") << n;
+    ASSERT_EQ(r.status, flatmin::common::RunStatus::ok) << n << r.message;
+    EXPECT_TRUE(r.message.empty());
     for (int i = 0; i < 3; ++i) EXPECT_NEAR(r.pairs[i].value, ev(n - 1 - i), 1e-8 * std::abs(ev(n - 1))) << n;
     for (const auto& p : r.pairs) EXPECT_LT(p.residual, 1e-8);
     EXPECT_EQ(r.products, r.num_operations + 3);
@@ -386,6 +387,24 @@ TEST(Probes, DeterministicAndBalanced) {
   fh::gaussian_probe(1, 1, g.data(), 10000);
   EXPECT_NEAR(g.mean(), 0.0, 4.0 / 100);                 // 4σ of the mean
   EXPECT_NEAR(g.squaredNorm() / 10000, 1.0, 4 * std::sqrt(2.0 / 10000));
+}
+
+TEST(TopK, ExhaustedRestartsAreNotConvergedWithAMessage) {
+  Vec ev = linspace(1.0, 1.0 + 1e-6, 300);  // a tight cluster: one restart cannot resolve it
+  const Mat a = rotated(ev, 5);
+  fh::TopKOptions o;
+  o.k = 4;
+  o.ncv = 9;
+  o.tol = 1e-15;
+  o.maxit = 1;
+  const auto r = fh::top_k(fh::dense_operator(a), o);
+  EXPECT_EQ(r.status, flatmin::common::RunStatus::not_converged);
+  EXPECT_NE(r.message.find("NotConverging"), std::string::npos) << r.message;
+  fh::AnalyzeOptions ao;
+  ao.top_k = o;
+  const auto s = fh::analyze(fh::dense_operator(a), ao);
+  EXPECT_EQ(s.to_json(ao)["status"], "not_converged");
+  EXPECT_EQ(s.to_json(ao)["solver"]["status"], "not_converged");
 }
 
 TEST(Analyze, AccurateDefaultsOnDenseOperator) {
