@@ -10,22 +10,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include "experiments/commands/checkpoint_data.h"
 #include "hessian/analyze.h"
+#include "hessian/operator_options.h"
 
 namespace flatmin::experiments {
 
-/// `flatmin hessian`'s options; the analysis options bind straight into `analysis`.
+/// `flatmin hessian`'s options; the operator, analysis and checkpoint-data options bind straight into their structs.
 struct HessianArgs {
   std::string model, data, out;
-  std::string loss = "cross_entropy", reduction = "mean";
+  std::string checkpoint;            ///< a `flatmin train` run (instead of --model/--data)
+  CheckpointData selection;          ///< with --checkpoint: --dataset, --split, --subset, --subset-seed, --data-dir
+  hessian::OperatorOptions op;       ///< --loss … --graph-cache; op.device as given (run_hessian binds it per rank)
   hessian::AnalyzeOptions analysis;  ///< --compat, --seed, --top-k … --num-bins
-  std::int64_t batch_size = 0;
-  std::string dtype, device = "cpu", param_filter, graph_cache = "auto";
-  double weight_decay = 0.0;
-  bool train_mode = false;
-  // --checkpoint path (a `flatmin train` run; instead of --model/--data)
-  std::string checkpoint, dataset = "checkpoint", split = "train", data_dir;
-  std::int64_t subset = 0, subset_seed = -1;
 };
 
 /// Registers the `hessian` subcommand on `app`, binding its options to `args`.
