@@ -58,33 +58,39 @@ struct SweepConfig {
 };
 
 SweepConfig read_sweep_config(const json& c) {
+  // read everything and name unknown keys first, then check what is required
   common::ConfigReader r(c, "sweep");
   r.allow({"about", "notes"});
   SweepConfig s;
   s.name = r.string("name", "");
-  FLATMIN_CHECK(r.has("base") && r.has("optimizers"), "sweep: needs 'base' and 'optimizers'");
+  const bool has_base = r.has("base"), has_optimizers = r.has("optimizers");
   s.base = r.raw("base", nullptr);
-  for (const auto seed : r.integers("seeds", {0})) {
-    r.require(seed >= 0, "seeds", seed, ">= 0");
-    s.seeds.push_back(static_cast<uint64_t>(seed));
-  }
+  const auto seeds = r.integers("seeds", {0});
   s.noise_rates = r.numbers("noise_rates", {0.0});
   s.out = r.string("out", "");
   s.overrides = r.raw("overrides", nullptr);
   const json opts = r.raw("optimizers", nullptr);
-  FLATMIN_CHECK(!s.seeds.empty() && !s.noise_rates.empty() && opts.is_array() && !opts.empty(),
-                "sweep: 'optimizers', 'seeds' and 'noise_rates' must be non-empty lists");
-  for (const auto& o : opts) {
-    FLATMIN_CHECK(o.is_object() && o.contains("name"), "sweep: every optimizers[] entry needs a 'name'");
-    common::ConfigReader e(o, "sweep optimizers[]");
-    SweepOptimizer so;
-    so.name = e.string("name");
-    so.label = e.string("label", so.name);
-    so.options = e.raw("options", json::object());
-    e.finish();
-    s.optimizers.push_back(std::move(so));
+  if (opts.is_array()) {
+    for (const auto& o : opts) {
+      FLATMIN_CHECK(o.is_object(), "sweep: every optimizers[] entry must be an object with a 'name'");
+      common::ConfigReader e(o, "sweep optimizers[]");
+      SweepOptimizer so;
+      so.name = e.string("name", "");
+      so.label = e.string("label", so.name);
+      so.options = e.raw("options", json::object());
+      e.finish();
+      FLATMIN_CHECK(!so.name.empty(), "sweep: every optimizers[] entry needs a 'name'");
+      s.optimizers.push_back(std::move(so));
+    }
   }
   r.finish();
+  FLATMIN_CHECK(has_base && has_optimizers, "sweep: needs 'base' and 'optimizers'");
+  FLATMIN_CHECK(!seeds.empty() && !s.noise_rates.empty() && opts.is_array() && !opts.empty(),
+                "sweep: 'optimizers', 'seeds' and 'noise_rates' must be non-empty lists");
+  for (const auto seed : seeds) {
+    r.require(seed >= 0, "seeds", seed, ">= 0");
+    s.seeds.push_back(static_cast<uint64_t>(seed));
+  }
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include "common/format.h"
 #include "common/json_io.h"
 #include "common/manifest.h"
+#include "common/nearest.h"
 #include "common/progress.h"
 #include "common/status.h"
 #include "experiments/data/dataset.h"
@@ -171,26 +172,43 @@ std::pair<double, double> evaluate(models::Net& model, const data::ImageSet& set
 
 namespace {
 
-uint64_t read_seed(common::ConfigReader& r, const std::string& key) {
-  const int64_t v = r.integer(key, 0);
-  r.require(v >= 0, key, v, ">= 0");
-  return static_cast<uint64_t>(v);
+// Reading and checking are two passes: every reader first reads its keys (a wrong type is reported at
+// once) and finish()es, so that a typo'd key is named (with the nearest known key) before the missing or
+// out-of-range value it leaves behind.
+
+/// InputError "<where>: <key> = <v> must be <what>" unless ok.
+void require(bool ok, const std::string& where, const std::string& key, const json& v, const std::string& what) {
+  if (!ok) throw common::InputError(where + ": " + key + " = " + v.dump() + " must be " + what);
 }
 
-DataConfig read_data(common::ConfigReader& r) {
+void require_choice(const std::string& where, const std::string& key, const std::string& v,
+                    std::initializer_list<std::string_view> allowed) {
+  for (const auto a : allowed) {
+    if (a == v) return;
+  }
+  throw common::InputError(where + ": '" + key + "': " + common::unknown_name_message("value", v, allowed));
+}
+
+/// A seed: an integer >= 0 (checked in the second pass through `bad`).
+uint64_t read_seed(common::ConfigReader& r, const std::string& key, int64_t& raw) {
+  raw = r.integer(key, 0);
+  return static_cast<uint64_t>(raw);
+}
+
+DataConfig read_data(const json& j, bool& has_dataset, int64_t& seeds_min) {
   DataConfig d;
-  FLATMIN_CHECK(r.has("dataset"), r.where() << ": missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
-  d.dataset = r.choice("dataset", "", {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
+  common::ConfigReader r(j, "train config.data");
+  has_dataset = r.has("dataset");
+  d.dataset = r.string("dataset", "");
   d.dir = r.string("dir", "");
   d.train_subset = r.integer("train_subset", 0);
   d.test_subset = r.integer("test_subset", 0);
-  r.require(d.train_subset >= 0, "train_subset", d.train_subset, ">= 0 (0 = all)");
-  r.require(d.test_subset >= 0, "test_subset", d.test_subset, ">= 0 (0 = all)");
-  d.subset_seed = read_seed(r, "subset_seed");
+  int64_t raw = 0;
+  d.subset_seed = read_seed(r, "subset_seed", raw);
+  seeds_min = raw;
   {
     common::ConfigReader a(r.object("augment"), r.where() + ".augment");
     d.augment.crop_padding = a.integer("crop_padding", 0);
-    a.require(d.augment.crop_padding >= 0, "crop_padding", d.augment.crop_padding, ">= 0");
     d.augment.hflip = a.boolean("hflip", false);
     a.finish();
   }
@@ -200,9 +218,11 @@ DataConfig read_data(common::ConfigReader& r) {
   {
     common::ConfigReader n(r.object("label_noise"), r.where() + ".label_noise");
     d.label_noise.rate = n.number("rate", 0.0);
-    n.require(d.label_noise.rate >= 0 && d.label_noise.rate <= 1, "rate", d.label_noise.rate, "in [0, 1]");
-    d.label_noise.mode = n.choice("mode", "official", {"official", "exact"});
-    if (n.has("seed")) d.label_noise.seed = read_seed(n, "seed");
+    d.label_noise.mode = n.string("mode", "official");
+    if (n.has("seed")) {
+      d.label_noise.seed = read_seed(n, "seed", raw);
+      seeds_min = std::min(seeds_min, raw);
+    }
     n.finish();
   }
   d.synthetic = r.object("synthetic");
@@ -213,14 +233,14 @@ DataConfig read_data(common::ConfigReader& r) {
     y.integer("channels", 1);
     y.integer("size", 8);
     y.number("noise", 40.0);
-    read_seed(y, "seed");
+    seeds_min = std::min(seeds_min, y.integer("seed", 1));
     y.finish();
   }
+  r.finish();
   return d;
 }
 
 NamedOptions read_named(common::ConfigReader& parent, const std::string& key) {
-  FLATMIN_CHECK(parent.has(key), parent.where() << ": missing '" << key << "'");
   common::ConfigReader r(parent.object(key), parent.where() + "." + key);
   NamedOptions o;
   o.name = r.string("name", "");
@@ -229,18 +249,16 @@ NamedOptions read_named(common::ConfigReader& parent, const std::string& key) {
   return o;
 }
 
-ScheduleConfig read_schedule(common::ConfigReader& r, int64_t epochs) {
+ScheduleConfig read_schedule(const json& j, int64_t epochs, bool& has_eta_min) {
+  common::ConfigReader r(j, "train config.schedule");
   ScheduleConfig s;
-  s.type = r.choice("type", "constant", {"constant", "multistep", "cosine"});
+  s.type = r.string("type", "constant");
   s.milestones = r.integers("milestones", {});
   s.gamma = r.number("gamma", 0.1);
   s.t_max = r.integer("t_max", epochs);
   s.eta_min_factor = r.number("eta_min_factor", 0.0);
   s.warmup_epochs = r.number("warmup_epochs", 0.0);
-  FLATMIN_CHECK(!r.has("eta_min"), r.where() << ".eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
-  r.require(s.gamma > 0, "gamma", s.gamma, "> 0");
-  r.require(s.t_max >= 1, "t_max", s.t_max, ">= 1");
-  r.require(s.warmup_epochs >= 0, "warmup_epochs", s.warmup_epochs, ">= 0");
+  has_eta_min = r.has("eta_min");
   r.finish();
   return s;
 }
@@ -251,38 +269,57 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   FLATMIN_CHECK(raw_in.is_object(), "train config must be a JSON object");
   common::require_finite_json(raw_in, "train config");
   const json raw = common::merge_profile(raw_in, profile, "train config");
+  // pass 1: read (wrong types now), then unknown keys (finish)
   common::ConfigReader r(raw, "train config");
   r.allow({"about", "notes"});
   TrainConfig c;
   c.name = r.string("name", "run");
-  FLATMIN_CHECK(r.has("data"), "train config: missing 'data'");
-  {
-    common::ConfigReader d(r.object("data"), "train config.data");
-    c.data = read_data(d);
-    d.finish();
-  }
+  const bool has_data = r.has("data"), has_model = r.has("model"), has_optimizer = r.has("optimizer");
+  bool has_dataset = false, has_eta_min = false;
+  int64_t seeds_min = 0, run_seed = 0;
+  c.data = read_data(r.object("data"), has_dataset, seeds_min);
   c.model = read_named(r, "model");
   c.optimizer = read_named(r, "optimizer");
   if (r.has("weight_decay")) c.optimizer.options["weight_decay"] = r.raw("weight_decay", nullptr);  // the registry checks it
   c.epochs = r.integer("epochs", 0);
-  r.require(c.epochs >= 1, "epochs", c.epochs, ">= 1");
   c.batch_size = r.integer("batch_size", 128);
   c.test_batch_size = r.integer("test_batch_size", c.batch_size);
-  r.require(c.batch_size >= 1, "batch_size", c.batch_size, ">= 1");
-  r.require(c.test_batch_size >= 1, "test_batch_size", c.test_batch_size, ">= 1");
   c.drop_last = r.boolean("drop_last", false);
-  c.seed = read_seed(r, "seed");
+  c.seed = read_seed(r, "seed", run_seed);
   c.set_epoch = r.boolean("set_epoch", true);
   // A batch loss > divergence_factor × the reference loss (epoch 1's first batch during epoch 1, then epoch 1's
   // mean training loss) ends the run as diverged, as a non-finite loss does; 0 turns the explosion test off.
   c.divergence_factor = r.number("divergence_factor", 1e6);
-  r.require(c.divergence_factor == 0 || c.divergence_factor > 1, "divergence_factor", c.divergence_factor, "> 1 (or 0: off)");
-  {
-    const json def = {{"type", "constant"}};
-    common::ConfigReader s(r.has("schedule") ? r.object("schedule") : def, "train config.schedule");
-    c.schedule = read_schedule(s, c.epochs);
-  }
+  const json default_schedule = {{"type", "constant"}};
+  c.schedule = read_schedule(r.has("schedule") ? r.object("schedule") : default_schedule, c.epochs, has_eta_min);
   r.finish();
+
+  // pass 2: required keys, allowed values, ranges
+  const std::string w = "train config";
+  FLATMIN_CHECK(has_data, "train config: missing 'data'");
+  FLATMIN_CHECK(has_model, "train config: missing 'model'");
+  FLATMIN_CHECK(has_optimizer, "train config: missing 'optimizer'");
+  FLATMIN_CHECK(has_dataset, "train config.data: missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
+  require_choice(w + ".data", "dataset", c.data.dataset, {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
+  require(c.data.train_subset >= 0, w + ".data", "train_subset", c.data.train_subset, ">= 0 (0 = all)");
+  require(c.data.test_subset >= 0, w + ".data", "test_subset", c.data.test_subset, ">= 0 (0 = all)");
+  require(seeds_min >= 0, w + ".data", "seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
+  require(c.data.augment.crop_padding >= 0, w + ".data.augment", "crop_padding", c.data.augment.crop_padding, ">= 0");
+  const double rate = c.data.label_noise.rate;
+  require(rate >= 0 && rate <= 1, w + ".data.label_noise", "rate", rate, "in [0, 1]");
+  require_choice(w + ".data.label_noise", "mode", c.data.label_noise.mode, {"official", "exact"});
+  require(c.epochs >= 1, w, "epochs", c.epochs, ">= 1");
+  require(c.batch_size >= 1, w, "batch_size", c.batch_size, ">= 1");
+  require(c.test_batch_size >= 1, w, "test_batch_size", c.test_batch_size, ">= 1");
+  require(run_seed >= 0, w, "seed", run_seed, ">= 0");
+  const double dfac = c.divergence_factor;
+  require(dfac == 0 || dfac > 1, w, "divergence_factor", dfac, "> 1 (or 0: off)");
+  const ScheduleConfig& s = c.schedule;
+  require_choice(w + ".schedule", "type", s.type, {"constant", "multistep", "cosine"});
+  FLATMIN_CHECK(!has_eta_min, "train config.schedule.eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
+  require(s.gamma > 0, w + ".schedule", "gamma", s.gamma, "> 0");
+  require(s.t_max >= 1, w + ".schedule", "t_max", s.t_max, ">= 1");
+  require(s.warmup_epochs >= 0, w + ".schedule", "warmup_epochs", s.warmup_epochs, ">= 0");
   return c;
 }
 

@@ -399,6 +399,13 @@ TEST(Train, TypoedKeysNameTheNearestKey) {
                             "did you mean 'divergence_factor'");
   expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["synthetic"]["clases"] = 3; }), "quick"); },
                             "did you mean 'classes'");
+  // a typo that leaves a required key missing (or a value at its default) is named before the gap it leaves
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["epochz"] = j["epochs"]; j.erase("epochs"); }), "quick"); },
+                            "did you mean 'epochs'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["datset"] = j["data"]["dataset"]; j["data"].erase("dataset"); }), "quick"); },
+                            "did you mean 'dataset'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["modle"] = j["model"]; j.erase("model"); }), "quick"); },
+                            "did you mean 'model'");
   // model options are strict too (the model is built before any work)
   TempDir dir;
   auto bad_model = tiny_recipe("small_resnet", "adam", json::object(), 1);
@@ -412,6 +419,10 @@ TEST(Train, TypoedKeysNameTheNearestKey) {
   expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'seeds'");
   s.config = {{"base", base}, {"optimizers", {{{"name", "adam"}, {"lable", "a"}}}}};
   expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'label'");
+  s.config = {{"base", base}, {"optimizer", {{{"name", "adam"}}}}};
+  expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'optimizers'");
+  s.config = {{"base", base}, {"optimizers", {{{"nme", "adam"}}}}};
+  expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'name'");
 }
 
 TEST(Train, ResolvedConfigRoundTripsAndWrongTypesNameTheKey) {
