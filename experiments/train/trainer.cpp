@@ -176,11 +176,6 @@ namespace {
 // once) and finish()es, so that a typo'd key is named (with the nearest known key) before the missing or
 // out-of-range value it leaves behind.
 
-/// InputError "<where>: <key> = <v> must be <what>" unless ok.
-void require(bool ok, const std::string& where, const std::string& key, const json& v, const std::string& what) {
-  if (!ok) throw common::InputError(where + ": " + key + " = " + v.dump() + " must be " + what);
-}
-
 void require_choice(const std::string& where, const std::string& key, const std::string& v,
                     std::initializer_list<std::string_view> allowed) {
   for (const auto a : allowed) {
@@ -189,7 +184,7 @@ void require_choice(const std::string& where, const std::string& key, const std:
   throw common::InputError(where + ": '" + key + "': " + common::unknown_name_message("value", v, allowed));
 }
 
-/// A seed: an integer >= 0 (checked in the second pass through `bad`).
+/// A seed (an integer; `raw` keeps it for the second pass, which requires >= 0).
 uint64_t read_seed(common::ConfigReader& r, const std::string& key, int64_t& raw) {
   raw = r.integer(key, 0);
   return static_cast<uint64_t>(raw);
@@ -301,25 +296,25 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   FLATMIN_CHECK(has_optimizer, "train config: missing 'optimizer'");
   FLATMIN_CHECK(has_dataset, "train config.data: missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
   require_choice(w + ".data", "dataset", c.data.dataset, {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
-  require(c.data.train_subset >= 0, w + ".data", "train_subset", c.data.train_subset, ">= 0 (0 = all)");
-  require(c.data.test_subset >= 0, w + ".data", "test_subset", c.data.test_subset, ">= 0 (0 = all)");
-  require(seeds_min >= 0, w + ".data", "seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
-  require(c.data.augment.crop_padding >= 0, w + ".data.augment", "crop_padding", c.data.augment.crop_padding, ">= 0");
+  r.require(c.data.train_subset >= 0, "data.train_subset", c.data.train_subset, ">= 0 (0 = all)");
+  r.require(c.data.test_subset >= 0, "data.test_subset", c.data.test_subset, ">= 0 (0 = all)");
+  r.require(seeds_min >= 0, "data seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
+  r.require(c.data.augment.crop_padding >= 0, "data.augment.crop_padding", c.data.augment.crop_padding, ">= 0");
   const double rate = c.data.label_noise.rate;
-  require(rate >= 0 && rate <= 1, w + ".data.label_noise", "rate", rate, "in [0, 1]");
+  r.require(rate >= 0 && rate <= 1, "data.label_noise.rate", rate, "in [0, 1]");
   require_choice(w + ".data.label_noise", "mode", c.data.label_noise.mode, {"official", "exact"});
-  require(c.epochs >= 1, w, "epochs", c.epochs, ">= 1");
-  require(c.batch_size >= 1, w, "batch_size", c.batch_size, ">= 1");
-  require(c.test_batch_size >= 1, w, "test_batch_size", c.test_batch_size, ">= 1");
-  require(run_seed >= 0, w, "seed", run_seed, ">= 0");
+  r.require(c.epochs >= 1, "epochs", c.epochs, ">= 1");
+  r.require(c.batch_size >= 1, "batch_size", c.batch_size, ">= 1");
+  r.require(c.test_batch_size >= 1, "test_batch_size", c.test_batch_size, ">= 1");
+  r.require(run_seed >= 0, "seed", run_seed, ">= 0");
   const double dfac = c.divergence_factor;
-  require(dfac == 0 || dfac > 1, w, "divergence_factor", dfac, "> 1 (or 0: off)");
+  r.require(dfac == 0 || dfac > 1, "divergence_factor", dfac, "> 1 (or 0: off)");
   const ScheduleConfig& s = c.schedule;
   require_choice(w + ".schedule", "type", s.type, {"constant", "multistep", "cosine"});
   FLATMIN_CHECK(!has_eta_min, "train config.schedule.eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
-  require(s.gamma > 0, w + ".schedule", "gamma", s.gamma, "> 0");
-  require(s.t_max >= 1, w + ".schedule", "t_max", s.t_max, ">= 1");
-  require(s.warmup_epochs >= 0, w + ".schedule", "warmup_epochs", s.warmup_epochs, ">= 0");
+  r.require(s.gamma > 0, "schedule.gamma", s.gamma, "> 0");
+  r.require(s.t_max >= 1, "schedule.t_max", s.t_max, ">= 1");
+  r.require(s.warmup_epochs >= 0, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
   return c;
 }
 
