@@ -64,7 +64,8 @@ TEST(ConfigReader, ChoiceNamesTheNearestAllowedValue) {
   ConfigReader r(j, "cfg");
   const auto msg = error_of([&] { r.choice("method", "hutchinson", {"hutchinson", "hutch++"}); });
   EXPECT_NE(msg.find("unknown value 'hutchpp' (did you mean 'hutch++'?"), std::string::npos) << msg;
-  ConfigReader ok(json{{"method", "hutch++"}}, "cfg");
+  const json hutchpp = {{"method", "hutch++"}};  // the reader holds its document by reference: not a temporary
+  ConfigReader ok(hutchpp, "cfg");
   EXPECT_EQ(ok.choice("method", "hutchinson", {"hutchinson", "hutch++"}), "hutch++");
 }
 
