@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     const double lam = top.pairs.at(0).value;
     res["ours"]["spectra"] = {{"eigenvalue", lam}, {"residual", top.pairs[0].residual}, {"hvps", top.products},
                               {"hvps_all_attempts", total}, {"tol", to.tol}, {"ncv", to.ncv},
-                              {"info", top.info}, {"seconds", t_ours}};
+                              {"status", flatmin::common::to_string(top.status)}, {"message", top.message}, {"seconds", t_ours}};
     // Power iteration (exact unit vectors) until the iterate's residual meets the target.
     fh::PowerIterationOptions po;
     po.max_iter = 5000;

@@ -22,6 +22,8 @@ class ConfigReader {
   /// `j` must be a JSON object and must outlive the reader (it is held by reference); `where` prefixes
   /// every message (e.g. "train config", "config.json: escape.optimizer").
   ConfigReader(const nlohmann::json& j, std::string where);
+  /// The reader holds `j` by reference: a temporary would dangle.
+  ConfigReader(nlohmann::json&& j, std::string where) = delete;
 
   /// A finite number; an integer in JSON is accepted.
   double number(const std::string& key, double def);

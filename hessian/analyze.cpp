@@ -52,84 +52,124 @@ nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::js
 
 }  // namespace
 
-void validate(const AnalyzeOptions& opt, Eigen::Index n) {
-  FLATMIN_CHECK(opt.compat == "accurate" || opt.compat == "pyhessian",
-                "--compat '" << opt.compat << "' must be 'pyhessian' (or absent)");
-  FLATMIN_CHECK(opt.top_k >= 0 && opt.top_k <= n,
-                "--top-k " << opt.top_k << " must be in [0, n_params = " << n << "]");
-  FLATMIN_CHECK(opt.eig_tol > 0 && std::isfinite(opt.eig_tol), "--eig-tol " << opt.eig_tol << " must be > 0");
-  FLATMIN_CHECK(opt.eig_maxit >= 1, "--eig-maxit must be >= 1");
-  FLATMIN_CHECK(opt.ncv == 0 || (opt.ncv > opt.top_k && opt.ncv <= n),
-                "--ncv " << opt.ncv << " must satisfy top-k < ncv <= n_params (" << n << ")");
-  FLATMIN_CHECK(opt.trace_method == "hutchinson" || opt.trace_method == "hutch++" || opt.trace_method == "exact",
-                "--trace-method '" << opt.trace_method << "' (hutchinson, hutch++, exact)");
-  FLATMIN_CHECK(opt.trace_min_samples >= 2 && opt.trace_max_samples >= opt.trace_min_samples,
-                "trace samples: need 2 <= --trace-min-samples <= --trace-max-samples");
-  FLATMIN_CHECK(opt.trace_rtol >= 0 && opt.trace_atol >= 0, "--trace-rtol/--trace-atol must be >= 0");
-  FLATMIN_CHECK(opt.hutchpp_budget >= 6, "--hutchpp-budget must be >= 6");
-  FLATMIN_CHECK(opt.trace_method != "exact" || n <= 20000,
-                "--trace-method exact needs n_params <= 20000 (got " << n << ")");
-  FLATMIN_CHECK(opt.slq_steps >= 1, "--slq-steps must be >= 1");
-  FLATMIN_CHECK(opt.slq_runs >= 0, "--slq-runs must be >= 0");
-  FLATMIN_CHECK(opt.smoothing.num_bins >= 2, "--num-bins must be >= 2");
-  FLATMIN_CHECK(opt.smoothing.sigma_squared > 0 && opt.smoothing.sigma >= 0, "density sigma must be > 0");
+std::string to_string(CompatMode m) { return m == CompatMode::PyHessian ? "pyhessian" : "accurate"; }
+
+CompatMode parse_compat(const std::string& name) {
+  if (name == "accurate" || name.empty()) return CompatMode::Accurate;
+  FLATMIN_CHECK(name == "pyhessian", "--compat '" << name << "' must be 'pyhessian' (or absent)");
+  return CompatMode::PyHessian;
 }
 
-Summary analyze(const Operator& op_in, const AnalyzeOptions& opt) {
-  validate(opt, op_in.n);
-  const bool compat = opt.compat == "pyhessian";
+std::string to_string(TraceMethod m) {
+  switch (m) {
+    case TraceMethod::Hutchinson: return "hutchinson";
+    case TraceMethod::HutchPlusPlus: return "hutch++";
+    case TraceMethod::Exact: return "exact";
+  }
+  return "?";
+}
+
+TraceMethod parse_trace_method(const std::string& name) {
+  if (name == "hutchinson") return TraceMethod::Hutchinson;
+  if (name == "hutch++") return TraceMethod::HutchPlusPlus;
+  FLATMIN_CHECK(name == "exact", "--trace-method '" << name << "' (hutchinson, hutch++, exact)");
+  return TraceMethod::Exact;
+}
+
+void AnalyzeOptions::validate(Eigen::Index n) const {
+  FLATMIN_CHECK(top_k.k >= 0 && top_k.k <= n, "--top-k " << top_k.k << " must be in [0, n_params = " << n << "]");
+  FLATMIN_CHECK(top_k.tol > 0 && std::isfinite(top_k.tol), "--eig-tol " << top_k.tol << " must be > 0");
+  FLATMIN_CHECK(top_k.maxit >= 1, "--eig-maxit must be >= 1");
+  FLATMIN_CHECK(top_k.ncv == 0 || (top_k.ncv > top_k.k && top_k.ncv <= n),
+                "--ncv " << top_k.ncv << " must satisfy top-k < ncv <= n_params (" << n << ")");
+  FLATMIN_CHECK(hutchinson.min_samples >= 2 && hutchinson.max_samples >= hutchinson.min_samples,
+                "trace samples: need 2 <= --trace-min-samples <= --trace-max-samples");
+  FLATMIN_CHECK(hutchinson.rtol >= 0 && hutchinson.atol >= 0, "--trace-rtol/--trace-atol must be >= 0");
+  FLATMIN_CHECK(hutchpp_budget >= 6, "--hutchpp-budget must be >= 6");
+  FLATMIN_CHECK(trace_method != TraceMethod::Exact || n <= 20000,
+                "--trace-method exact needs n_params <= 20000 (got " << n << ")");
+  FLATMIN_CHECK(slq.steps >= 1, "--slq-steps must be >= 1");
+  FLATMIN_CHECK(slq.runs >= 0, "--slq-runs must be >= 0");
+  FLATMIN_CHECK(smoothing.num_bins >= 2, "--num-bins must be >= 2");
+  FLATMIN_CHECK(smoothing.sigma_squared > 0 && smoothing.sigma >= 0, "density sigma must be > 0");
+}
+
+nlohmann::json AnalyzeOptions::to_json() const {
+  return {{"compat", to_string(compat)},
+          {"seed", seed},
+          {"top_k", top_k.k},
+          {"which", to_string(top_k.which)},
+          {"eig_tol", top_k.tol},
+          {"ncv", top_k.ncv},
+          {"trace", trace},
+          {"trace_method", to_string(trace_method)},
+          {"probe", to_string(hutchinson.probe)},
+          {"trace_rtol", hutchinson.rtol},
+          {"trace_min_samples", hutchinson.min_samples},
+          {"trace_max_samples", hutchinson.max_samples},
+          {"trace_block", hutchinson.block},
+          {"hutchpp_budget", hutchpp_budget},
+          {"density", density},
+          {"slq_steps", slq.steps},
+          {"slq_runs", slq.runs},
+          {"kernel", to_string(smoothing.kernel)},
+          {"sigma_squared", smoothing.sigma_squared},
+          {"sigma", smoothing.sigma},
+          {"num_bins", smoothing.num_bins}};
+}
+
+Summary analyze(const Operator& op, const AnalyzeOptions& opt) {
+  opt.validate(op.n);
+  return analyze_validated(op, opt);
+}
+
+Summary analyze_validated(const Operator& op_in, const AnalyzeOptions& opt) {
+  const bool compat = opt.compat == CompatMode::PyHessian;
   const auto t0 = std::chrono::steady_clock::now();
   Counted counted;
   const Operator op = counted.wrap(op_in);
   Summary s;
 
-  if (opt.top_k > 0) {
+  if (opt.top_k.k > 0) {
     if (compat) {
-      counted.stage(opt.progress, "top-k (power iteration)", std::int64_t(opt.power_max_iter) * opt.top_k);
-      PowerIterationOptions po;
-      po.top_n = opt.top_k;
-      po.max_iter = opt.power_max_iter;
-      po.tol = opt.power_tol;
+      counted.stage(opt.progress, "top-k (power iteration)", std::int64_t(opt.power.max_iter) * opt.top_k.k);
+      PowerIterationOptions po = opt.power;
+      po.top_n = opt.top_k.k;
       auto r = pyhessian_power_iteration(op, po, op.randn);
       s.eigenpairs = r.pairs;
-      s.solver = {{"name", "pyhessian_power_iteration"}, {"max_iter", po.max_iter}, {"tol", po.tol},
-                  {"iterations", r.iterations}, {"num_operations", r.products}};
+      for (std::size_t i = 0; i < r.pairs.size() && s.outcome.ok(); ++i) {
+        if (!r.pairs[i].converged)
+          s.outcome = {common::RunStatus::not_converged, "power iteration: eigenpair " + std::to_string(i + 1) +
+                                                             " did not meet tol within max_iter " + std::to_string(po.max_iter)};
+      }
+      s.solver = {{"name", "pyhessian_power_iteration"}, {"status", s.outcome.status_name()}, {"message", s.outcome.message},
+                  {"max_iter", po.max_iter}, {"tol", po.tol}, {"iterations", r.iterations}, {"num_operations", r.products}};
     } else {
       counted.stage(opt.progress, "top-k (Spectra)", -1);
-      TopKOptions to;
-      to.k = opt.top_k;
-      to.which = opt.which;
-      to.tol = opt.eig_tol;
-      to.ncv = opt.ncv;
-      to.maxit = opt.eig_maxit;
+      TopKOptions to = opt.top_k;
       to.seed = opt.seed;
       auto r = top_k(op, to);
       s.eigenpairs = r.pairs;
-      s.solver = {{"name", r.solver}, {"which", to_string(opt.which)}, {"ncv", r.ncv}, {"tol", r.tol},
-                  {"info", r.info}, {"num_operations", r.num_operations}, {"num_iterations", r.num_iterations},
-                  {"products", r.products}};
+      s.outcome = {r.status, r.message};
+      s.solver = {{"name", r.solver}, {"which", to_string(to.which)}, {"ncv", r.ncv}, {"tol", r.tol},
+                  {"status", common::to_string(r.status)}, {"message", r.message}, {"num_operations", r.num_operations},
+                  {"num_iterations", r.num_iterations}, {"products", r.products}};
     }
   }
 
   if (opt.trace) {
     s.has_trace = true;
     if (compat) {
-      counted.stage(opt.progress, "trace (pyhessian)", opt.pyhessian_trace_max_iter);
-      s.trace = pyhessian_trace(op, opt.pyhessian_trace_max_iter, opt.pyhessian_trace_tol);
-    } else if (opt.trace_method == "hutchinson") {
-      counted.stage(opt.progress, "trace (Hutchinson)", opt.trace_max_samples);
-      HutchinsonOptions ho;
-      ho.probe = opt.probe;
-      ho.min_samples = opt.trace_min_samples;
-      ho.max_samples = opt.trace_max_samples;
-      ho.rtol = opt.trace_rtol;
-      ho.atol = opt.trace_atol;
-      ho.block = opt.trace_block;
+      counted.stage(opt.progress, "trace (pyhessian)", opt.pyhessian_trace.max_iter);
+      s.trace = pyhessian_trace(op, opt.pyhessian_trace.max_iter, opt.pyhessian_trace.tol);
+    } else if (opt.trace_method == TraceMethod::Hutchinson) {
+      counted.stage(opt.progress, "trace (Hutchinson)", opt.hutchinson.max_samples);
+      HutchinsonOptions ho = opt.hutchinson;
       ho.seed = opt.seed;
       s.trace = hutchinson(op, ho);
-    } else if (opt.trace_method == "hutch++") {
+    } else if (opt.trace_method == TraceMethod::HutchPlusPlus) {
       counted.stage(opt.progress, "trace (Hutch++)", opt.hutchpp_budget);
-      s.trace = hutch_plus_plus(op, opt.hutchpp_budget, opt.probe, opt.seed);
+      s.trace = hutch_plus_plus(op, opt.hutchpp_budget, opt.hutchinson.probe, opt.seed);
     } else {
       counted.stage(opt.progress, "trace (exact)", op.n);
       s.trace = exact_trace(op);
@@ -138,9 +178,8 @@ Summary analyze(const Operator& op_in, const AnalyzeOptions& opt) {
 
   if (opt.density) {
     s.has_density = true;
-    SlqOptions so;
-    so.steps = opt.slq_steps;
-    so.runs = opt.slq_runs > 0 ? opt.slq_runs : (compat ? 1 : 10);
+    SlqOptions so = opt.slq;
+    so.runs = opt.slq.runs > 0 ? opt.slq.runs : (compat ? 1 : 10);
     so.variant = compat ? LanczosVariant::PyHessian : LanczosVariant::Accurate;
     so.seed = opt.seed;
     const int eff_steps = compat ? so.steps : static_cast<int>(std::min<Eigen::Index>(so.steps, op.n));
@@ -156,8 +195,10 @@ Summary analyze(const Operator& op_in, const AnalyzeOptions& opt) {
 
 nlohmann::json Summary::to_json(const AnalyzeOptions& opt) const {
   nlohmann::json j;
-  j["compat"] = opt.compat;
+  j["compat"] = to_string(opt.compat);
   j["seed"] = opt.seed;
+  j["status"] = outcome.status_name();
+  if (!outcome.ok()) j["message"] = outcome.message;
   j["hvp_count"] = hvp_count;
   j["seconds"] = seconds;
   j["top_eigenvalues"] = nlohmann::json::array();
@@ -174,7 +215,7 @@ nlohmann::json Summary::to_json(const AnalyzeOptions& opt) const {
   if (has_density) {
     std::vector<int> m;
     for (const auto& q : slq.runs) m.push_back(static_cast<int>(q.nodes.size()));
-    j["esd"] = {{"kernel", opt.smoothing.kernel == Kernel::PyHessian ? "pyhessian" : "std"},
+    j["esd"] = {{"kernel", to_string(opt.smoothing.kernel)},
                 {"sigma2", esd.sigma2},
                 {"num_bins", esd.grid.size()},
                 {"grid_min", esd.grid.front()},
@@ -182,7 +223,7 @@ nlohmann::json Summary::to_json(const AnalyzeOptions& opt) const {
                 {"runs", slq.runs.size()},
                 {"steps", m},
                 {"restarts", slq.restarts},
-                {"lanczos", opt.compat == "pyhessian" ? "pyhessian" : "cgs2"},
+                {"lanczos", opt.compat == CompatMode::PyHessian ? "pyhessian" : "cgs2"},
                 {"slq_trace_estimate", slq.trace_estimate}};
   } else {
     j["esd"] = nullptr;

@@ -10,51 +10,60 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
 #include "hessian/spectrum.h"
 
 namespace flatmin::hessian {
 
-/// What to compute and how. `compat == "pyhessian"` replaces every algorithm by PyHessian's
-/// (power iteration, running-mean trace rule, one-pass-GS Lanczos with n_v = 1) and ignores the
-/// accurate-mode knobs; docs/hessian.md lists both sets of defaults.
+/// Which algorithms analyze() runs: flatmin's accurate ones or PyHessian's (power iteration, running-mean
+/// trace rule, one-pass-GS Lanczos with n_v = 1), which ignore the accurate-mode knobs.
+enum class CompatMode { Accurate, PyHessian };
+std::string to_string(CompatMode m);                ///< "accurate" | "pyhessian"
+CompatMode parse_compat(const std::string& name);   ///< InputError naming --compat otherwise
+
+/// The accurate-mode trace estimator.
+enum class TraceMethod { Hutchinson, HutchPlusPlus, Exact };
+std::string to_string(TraceMethod m);                     ///< "hutchinson" | "hutch++" | "exact"
+TraceMethod parse_trace_method(const std::string& name);  ///< InputError naming --trace-method otherwise
+
+/// PyHessian trace(maxIter, tol): the compat-mode trace rule.
+struct PyHessianTraceOptions {
+  int max_iter = 100;
+  double tol = 1e-3;
+};
+
+/// What to compute and how; docs/hessian.md lists both sets of defaults. `seed` seeds every solver
+/// (the nested options' own seed fields are overridden); analyze() validates once.
 struct AnalyzeOptions {
-  std::string compat = "accurate";  ///< "accurate" | "pyhessian"
+  CompatMode compat = CompatMode::Accurate;
   std::uint64_t seed = 0;
 
-  int top_k = 1;  ///< 0 = skip
-  Which which = Which::LargestAlge;
-  double eig_tol = 1e-6;
-  int ncv = 0;
-  int eig_maxit = 1000;
-  int power_max_iter = 100;   // PyHessian eigenvalues(maxIter)
-  double power_tol = 1e-3;    // PyHessian eigenvalues(tol)
+  TopKOptions top_k;              ///< top_k.k = 0 skips the top-k stage
+  PowerIterationOptions power;    ///< compat top-k (top_n = top_k.k)
 
   bool trace = false;
-  std::string trace_method = "hutchinson";  ///< hutchinson | hutch++ | exact
-  Probe probe = Probe::Rademacher;
-  int trace_min_samples = 10;
-  int trace_max_samples = 500;
-  double trace_rtol = 1e-2;
-  double trace_atol = 0.0;
-  int trace_block = 1;
+  TraceMethod trace_method = TraceMethod::Hutchinson;
+  HutchinsonOptions hutchinson;   ///< hutchinson.probe is Hutch++'s probe too
   int hutchpp_budget = 99;
-  int pyhessian_trace_max_iter = 100;  // PyHessian trace(maxIter)
-  double pyhessian_trace_tol = 1e-3;   // PyHessian trace(tol)
+  PyHessianTraceOptions pyhessian_trace;
 
   bool density = false;
-  int slq_steps = 100;  // PyHessian density(iter)
-  int slq_runs = 0;     ///< 0 = 10 (accurate) or 1 (pyhessian, density(n_v=1))
+  SlqOptions slq{100, 0};  ///< steps = PyHessian density(iter); runs 0 = 10 (accurate) or 1 (pyhessian); variant from compat
   DensityOptions smoothing;
 
   std::ostream* progress = nullptr;  ///< stderr progress with ETA per stage (null = silent)
-};
 
-/// Validates option ranges (InputError naming the option).
-void validate(const AnalyzeOptions& opt, Eigen::Index n_params);
+  /// Validates option ranges for an operator on R^n_params (InputError naming the option).
+  void validate(Eigen::Index n_params) const;
+  /// The options as a manifest config (the CLI's option names).
+  nlohmann::json to_json() const;
+};
 
 struct Summary {
   std::vector<Eigenpair> eigenpairs;
-  nlohmann::json solver;  ///< name, ncv, tol, info, num_operations, num_iterations (or power-iteration counts)
+  nlohmann::json solver;  ///< name, status, message, ncv, tol, num_operations, num_iterations (or power-iteration counts)
+  /// ok, or the top-k solver's not_converged / failed with its message (summary.json and manifest "status").
+  common::RunOutcome outcome;
   bool has_trace = false;
   TraceResult trace;
   bool has_density = false;
@@ -68,7 +77,11 @@ struct Summary {
 };
 
 /// Runs the requested analyses in the fixed order top-k → trace → density (the order PyHessian's
-/// example uses, which matters for its shared RNG stream in compat mode).
+/// example uses, which matters for its shared RNG stream in compat mode) with options that passed
+/// opt.validate(op.n).
+Summary analyze_validated(const Operator& op, const AnalyzeOptions& opt);
+
+/// opt.validate(op.n), then analyze_validated(op, opt).
 Summary analyze(const Operator& op, const AnalyzeOptions& opt);
 
 }  // namespace flatmin::hessian

@@ -70,6 +70,14 @@ Reduction parse_reduction(const std::string& name) {
   return Reduction::Mean;
 }
 
+std::string to_string(Reduction r) { return r == Reduction::Mean ? "mean" : "sum"; }
+
+nlohmann::json OperatorOptions::to_json() const {
+  return {{"loss", to_string(loss)},       {"reduction", to_string(reduction)}, {"batch_size", batch_size},
+          {"param_filter", param_regex},   {"weight_decay", weight_decay},      {"train_mode", train_mode},
+          {"dtype", dtype},                {"device", device},                  {"graph_cache", graph_cache}};
+}
+
 std::string to_string(Loss l) {
   switch (l) {
     case Loss::CrossEntropy: return "cross_entropy";

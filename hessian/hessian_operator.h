@@ -20,14 +20,9 @@
 #include <torch/types.h>
 
 #include "hessian/analyze.h"
+#include "hessian/operator_options.h"
 
 namespace flatmin::hessian {
-
-enum class Loss { CrossEntropy, MSE, BCEWithLogits };
-enum class Reduction { Mean, Sum };
-Loss parse_loss(const std::string& name);  ///< cross_entropy | mse | bce_with_logits
-Reduction parse_reduction(const std::string& name);  ///< mean | sum
-std::string to_string(Loss l);
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
@@ -49,26 +44,6 @@ struct Dataset {
 };
 /// Loads a dict {"x": Tensor, "y": Tensor} saved by torch.save (InputError on any problem).
 Dataset load_dataset(const std::string& path);
-
-struct OperatorOptions {
-  Loss loss = Loss::CrossEntropy;
-  Reduction reduction = Reduction::Mean;
-  std::int64_t batch_size = 0;  ///< 0 = the whole dataset as one batch
-  std::string param_regex;      ///< std::regex_search on parameter names; empty = all trainable
-  double weight_decay = 0.0;    ///< Hv += weight_decay·v (off by default; PyHessian has none)
-  bool train_mode = false;      ///< PyHessian forces eval(): BN running stats, no dropout
-  std::string dtype;            ///< "" (keep the model's), "float32" or "float64"
-  std::string device = "cpu";
-  /// Keep every batch's first-order graph (each HVP is then one double backward).
-  /// "auto" = on for one batch (PyHessian's single-batch mode), "on", "off".
-  std::string graph_cache = "auto";
-  bool check_determinism = true;  ///< evaluate loss and gradient twice; refuse a non-deterministic model
-  /// Data parallelism: each rank holds its shard of the data and passes a collective that sums
-  /// `n` doubles in place over all ranks (e.g. c10d ProcessGroupGloo/NCCL allreduce SUM on a
-  /// from_blob tensor). Sample counts, gradients and HVPs are all-reduced, so every rank sees the
-  /// global H; probes are identical on every rank (same seed). Empty = one process.
-  std::function<void(double* data, std::int64_t n)> allreduce_sum;
-};
 
 /// H = ∇²_θ L(θ) over the dataset for the selected parameters θ (a diagonal block H_SS when filtered),
 /// L = Σ_b (n_b/N)·L_b for mean losses (exact with ragged batches), Σ_b L_b for sum losses.

@@ -97,6 +97,11 @@ std::string info_name(Spectra::CompInfo info) {
   return "Unknown";
 }
 
+common::RunStatus status_of(Spectra::CompInfo info) {
+  if (info == Spectra::CompInfo::Successful) return common::RunStatus::ok;
+  return info == Spectra::CompInfo::NotConverging ? common::RunStatus::not_converged : common::RunStatus::failed;
+}
+
 // Spectra 1.0.1 operator concept: Scalar alias, rows/cols, const perform_op (spec §6.1).
 struct SpectraOp {
   using Scalar = double;
@@ -226,7 +231,10 @@ TopKResult top_k(const Operator& op, const TopKOptions& opt) {
     res.products = n;
     Eigen::SelfAdjointEigenSolver<Mat> es(h);
     res.solver = "dense_eigen";
-    res.info = es.info() == Eigen::Success ? "Successful" : "NumericalIssue";
+    if (es.info() != Eigen::Success) {
+      res.status = common::RunStatus::failed;
+      res.message = "Eigen SelfAdjointEigenSolver: NumericalIssue";
+    }
     for (Eigen::Index i : dense_selection(es.eigenvalues(), opt.k, opt.which)) {
       Eigenpair p;
       p.value = es.eigenvalues()(i);
@@ -245,7 +253,11 @@ TopKResult top_k(const Operator& op, const TopKOptions& opt) {
   eigs.compute(to_spectra(opt.which), opt.maxit, opt.tol, sorting_of(opt.which));
   res.solver = "spectra_symeigs";
   res.ncv = static_cast<int>(ncv);
-  res.info = info_name(eigs.info());
+  res.status = status_of(eigs.info());
+  if (res.status != common::RunStatus::ok) {
+    res.message = "Spectra: " + info_name(eigs.info()) + " after " + std::to_string(eigs.num_iterations()) + " restarts (maxit " +
+                  std::to_string(opt.maxit) + ", tol " + std::to_string(opt.tol) + ")";
+  }
   res.num_operations = eigs.num_operations();
   res.num_iterations = eigs.num_iterations();
   res.products = res.num_operations;
@@ -464,6 +476,8 @@ Kernel parse_kernel(const std::string& name) {
   return Kernel::PyHessian;
 }
 
+std::string to_string(Kernel k) { return k == Kernel::PyHessian ? "pyhessian" : "std"; }
+
 Density smooth_density(const std::vector<Quadrature>& runs, const DensityOptions& opt) {
   FLATMIN_CHECK(!runs.empty(), "density: no SLQ runs");
   FLATMIN_CHECK(opt.num_bins >= 2, "density: num_bins = " << opt.num_bins << " must be >= 2");
@@ -543,6 +557,8 @@ Probe parse_probe(const std::string& name) {
   FLATMIN_CHECK(false, "unknown probe distribution '" << name << "' (rademacher, gaussian)");
   return Probe::Rademacher;
 }
+
+std::string to_string(Probe p) { return p == Probe::Rademacher ? "rademacher" : "gaussian"; }
 
 double t_quantile_975(int dof) {
   if (dof < 1) return std::numeric_limits<double>::infinity();

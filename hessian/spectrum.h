@@ -16,6 +16,8 @@
 
 #include <Eigen/Core>
 
+#include "common/status.h"
+
 namespace flatmin::hessian {
 
 using Vec = Eigen::VectorXd;
@@ -81,7 +83,9 @@ struct TopKResult {
   std::string solver;            ///< "spectra_symeigs" | "dense_eigen"
   int ncv = 0;
   double tol = 0.0;
-  std::string info;              ///< Spectra CompInfo: Successful | NotComputed | NotConverging | NumericalIssue
+  /// ok; not_converged (Spectra NotConverging: maxit restarts without tol); failed (NumericalIssue, NotComputed)
+  common::RunStatus status = common::RunStatus::ok;
+  std::string message;  ///< empty when ok, else the solver's CompInfo and the budget, e.g. "Spectra: NotConverging ..."
   std::int64_t num_operations = 0;  ///< Spectra's count (includes the init product)
   std::int64_t num_iterations = 0;  ///< Spectra's restarts
   std::int64_t products = 0;        ///< all products incl. the residual checks
@@ -163,6 +167,7 @@ SlqResult slq(const Operator& op, const SlqOptions& opt);
 
 enum class Kernel { PyHessian, Std };
 Kernel parse_kernel(const std::string& name);  ///< "pyhessian" | "std"
+std::string to_string(Kernel k);
 
 struct DensityOptions {
   Kernel kernel = Kernel::PyHessian;
@@ -189,6 +194,7 @@ Density smooth_density(const std::vector<Quadrature>& runs, const DensityOptions
 
 enum class Probe { Rademacher, Gaussian };
 Probe parse_probe(const std::string& name);  ///< "rademacher" | "gaussian"
+std::string to_string(Probe p);
 
 struct TraceResult {
   std::string method;  ///< "hutchinson" | "hutch++" | "pyhessian" | "exact"

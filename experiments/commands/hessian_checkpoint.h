@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/commands/checkpoint_data.h"
 #include "hessian/hessian_operator.h"
 
 namespace flatmin::experiments {
@@ -23,15 +24,6 @@ struct CheckpointModel {
 /// `path` is a run folder (uses DIR/checkpoint.pt), a checkpoint.pt file (format
 /// "flatmin.train.checkpoint/1"), or a model_final.pt / model_best.pt archive next to its model.json.
 CheckpointModel load_training_checkpoint(const std::string& path);
-
-/// Which images the Hessian is evaluated on.
-struct CheckpointData {
-  std::string dataset = "checkpoint";  ///< checkpoint (the recipe's) | fashion-mnist | synthetic | cifar10 | cifar100
-  std::string split = "train";         ///< train | test
-  std::int64_t subset = 0;             ///< N images (0 = all of the split)
-  std::int64_t subset_seed = -1;       ///< < 0: the first N; >= 0: the first N of data::subset's permutation
-  std::string data_dir;                ///< overrides the recipe's data.dir
-};
 
 /// The N images (normalised as in training, no augmentation, clean labels) as x [N,C,H,W] float32,
 /// y [N] int64. `recipe` may be null only when `dataset` is not "checkpoint". `info` receives

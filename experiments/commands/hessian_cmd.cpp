@@ -17,49 +17,66 @@
 
 namespace flatmin::experiments {
 
+namespace {
+
+/// An enum option: the value is parsed (InputError naming it) as CLI11 reads it; --help shows the default's name.
+template <class E>
+CLI::Option* add_enum(CLI::App* s, const std::string& name, E& target, E (*parse)(const std::string&), const std::string& desc) {
+  using hessian::to_string;
+  return s->add_option_function<std::string>(name, [&target, parse](const std::string& v) { target = parse(v); }, desc)
+      ->default_str(to_string(target));
+}
+
+}  // namespace
+
 CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
+  namespace fh = flatmin::hessian;
+  auto& o = a.analysis;
+  auto& op = a.op;
+  auto& sel = a.selection;
   auto* s = app.add_subcommand("hessian", "Hessian spectrum of a TorchScript checkpoint: top-k, trace, density (ESD)");
   s->add_option("--model", a.model, "TorchScript module (torch.jit.save); with --data");
   s->add_option("--data", a.data, "torch.save'd dict {\"x\": Tensor, \"y\": Tensor}");
   s->add_option("--checkpoint", a.checkpoint, "a flatmin train run folder, its checkpoint.pt, or model_{final,best}.pt (instead of --model/--data)");
-  s->add_option("--dataset", a.dataset, "with --checkpoint: checkpoint (the recipe's) | fashion-mnist | synthetic | cifar10 | cifar100")->capture_default_str();
-  s->add_option("--split", a.split, "with --checkpoint: train | test")->capture_default_str();
-  s->add_option("--subset", a.subset, "with --checkpoint: the first N images of the split (0 = all)")->capture_default_str();
-  s->add_option("--subset-seed", a.subset_seed, "with --checkpoint: >= 0 takes the first N of flatmin's seeded permutation (the recipe's subset_seed gives training images)")->capture_default_str();
-  s->add_option("--data-dir", a.data_dir, "with --checkpoint: dataset folder (overrides the recipe's data.dir)");
+  s->add_option("--dataset", sel.dataset, "with --checkpoint: checkpoint (the recipe's) | fashion-mnist | synthetic | cifar10 | cifar100")->capture_default_str();
+  s->add_option("--split", sel.split, "with --checkpoint: train | test")->capture_default_str();
+  s->add_option("--subset", sel.subset, "with --checkpoint: the first N images of the split (0 = all)")->capture_default_str();
+  s->add_option("--subset-seed", sel.subset_seed, "with --checkpoint: >= 0 takes the first N of flatmin's seeded permutation (the recipe's subset_seed gives training images)")->capture_default_str();
+  s->add_option("--data-dir", sel.data_dir, "with --checkpoint: dataset folder (overrides the recipe's data.dir)");
   s->add_option("--out", a.out, "output directory")->required();
-  s->add_option("--loss", a.loss, "cross_entropy | mse | bce_with_logits")->capture_default_str();
-  s->add_option("--reduction", a.reduction, "mean | sum")->capture_default_str();
-  s->add_option("--top-k", a.top_k, "number of top eigenvalues (0 = none)")->capture_default_str();
-  s->add_option("--which", a.which, "largest_alge | largest_magn | smallest_alge | both_ends")->capture_default_str();
-  s->add_option("--eig-tol", a.eig_tol, "Spectra relative tolerance")->capture_default_str();
-  s->add_option("--ncv", a.ncv, "Krylov subspace size (0 = max(2k+1, 20))")->capture_default_str();
-  s->add_flag("--trace", a.trace, "estimate the trace");
-  s->add_option("--trace-method", a.trace_method, "hutchinson | hutch++ | exact")->capture_default_str();
-  s->add_option("--probe", a.probe, "rademacher | gaussian")->capture_default_str();
-  s->add_option("--trace-rtol", a.trace_rtol, "stop when the 95% CI half-width <= rtol*|mean|")->capture_default_str();
-  s->add_option("--trace-min-samples", a.trace_min, "")->capture_default_str();
-  s->add_option("--trace-max-samples", a.trace_max, "")->capture_default_str();
-  s->add_option("--trace-block", a.trace_block, "probes per data pass")->capture_default_str();
-  s->add_option("--hutchpp-budget", a.hutchpp_budget, "HVPs for Hutch++")->capture_default_str();
-  s->add_flag("--density", a.density, "SLQ spectral density");
-  s->add_option("--slq-steps", a.slq_steps, "Lanczos steps per run")->capture_default_str();
-  s->add_option("--slq-runs", a.slq_runs, "SLQ runs (0 = 10, or 1 with --compat pyhessian)")->capture_default_str();
-  s->add_option("--kernel", a.kernel, "density smoothing: pyhessian (variance rule) | std")->capture_default_str();
-  s->add_option("--sigma-squared", a.sigma_squared, "pyhessian kernel variance factor")->capture_default_str();
-  s->add_option("--sigma", a.sigma, "std kernel standard deviation (0 = range/steps)")->capture_default_str();
-  s->add_option("--num-bins", a.num_bins, "density grid points")->capture_default_str();
-  s->add_option("--batch-size", a.batch_size, "HVP batch size (0 = whole dataset)")->capture_default_str();
-  s->add_option("--compat", a.compat, "pyhessian: PyHessian's algorithms, defaults and RNG stream")
+  add_enum(s, "--loss", op.loss, &fh::parse_loss, "cross_entropy | mse | bce_with_logits");
+  add_enum(s, "--reduction", op.reduction, &fh::parse_reduction, "mean | sum");
+  s->add_option("--top-k", o.top_k.k, "number of top eigenvalues (0 = none)")->capture_default_str();
+  add_enum(s, "--which", o.top_k.which, &fh::parse_which, "largest_alge | largest_magn | smallest_alge | both_ends");
+  s->add_option("--eig-tol", o.top_k.tol, "Spectra relative tolerance")->capture_default_str();
+  s->add_option("--ncv", o.top_k.ncv, "Krylov subspace size (0 = max(2k+1, 20))")->capture_default_str();
+  s->add_flag("--trace", o.trace, "estimate the trace");
+  add_enum(s, "--trace-method", o.trace_method, &fh::parse_trace_method, "hutchinson | hutch++ | exact");
+  add_enum(s, "--probe", o.hutchinson.probe, &fh::parse_probe, "rademacher | gaussian");
+  s->add_option("--trace-rtol", o.hutchinson.rtol, "stop when the 95% CI half-width <= rtol*|mean|")->capture_default_str();
+  s->add_option("--trace-min-samples", o.hutchinson.min_samples, "")->capture_default_str();
+  s->add_option("--trace-max-samples", o.hutchinson.max_samples, "")->capture_default_str();
+  s->add_option("--trace-block", o.hutchinson.block, "probes per data pass")->capture_default_str();
+  s->add_option("--hutchpp-budget", o.hutchpp_budget, "HVPs for Hutch++")->capture_default_str();
+  s->add_flag("--density", o.density, "SLQ spectral density");
+  s->add_option("--slq-steps", o.slq.steps, "Lanczos steps per run")->capture_default_str();
+  s->add_option("--slq-runs", o.slq.runs, "SLQ runs (0 = 10, or 1 with --compat pyhessian)")->capture_default_str();
+  add_enum(s, "--kernel", o.smoothing.kernel, &fh::parse_kernel, "density smoothing: pyhessian (variance rule) | std");
+  s->add_option("--sigma-squared", o.smoothing.sigma_squared, "pyhessian kernel variance factor")->capture_default_str();
+  s->add_option("--sigma", o.smoothing.sigma, "std kernel standard deviation (0 = range/steps)")->capture_default_str();
+  s->add_option("--num-bins", o.smoothing.num_bins, "density grid points")->capture_default_str();
+  s->add_option("--batch-size", op.batch_size, "HVP batch size (0 = whole dataset)")->capture_default_str();
+  s->add_option_function<std::string>("--compat", [&o](const std::string& v) { o.compat = fh::parse_compat(v); },
+                                      "pyhessian: PyHessian's algorithms, defaults and RNG stream")
       ->check(CLI::IsMember({"pyhessian"}));
-  s->add_option("--dtype", a.dtype, "float32 | float64 (cast the model; default: keep)")
+  s->add_option("--dtype", op.dtype, "float32 | float64 (cast the model; default: keep)")
       ->check(CLI::IsMember({"float32", "float64"}));
-  s->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
-  s->add_option("--param-filter", a.param_filter, "regex on parameter names (diagonal block H_SS)");
-  s->add_option("--weight-decay", a.weight_decay, "add weight_decay*I to H")->capture_default_str();
-  s->add_flag("--train-mode", a.train_mode, "BatchNorm batch statistics (default: eval mode, as PyHessian)");
-  s->add_option("--graph-cache", a.graph_cache, "auto | on | off")->capture_default_str();
-  s->add_option("--seed", a.seed, "probe / start-vector seed")->capture_default_str();
+  s->add_option("--device", op.device, "cpu | cuda | cuda:N")->capture_default_str();
+  s->add_option("--param-filter", op.param_regex, "regex on parameter names (diagonal block H_SS)");
+  s->add_option("--weight-decay", op.weight_decay, "add weight_decay*I to H")->capture_default_str();
+  s->add_flag("--train-mode", op.train_mode, "BatchNorm batch statistics (default: eval mode, as PyHessian)");
+  s->add_option("--graph-cache", op.graph_cache, "auto | on | off")->capture_default_str();
+  s->add_option("--seed", o.seed, "probe / start-vector seed")->capture_default_str();
   return s;
 }
 
@@ -69,42 +86,13 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
   // are set; under --device cuda each rank takes GPU <local rank> (common/dist/communicator.h).
   auto dopts = flatmin::dist::options_from_env();
-  const std::string device = flatmin::dist::bind_device(dopts, parse_device(a.device)).str();
+  const std::string device = flatmin::dist::bind_device(dopts, parse_device(a.op.device)).str();
   if (dopts.world_size > 1) flatmin::dist::resolve_backend(dopts, flatmin::dist::gloo_built(), flatmin::dist::nccl_built());
   FLATMIN_CHECK(!std::filesystem::exists(a.out) || std::filesystem::is_directory(a.out),
                 "--out '" << a.out << "' exists and is not a directory");
-  fh::OperatorOptions oo;
-  oo.loss = fh::parse_loss(a.loss);
-  oo.reduction = fh::parse_reduction(a.reduction);
-  oo.batch_size = a.batch_size;
-  oo.param_regex = a.param_filter;
-  oo.weight_decay = a.weight_decay;
-  oo.train_mode = a.train_mode;
-  oo.dtype = a.dtype;
+  fh::OperatorOptions oo = a.op;  // the parsed options on this rank's device
   oo.device = device;
-  oo.graph_cache = a.graph_cache;
-  fh::AnalyzeOptions ao;
-  ao.compat = a.compat.empty() ? "accurate" : a.compat;
-  ao.seed = a.seed;
-  ao.top_k = a.top_k;
-  ao.which = fh::parse_which(a.which);
-  ao.eig_tol = a.eig_tol;
-  ao.ncv = a.ncv;
-  ao.trace = a.trace;
-  ao.trace_method = a.trace_method;
-  ao.probe = fh::parse_probe(a.probe);
-  ao.trace_rtol = a.trace_rtol;
-  ao.trace_min_samples = a.trace_min;
-  ao.trace_max_samples = a.trace_max;
-  ao.trace_block = a.trace_block;
-  ao.hutchpp_budget = a.hutchpp_budget;
-  ao.density = a.density;
-  ao.slq_steps = a.slq_steps;
-  ao.slq_runs = a.slq_runs;
-  ao.smoothing.kernel = fh::parse_kernel(a.kernel);
-  ao.smoothing.num_bins = a.num_bins;
-  ao.smoothing.sigma_squared = a.sigma_squared;
-  ao.smoothing.sigma = a.sigma;
+  fh::AnalyzeOptions ao = a.analysis;  // the parsed options; progress is this command's
   ao.progress = &std::cerr;
 
   const bool from_ckpt = !a.checkpoint.empty();
@@ -116,13 +104,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   nlohmann::json ckpt_info, data_info;
   if (from_ckpt) {
     auto cm = load_training_checkpoint(a.checkpoint);
-    CheckpointData sel;
-    sel.dataset = a.dataset;
-    sel.split = a.split;
-    sel.subset = a.subset;
-    sel.subset_seed = a.subset_seed;
-    sel.data_dir = a.data_dir;
-    data = load_checkpoint_dataset(cm.recipe, cm.spec, sel, &data_info);
+    data = load_checkpoint_dataset(cm.recipe, cm.spec, a.selection, &data_info);
     model = std::move(cm.model);
     ckpt_info = cm.info;
     ckpt_info["spec"] = cm.spec;
@@ -143,44 +125,36 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
     oo.allreduce_sum = [comm](double* d, std::int64_t n) { comm->allreduce_sum(d, static_cast<size_t>(n)); };
   }
   fh::HessianOperator h(model, data, oo);
-  fh::validate(ao, h.n());
+  ao.validate(h.n());  // the one validation: nothing is written before it
   std::cerr << "hessian: " << h.n() << " parameters, " << h.n_samples() << " samples in " << h.n_batches()
-            << " batch(es), " << h.dtype_name() << ", " << (a.train_mode ? "train" : "eval") << " mode\n";
-  torch::manual_seed(a.seed);  // compat mode draws from torch's CPU generator, as PyHessian
+            << " batch(es), " << h.dtype_name() << ", " << (oo.train_mode ? "train" : "eval") << " mode\n";
+  torch::manual_seed(ao.seed);  // compat mode draws from torch's CPU generator, as PyHessian
   if (comm->rank() != 0) ao.progress = nullptr;
-  const auto s = fh::analyze(h.as_operator(), ao);
+  const auto s = fh::analyze_validated(h.as_operator(), ao);
   if (comm->rank() != 0) return 0;  // rank 0 writes (every rank holds the same results)
 
   nlohmann::json j = s.to_json(ao);
   j["n_params"] = h.n();
   j["n_samples"] = h.n_samples();
   j["model"] = {{"path", from_ckpt ? a.checkpoint : a.model}, {"dtype", h.dtype_name()}, {"n_params", h.n()},
-                {"parameters", h.parameter_names()}, {"param_filter", a.param_filter}};
+                {"parameters", h.parameter_names()}, {"param_filter", oo.param_regex}};
   if (from_ckpt) j["checkpoint"] = ckpt_info;
   j["data"] = {{"path", from_ckpt ? nlohmann::json(data_info) : nlohmann::json(a.data)}, {"n_samples", h.n_samples()}, {"n_batches", h.n_batches()},
-               {"batch_size", a.batch_size}, {"mode", a.train_mode ? "train" : "eval"},
+               {"batch_size", oo.batch_size}, {"mode", oo.train_mode ? "train" : "eval"},
                {"graph_cache", h.graph_cached()}};
-  j["loss"] = {{"name", a.loss}, {"reduction", a.reduction}, {"weight_decay", a.weight_decay}};
+  j["loss"] = {{"name", fh::to_string(oo.loss)}, {"reduction", fh::to_string(oo.reduction)}, {"weight_decay", oo.weight_decay}};
   j["device"] = device;
   j["world_size"] = comm->world_size();
   if (s.has_trace) j["trace"]["samples"] = s.trace.samples;
 
-  manifest.set_seed("hessian", a.seed);
+  manifest.set_seed("hessian", ao.seed);
   manifest.set_library_version("spectra", std::to_string(SPECTRA_MAJOR_VERSION) + "." +
                                               std::to_string(SPECTRA_MINOR_VERSION) + "." +
                                               std::to_string(SPECTRA_PATCH_VERSION));
-  nlohmann::json cfg = {{"model", a.model}, {"data", a.data}, {"loss", a.loss}, {"reduction", a.reduction},
-                        {"top_k", a.top_k}, {"which", a.which}, {"eig_tol", a.eig_tol}, {"ncv", a.ncv},
-                        {"trace", a.trace}, {"trace_method", a.trace_method}, {"probe", a.probe},
-                        {"trace_rtol", a.trace_rtol}, {"trace_min_samples", a.trace_min},
-                        {"trace_max_samples", a.trace_max}, {"density", a.density}, {"slq_steps", a.slq_steps},
-                        {"slq_runs", a.slq_runs}, {"kernel", a.kernel}, {"sigma_squared", a.sigma_squared},
-                        {"sigma", a.sigma}, {"num_bins", a.num_bins}, {"batch_size", a.batch_size},
-                        {"compat", ao.compat}, {"dtype", a.dtype}, {"device", device},
-                        {"param_filter", a.param_filter}, {"weight_decay", a.weight_decay},
-                        {"train_mode", a.train_mode}, {"graph_cache", a.graph_cache}, {"seed", a.seed},
-                        {"checkpoint", a.checkpoint}, {"dataset", a.dataset}, {"split", a.split},
-                        {"subset", a.subset}, {"subset_seed", a.subset_seed}, {"data_dir", a.data_dir}};
+  nlohmann::json cfg = ao.to_json();
+  cfg.update(oo.to_json());  // device: the one this rank used
+  cfg.update(a.selection.to_json());
+  cfg.update({{"model", a.model}, {"data", a.data}, {"checkpoint", a.checkpoint}});
   manifest.set_config(cfg);
 
   const std::filesystem::path dir(a.out);
@@ -213,7 +187,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
     f.commit();
   }
   common::write_json_atomic(dir / "summary.json", j);
-  manifest.finish();
+  manifest.finish(s.outcome.status_name(), s.outcome.message);  // not_converged / failed: results written, flagged
   manifest.write(dir / "manifest.json");
   std::cerr << "hessian: " << s.hvp_count << " HVPs in " << s.seconds << " s";
   if (!s.eigenpairs.empty()) std::cerr << "; lambda_1 = " << s.eigenpairs[0].value;

@@ -10,30 +10,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include "experiments/commands/checkpoint_data.h"
+#include "hessian/analyze.h"
+#include "hessian/operator_options.h"
+
 namespace flatmin::experiments {
 
+/// `flatmin hessian`'s options; the operator, analysis and checkpoint-data options bind straight into their structs.
 struct HessianArgs {
   std::string model, data, out;
-  std::string loss = "cross_entropy", reduction = "mean";
-  int top_k = 1;
-  std::string which = "largest_alge";
-  double eig_tol = 1e-6;
-  int ncv = 0;
-  bool trace = false, density = false;
-  std::string trace_method = "hutchinson", probe = "rademacher";
-  int trace_min = 10, trace_max = 500, trace_block = 1, hutchpp_budget = 99;
-  double trace_rtol = 1e-2;
-  int slq_steps = 100, slq_runs = 0, num_bins = 10000;
-  std::string kernel = "pyhessian";
-  double sigma_squared = 1e-5, sigma = 0.0;
-  std::int64_t batch_size = 0;
-  std::string compat, dtype, device = "cpu", param_filter, graph_cache = "auto";
-  double weight_decay = 0.0;
-  bool train_mode = false;
-  std::uint64_t seed = 0;
-  // --checkpoint path (a `flatmin train` run; instead of --model/--data)
-  std::string checkpoint, dataset = "checkpoint", split = "train", data_dir;
-  std::int64_t subset = 0, subset_seed = -1;
+  std::string checkpoint;            ///< a `flatmin train` run (instead of --model/--data)
+  CheckpointData selection;          ///< with --checkpoint: --dataset, --split, --subset, --subset-seed, --data-dir
+  hessian::OperatorOptions op;       ///< --loss … --graph-cache; op.device as given (run_hessian binds it per rank)
+  hessian::AnalyzeOptions analysis;  ///< --compat, --seed, --top-k … --num-bins
 };
 
 /// Registers the `hessian` subcommand on `app`, binding its options to `args`.

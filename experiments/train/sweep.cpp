@@ -40,8 +40,61 @@ std::string noise_tag(double p) {
   return os.str();
 }
 
-json load_base(const SweepArgs& args) {
-  const json& b = args.config.at("base");
+/// An optimizers[] entry of a sweep file.
+struct SweepOptimizer {
+  std::string name, label;
+  json options;
+};
+
+/// A sweep file, parsed once (unknown keys name the nearest known key).
+struct SweepConfig {
+  std::string name;  ///< empty when not given
+  json base;         ///< a recipe object or the path of a recipe file
+  std::vector<SweepOptimizer> optimizers;
+  std::vector<uint64_t> seeds;
+  std::vector<double> noise_rates;
+  std::string out;
+  json overrides;  ///< null when not given
+};
+
+SweepConfig read_sweep_config(const json& c) {
+  // read everything and name unknown keys first, then check what is required
+  common::ConfigReader r(c, "sweep");
+  r.allow({"about", "notes"});
+  SweepConfig s;
+  s.name = r.string("name", "");
+  const bool has_base = r.has("base"), has_optimizers = r.has("optimizers");
+  s.base = r.raw("base", nullptr);
+  const auto seeds = r.integers("seeds", {0});
+  s.noise_rates = r.numbers("noise_rates", {0.0});
+  s.out = r.string("out", "");
+  s.overrides = r.raw("overrides", nullptr);
+  const json opts = r.raw("optimizers", nullptr);
+  if (opts.is_array()) {
+    for (const auto& o : opts) {
+      FLATMIN_CHECK(o.is_object(), "sweep: every optimizers[] entry must be an object with a 'name'");
+      common::ConfigReader e(o, "sweep optimizers[]");
+      SweepOptimizer so;
+      so.name = e.string("name", "");
+      so.label = e.string("label", so.name);
+      so.options = e.raw("options", json::object());
+      e.finish();
+      FLATMIN_CHECK(!so.name.empty(), "sweep: every optimizers[] entry needs a 'name'");
+      s.optimizers.push_back(std::move(so));
+    }
+  }
+  r.finish();
+  FLATMIN_CHECK(has_base && has_optimizers, "sweep: needs 'base' and 'optimizers'");
+  FLATMIN_CHECK(!seeds.empty() && !s.noise_rates.empty() && opts.is_array() && !opts.empty(),
+                "sweep: 'optimizers', 'seeds' and 'noise_rates' must be non-empty lists");
+  for (const auto seed : seeds) {
+    r.require(seed >= 0, "seeds", seed, ">= 0");
+    s.seeds.push_back(static_cast<uint64_t>(seed));
+  }
+  return s;
+}
+
+json load_base(const SweepArgs& args, const json& b) {
   if (b.is_string()) {
     fs::path p = b.get<std::string>();
     if (p.is_relative()) p = args.config_dir / p;
@@ -53,8 +106,9 @@ json load_base(const SweepArgs& args) {
 
 fs::path sweep_out(const SweepArgs& args) {
   if (!args.out.empty()) return args.out;
-  FLATMIN_CHECK(args.config.contains("out"), "sweep: no output folder (give \"out\" in the sweep file or --out)");
-  return args.config.at("out").get<std::string>();
+  const std::string out = read_sweep_config(args.config).out;
+  FLATMIN_CHECK(!out.empty(), "sweep: no output folder (give \"out\" in the sweep file or --out)");
+  return out;
 }
 
 /// The `flatmin train` arguments of run r (rank `rank` of ranks_per_run when that is > 1).
@@ -98,27 +152,19 @@ pid_t spawn_run(const SweepArgs& args, const SweepRun& r, int threads, int rank)
 std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   FLATMIN_CHECK(args.ranks_per_run >= 1, "sweep: ranks per run = " << args.ranks_per_run << " must be >= 1");
   FLATMIN_CHECK(!args.sync_bn || args.ranks_per_run > 1, "sweep: --sync-bn needs --ranks-per-run > 1");
-  const json& c = args.config;
-  FLATMIN_CHECK(c.is_object(), "sweep config must be a JSON object");
-  common::check_known_keys(c, {"about", "name", "base", "optimizers", "seeds", "noise_rates", "out", "overrides", "notes"}, "sweep");
-  FLATMIN_CHECK(c.contains("base") && c.contains("optimizers"), "sweep: needs 'base' and 'optimizers'");
-  json base = load_base(args);
+  FLATMIN_CHECK(args.config.is_object(), "sweep config must be a JSON object");
+  const SweepConfig c = read_sweep_config(args.config);
+  json base = load_base(args, c.base);
   base = common::merge_profile(base, args.profile, "sweep base");  // merged here; run configs carry none
-  if (c.contains("overrides")) base.merge_patch(c.at("overrides"));
-  const auto seeds = c.value("seeds", std::vector<uint64_t>{0});
-  const auto noises = c.value("noise_rates", std::vector<double>{0.0});
-  FLATMIN_CHECK(!seeds.empty() && !noises.empty() && c.at("optimizers").is_array() && !c.at("optimizers").empty(),
-                "sweep: 'optimizers', 'seeds' and 'noise_rates' must be non-empty lists");
+  if (!c.overrides.is_null()) base.merge_patch(c.overrides);
   const fs::path out = sweep_out(args);
   std::vector<SweepRun> runs;
   std::set<std::string> labels;
-  for (const auto& o : c.at("optimizers")) {
-    FLATMIN_CHECK(o.is_object() && o.contains("name"), "sweep: every optimizers[] entry needs a 'name'");
-    common::check_known_keys(o, {"name", "label", "options"}, "sweep optimizers[]");
-    const std::string label = o.value("label", o.at("name").get<std::string>());
+  for (const auto& o : c.optimizers) {
+    const std::string& label = o.label;
     FLATMIN_CHECK(labels.insert(label).second, "sweep: optimizer label '" << label << "' appears twice (give distinct 'label's)");
-    for (double p : noises) {
-      for (auto s : seeds) {
+    for (double p : c.noise_rates) {
+      for (auto s : c.seeds) {
         SweepRun r;
         r.label = label;
         r.noise = p;
@@ -127,7 +173,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
         r.dir = out / "runs" / r.id;
         r.config = base;
         r.config["name"] = r.id;
-        r.config["optimizer"] = {{"name", o.at("name")}, {"options", o.value("options", json::object())}};
+        r.config["optimizer"] = {{"name", o.name}, {"options", o.options}};
         r.config["seed"] = s;
         r.config["data"]["label_noise"]["rate"] = p;
         resolve_train_config(r.config, args.profile);  // validates now, before anything runs
@@ -141,11 +187,12 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
 std::string slurm_script(const SweepArgs& args, const std::vector<SweepRun>& runs) {
   for (const auto& r : runs) common::write_json_atomic(r.dir / "run_config.json", r.config);
   std::ostringstream s;
+  const std::string name = read_sweep_config(args.config).name;
   s << "#!/bin/bash\n"
-    << "# flatmin sweep '" << args.config.value("name", "sweep") << "': " << runs.size()
+    << "# flatmin sweep '" << (name.empty() ? "sweep" : name) << "': " << runs.size()
     << " runs as a SLURM job array. Submit with: sbatch <this file>; afterwards run `flatmin sweep` with the same\n"
     << "# config again (finished runs are skipped) to aggregate. Interrupted tasks can be resubmitted: they --resume.\n"
-    << "#SBATCH --job-name=" << args.config.value("name", "flatmin-sweep") << "\n"
+    << "#SBATCH --job-name=" << (name.empty() ? "flatmin-sweep" : name) << "\n"
     << "#SBATCH --array=0-" << runs.size() - 1 << "\n"
     << "#SBATCH --cpus-per-task=4\n";
   const int R = args.ranks_per_run;
@@ -298,7 +345,8 @@ json run_sweep(const SweepArgs& args) {
     }
   }
   json agg = aggregate_runs(runs);
-  agg["name"] = args.config.value("name", "sweep");
+  const std::string name = read_sweep_config(args.config).name;
+  agg["name"] = name.empty() ? "sweep" : name;
   agg["profile"] = args.profile;
   agg["runs"] = runs.size();
   common::write_json_atomic(out / "aggregate.json", agg);

@@ -4,7 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <set>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -37,23 +38,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";
-
-void check_keys(const json& j, const std::string& where, const std::set<std::string>& allowed) {
-  FLATMIN_CHECK(j.is_object(), where << " must be a JSON object");
-  for (const auto& [k, v] : j.items()) {
-    if (allowed.count(k) == 0) throw common::InputError(where + ": " + common::unknown_name_message("key", k, allowed));
-  }
-}
-
-template <class T>
-T get_or(const json& j, const char* key, T def, const std::string& where) {
-  if (!j.contains(key) || j.at(key).is_null()) return def;
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw common::InputError(where + "." + key + " has the wrong type (" + j.at(key).dump() + ")");
-  }
-}
 
 // ---- checkpoint helpers ------------------------------------------------------------------------------
 
@@ -117,10 +101,10 @@ struct Data {
   data::NoiseReport noise;
 };
 
-Data load_data(const json& d, const std::string& data_dir_override, uint64_t run_seed) {
+Data load_data(const DataConfig& d, const std::string& data_dir_override, uint64_t run_seed) {
   Data out;
-  const std::string name = d.at("dataset");
-  const std::string dir = !data_dir_override.empty() ? data_dir_override : d.at("dir").get<std::string>();
+  const std::string& name = d.dataset;
+  const std::string dir = !data_dir_override.empty() ? data_dir_override : d.dir;
   if (name == "fashion_mnist") {
     out.train = data::load_fashion_mnist(dir, true);
     out.test = data::load_fashion_mnist(dir, false);
@@ -129,22 +113,20 @@ Data load_data(const json& d, const std::string& data_dir_override, uint64_t run
     out.train = data::load_cifar(dir, c, true);
     out.test = data::load_cifar(dir, c, false);
   } else {
-    out.train = data::make_synthetic(d.at("synthetic"), true);
-    out.test = data::make_synthetic(d.at("synthetic"), false);
+    out.train = data::make_synthetic(d.synthetic, true);
+    out.test = data::make_synthetic(d.synthetic, false);
   }
-  const uint64_t subset_seed = d.at("subset_seed");
-  out.train = data::subset(out.train, d.at("train_subset"), subset_seed);
-  out.test = data::subset(out.test, d.at("test_subset"), subset_seed + 1);
-  const auto& ln = d.at("label_noise");
-  const uint64_t noise_seed = ln.at("seed").is_null() ? data::mix_seed(run_seed, 0x40153) : ln.at("seed").get<uint64_t>();
-  out.noise = data::apply_label_noise(out.train.labels, out.train.num_classes, ln.at("rate"), ln.at("mode"), noise_seed);
-  const auto& aug = d.at("augment");
-  out.aug_train.crop_padding = aug.at("crop_padding");
-  out.aug_train.hflip = aug.at("hflip");
-  if (d.at("normalize").get<bool>()) {
+  out.train = data::subset(out.train, d.train_subset, d.subset_seed);
+  out.test = data::subset(out.test, d.test_subset, d.subset_seed + 1);
+  const auto& ln = d.label_noise;
+  const uint64_t noise_seed = ln.seed ? *ln.seed : data::mix_seed(run_seed, 0x40153);
+  out.noise = data::apply_label_noise(out.train.labels, out.train.num_classes, ln.rate, ln.mode, noise_seed);
+  out.aug_train.crop_padding = static_cast<int>(d.augment.crop_padding);
+  out.aug_train.hflip = d.augment.hflip;
+  if (d.normalize) {
     data::default_normalization(name, static_cast<int>(out.train.channels), out.aug_train.mean, out.aug_train.std);
-    if (d.contains("mean")) out.aug_train.mean = d.at("mean").get<std::vector<float>>();
-    if (d.contains("std")) out.aug_train.std = d.at("std").get<std::vector<float>>();
+    if (d.mean) out.aug_train.mean.assign(d.mean->begin(), d.mean->end());
+    if (d.std) out.aug_train.std.assign(d.std->begin(), d.std->end());
   }
   out.aug_test.mean = out.aug_train.mean;
   out.aug_test.std = out.aug_train.std;
@@ -188,110 +170,201 @@ std::pair<double, double> evaluate(models::Net& model, const data::ImageSet& set
 
 }  // namespace
 
-json resolve_train_config(const json& raw_in, const std::string& profile) {
+namespace {
+
+// Reading and checking are two passes: every reader first reads its keys (a wrong type is reported at
+// once) and finish()es, so that a typo'd key is named (with the nearest known key) before the missing or
+// out-of-range value it leaves behind.
+
+void require_choice(const std::string& where, const std::string& key, const std::string& v,
+                    std::initializer_list<std::string_view> allowed) {
+  for (const auto a : allowed) {
+    if (a == v) return;
+  }
+  throw common::InputError(where + ": '" + key + "': " + common::unknown_name_message("value", v, allowed));
+}
+
+/// A seed (an integer; `raw` keeps it for the second pass, which requires >= 0).
+uint64_t read_seed(common::ConfigReader& r, const std::string& key, int64_t& raw) {
+  raw = r.integer(key, 0);
+  return static_cast<uint64_t>(raw);
+}
+
+DataConfig read_data(const json& j, bool& has_dataset, int64_t& seeds_min) {
+  DataConfig d;
+  common::ConfigReader r(j, "train config.data");
+  has_dataset = r.has("dataset");
+  d.dataset = r.string("dataset", "");
+  d.dir = r.string("dir", "");
+  d.train_subset = r.integer("train_subset", 0);
+  d.test_subset = r.integer("test_subset", 0);
+  int64_t raw = 0;
+  d.subset_seed = read_seed(r, "subset_seed", raw);
+  seeds_min = raw;
+  {
+    common::ConfigReader a(r.object("augment"), r.where() + ".augment");
+    d.augment.crop_padding = a.integer("crop_padding", 0);
+    d.augment.hflip = a.boolean("hflip", false);
+    a.finish();
+  }
+  d.normalize = r.boolean("normalize", true);
+  if (r.has("mean")) d.mean = r.numbers("mean", {});
+  if (r.has("std")) d.std = r.numbers("std", {});
+  {
+    common::ConfigReader n(r.object("label_noise"), r.where() + ".label_noise");
+    d.label_noise.rate = n.number("rate", 0.0);
+    d.label_noise.mode = n.string("mode", "official");
+    if (n.has("seed")) {
+      d.label_noise.seed = read_seed(n, "seed", raw);
+      seeds_min = std::min(seeds_min, raw);
+    }
+    n.finish();
+  }
+  d.synthetic = r.object("synthetic");
+  {
+    common::ConfigReader y(d.synthetic, r.where() + ".synthetic");  // make_synthetic reads these
+    y.integer("n", 256);
+    y.integer("classes", 4);
+    y.integer("channels", 1);
+    y.integer("size", 8);
+    y.number("noise", 40.0);
+    seeds_min = std::min(seeds_min, y.integer("seed", 1));
+    y.finish();
+  }
+  r.finish();
+  return d;
+}
+
+NamedOptions read_named(common::ConfigReader& parent, const std::string& key) {
+  common::ConfigReader r(parent.object(key), parent.where() + "." + key);
+  NamedOptions o;
+  o.name = r.string("name", "");
+  o.options = r.raw("options", json::object());
+  r.finish();
+  return o;
+}
+
+ScheduleConfig read_schedule(const json& j, int64_t epochs, bool& has_eta_min) {
+  common::ConfigReader r(j, "train config.schedule");
+  ScheduleConfig s;
+  s.type = r.string("type", "constant");
+  s.milestones = r.integers("milestones", {});
+  s.gamma = r.number("gamma", 0.1);
+  s.t_max = r.integer("t_max", epochs);
+  s.eta_min_factor = r.number("eta_min_factor", 0.0);
+  s.warmup_epochs = r.number("warmup_epochs", 0.0);
+  has_eta_min = r.has("eta_min");
+  r.finish();
+  return s;
+}
+
+}  // namespace
+
+TrainConfig resolve_train_config(const json& raw_in, const std::string& profile) {
   FLATMIN_CHECK(raw_in.is_object(), "train config must be a JSON object");
   common::require_finite_json(raw_in, "train config");
   const json raw = common::merge_profile(raw_in, profile, "train config");
-  check_keys(raw, "train config",
-             {"about", "name", "data", "model", "optimizer", "weight_decay", "epochs", "batch_size", "test_batch_size",
-              "drop_last", "schedule", "seed", "set_epoch", "divergence_factor", "notes"});
-  json c;
-  c["name"] = get_or<std::string>(raw, "name", "run", "train config");
-  // data
-  FLATMIN_CHECK(raw.contains("data"), "train config: missing 'data'");
-  const json& d = raw.at("data");
-  check_keys(d, "data", {"dataset", "dir", "train_subset", "test_subset", "subset_seed", "augment", "normalize", "mean",
-                         "std", "label_noise", "synthetic"});
-  json dd;
-  dd["dataset"] = get_or<std::string>(d, "dataset", "", "data");
-  const std::set<std::string> datasets = {"fashion_mnist", "cifar10", "cifar100", "synthetic"};
-  FLATMIN_CHECK(datasets.count(dd["dataset"].get<std::string>()) == 1,
-                "data.dataset = '" << dd["dataset"].get<std::string>() << "' is not one of fashion_mnist, cifar10, cifar100, synthetic");
-  dd["dir"] = get_or<std::string>(d, "dir", "", "data");
-  dd["train_subset"] = get_or<int64_t>(d, "train_subset", 0, "data");
-  dd["test_subset"] = get_or<int64_t>(d, "test_subset", 0, "data");
-  FLATMIN_CHECK(dd["train_subset"].get<int64_t>() >= 0 && dd["test_subset"].get<int64_t>() >= 0, "data.*_subset must be >= 0 (0 = all)");
-  dd["subset_seed"] = get_or<uint64_t>(d, "subset_seed", 0, "data");
-  const json aug = d.value("augment", json::object());
-  check_keys(aug, "data.augment", {"crop_padding", "hflip"});
-  dd["augment"] = {{"crop_padding", get_or<int>(aug, "crop_padding", 0, "data.augment")},
-                   {"hflip", get_or<bool>(aug, "hflip", false, "data.augment")}};
-  FLATMIN_CHECK(dd["augment"]["crop_padding"].get<int>() >= 0, "data.augment.crop_padding must be >= 0");
-  dd["normalize"] = get_or<bool>(d, "normalize", true, "data");
-  if (d.contains("mean")) dd["mean"] = d.at("mean");
-  if (d.contains("std")) dd["std"] = d.at("std");
-  const json ln = d.value("label_noise", json::object());
-  check_keys(ln, "data.label_noise", {"rate", "mode", "seed"});
-  dd["label_noise"] = {{"rate", get_or<double>(ln, "rate", 0.0, "data.label_noise")},
-                       {"mode", get_or<std::string>(ln, "mode", "official", "data.label_noise")},
-                       {"seed", ln.contains("seed") ? ln.at("seed") : json(nullptr)}};
-  const double rate = dd["label_noise"]["rate"];
-  FLATMIN_CHECK(rate >= 0 && rate <= 1, "data.label_noise.rate = " << rate << " must be in [0, 1]");
-  const std::string mode = dd["label_noise"]["mode"];
-  FLATMIN_CHECK(mode == "official" || mode == "exact", "data.label_noise.mode = '" << mode << "' is not 'official' or 'exact'");
-  dd["synthetic"] = d.value("synthetic", json::object());
-  check_keys(dd["synthetic"], "data.synthetic", {"n", "classes", "channels", "size", "noise", "seed"});
-  c["data"] = dd;
-  // model
-  FLATMIN_CHECK(raw.contains("model"), "train config: missing 'model'");
-  check_keys(raw.at("model"), "model", {"name", "options"});
-  c["model"] = {{"name", get_or<std::string>(raw.at("model"), "name", "", "model")},
-                {"options", raw.at("model").value("options", json::object())}};
-  // optimizer
-  FLATMIN_CHECK(raw.contains("optimizer"), "train config: missing 'optimizer'");
-  check_keys(raw.at("optimizer"), "optimizer", {"name", "options"});
-  json opt = {{"name", get_or<std::string>(raw.at("optimizer"), "name", "", "optimizer")},
-              {"options", raw.at("optimizer").value("options", json::object())}};
-  if (raw.contains("weight_decay")) opt["options"]["weight_decay"] = raw.at("weight_decay");
-  c["optimizer"] = opt;
-  // loop
-  c["epochs"] = get_or<int64_t>(raw, "epochs", 0, "train config");
-  FLATMIN_CHECK(c["epochs"].get<int64_t>() >= 1, "train config: 'epochs' must be >= 1");
-  c["batch_size"] = get_or<int64_t>(raw, "batch_size", 128, "train config");
-  c["test_batch_size"] = get_or<int64_t>(raw, "test_batch_size", c["batch_size"].get<int64_t>(), "train config");
-  FLATMIN_CHECK(c["batch_size"].get<int64_t>() >= 1 && c["test_batch_size"].get<int64_t>() >= 1, "batch sizes must be >= 1");
-  c["drop_last"] = get_or<bool>(raw, "drop_last", false, "train config");
-  c["seed"] = get_or<uint64_t>(raw, "seed", 0, "train config");
-  c["set_epoch"] = get_or<bool>(raw, "set_epoch", true, "train config");
+  // pass 1: read (wrong types now), then unknown keys (finish)
+  common::ConfigReader r(raw, "train config");
+  r.allow({"about", "notes"});
+  TrainConfig c;
+  c.name = r.string("name", "run");
+  const bool has_data = r.has("data"), has_model = r.has("model"), has_optimizer = r.has("optimizer");
+  bool has_dataset = false, has_eta_min = false;
+  int64_t seeds_min = 0, run_seed = 0;
+  c.data = read_data(r.object("data"), has_dataset, seeds_min);
+  c.model = read_named(r, "model");
+  c.optimizer = read_named(r, "optimizer");
+  if (r.has("weight_decay")) c.optimizer.options["weight_decay"] = r.raw("weight_decay", nullptr);  // the registry checks it
+  c.epochs = r.integer("epochs", 0);
+  c.batch_size = r.integer("batch_size", 128);
+  c.test_batch_size = r.integer("test_batch_size", c.batch_size);
+  c.drop_last = r.boolean("drop_last", false);
+  c.seed = read_seed(r, "seed", run_seed);
+  c.set_epoch = r.boolean("set_epoch", true);
   // A batch loss > divergence_factor × the reference loss (epoch 1's first batch during epoch 1, then epoch 1's
   // mean training loss) ends the run as diverged, as a non-finite loss does; 0 turns the explosion test off.
-  c["divergence_factor"] = get_or<double>(raw, "divergence_factor", 1e6, "train config");
-  const double dfac = c["divergence_factor"];
-  FLATMIN_CHECK(dfac == 0 || dfac > 1, "train config: 'divergence_factor' = " << dfac << " must be > 1 (or 0: off)");
-  const json s = raw.value("schedule", json{{"type", "constant"}});
-  check_keys(s, "schedule", {"type", "milestones", "gamma", "t_max", "eta_min", "eta_min_factor", "warmup_epochs"});
-  json sc;
-  sc["type"] = get_or<std::string>(s, "type", "constant", "schedule");
-  const std::string type = sc["type"];
-  FLATMIN_CHECK(type == "constant" || type == "multistep" || type == "cosine",
-                "schedule.type = '" << type << "' is not constant, multistep or cosine");
-  sc["milestones"] = get_or<std::vector<int64_t>>(s, "milestones", {}, "schedule");
-  sc["gamma"] = get_or<double>(s, "gamma", 0.1, "schedule");
-  sc["t_max"] = get_or<int64_t>(s, "t_max", c["epochs"].get<int64_t>(), "schedule");
-  sc["eta_min_factor"] = get_or<double>(s, "eta_min_factor", 0.0, "schedule");  // eta_min = factor · base lr
-  sc["warmup_epochs"] = get_or<double>(s, "warmup_epochs", 0.0, "schedule");
-  FLATMIN_CHECK(!s.contains("eta_min"), "schedule.eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
-  FLATMIN_CHECK(sc["gamma"].get<double>() > 0 && sc["t_max"].get<int64_t>() >= 1 && sc["warmup_epochs"].get<double>() >= 0,
-                "schedule: need gamma > 0, t_max >= 1, warmup_epochs >= 0");
-  c["schedule"] = sc;
+  c.divergence_factor = r.number("divergence_factor", 1e6);
+  const json default_schedule = {{"type", "constant"}};
+  c.schedule = read_schedule(r.has("schedule") ? r.object("schedule") : default_schedule, c.epochs, has_eta_min);
+  r.finish();
+
+  // pass 2: required keys, allowed values, ranges
+  const std::string w = "train config";
+  FLATMIN_CHECK(has_data, "train config: missing 'data'");
+  FLATMIN_CHECK(has_model, "train config: missing 'model'");
+  FLATMIN_CHECK(has_optimizer, "train config: missing 'optimizer'");
+  FLATMIN_CHECK(has_dataset, "train config.data: missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
+  require_choice(w + ".data", "dataset", c.data.dataset, {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
+  r.require(c.data.train_subset >= 0, "data.train_subset", c.data.train_subset, ">= 0 (0 = all)");
+  r.require(c.data.test_subset >= 0, "data.test_subset", c.data.test_subset, ">= 0 (0 = all)");
+  r.require(seeds_min >= 0, "data seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
+  r.require(c.data.augment.crop_padding >= 0, "data.augment.crop_padding", c.data.augment.crop_padding, ">= 0");
+  const double rate = c.data.label_noise.rate;
+  r.require(rate >= 0 && rate <= 1, "data.label_noise.rate", rate, "in [0, 1]");
+  require_choice(w + ".data.label_noise", "mode", c.data.label_noise.mode, {"official", "exact"});
+  r.require(c.epochs >= 1, "epochs", c.epochs, ">= 1");
+  r.require(c.batch_size >= 1, "batch_size", c.batch_size, ">= 1");
+  r.require(c.test_batch_size >= 1, "test_batch_size", c.test_batch_size, ">= 1");
+  r.require(run_seed >= 0, "seed", run_seed, ">= 0");
+  const double dfac = c.divergence_factor;
+  r.require(dfac == 0 || dfac > 1, "divergence_factor", dfac, "> 1 (or 0: off)");
+  const ScheduleConfig& s = c.schedule;
+  require_choice(w + ".schedule", "type", s.type, {"constant", "multistep", "cosine"});
+  FLATMIN_CHECK(!has_eta_min, "train config.schedule.eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
+  r.require(s.gamma > 0, "schedule.gamma", s.gamma, "> 0");
+  r.require(s.t_max >= 1, "schedule.t_max", s.t_max, ">= 1");
+  r.require(s.warmup_epochs >= 0, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
   return c;
 }
 
-double scheduled_lr(const json& s, double base, int64_t epoch, int64_t step, int64_t steps_per_epoch) {
-  const std::string type = s.at("type");
+json TrainConfig::to_json() const {
+  json dd;
+  dd["dataset"] = data.dataset;
+  dd["dir"] = data.dir;
+  dd["train_subset"] = data.train_subset;
+  dd["test_subset"] = data.test_subset;
+  dd["subset_seed"] = data.subset_seed;
+  dd["augment"] = {{"crop_padding", data.augment.crop_padding}, {"hflip", data.augment.hflip}};
+  dd["normalize"] = data.normalize;
+  if (data.mean) dd["mean"] = *data.mean;
+  if (data.std) dd["std"] = *data.std;
+  dd["label_noise"] = {{"rate", data.label_noise.rate},
+                       {"mode", data.label_noise.mode},
+                       {"seed", data.label_noise.seed ? json(*data.label_noise.seed) : json(nullptr)}};
+  dd["synthetic"] = data.synthetic;
+  json c;
+  c["name"] = name;
+  c["data"] = dd;
+  c["model"] = {{"name", model.name}, {"options", model.options}};
+  c["optimizer"] = {{"name", optimizer.name}, {"options", optimizer.options}};
+  c["epochs"] = epochs;
+  c["batch_size"] = batch_size;
+  c["test_batch_size"] = test_batch_size;
+  c["drop_last"] = drop_last;
+  c["seed"] = seed;
+  c["set_epoch"] = set_epoch;
+  c["divergence_factor"] = divergence_factor;
+  c["schedule"] = {{"type", schedule.type},           {"milestones", schedule.milestones},
+                   {"gamma", schedule.gamma},         {"t_max", schedule.t_max},
+                   {"eta_min_factor", schedule.eta_min_factor}, {"warmup_epochs", schedule.warmup_epochs}};
+  return c;
+}
+
+double scheduled_lr(const ScheduleConfig& s, double base, int64_t epoch, int64_t step, int64_t steps_per_epoch) {
   double lr = base;
-  if (type == "multistep") {  // torch MultiStepLR stepped once per epoch after the test pass: lr ← lr·γ per milestone
-    auto ms = s.at("milestones").get<std::vector<int64_t>>();
+  if (s.type == "multistep") {  // torch MultiStepLR stepped once per epoch after the test pass: lr ← lr·γ per milestone
+    auto ms = s.milestones;
     std::sort(ms.begin(), ms.end());
     for (auto m : ms) {
-      if (m < epoch) lr *= s.at("gamma").get<double>();
+      if (m < epoch) lr *= s.gamma;
     }
-  } else if (type == "cosine") {  // CosineAnnealingLR's closed form, stepped per epoch
-    const double t = static_cast<double>(epoch - 1), T = static_cast<double>(s.at("t_max").get<int64_t>());
-    const double eta_min = s.at("eta_min_factor").get<double>() * base;
+  } else if (s.type == "cosine") {  // CosineAnnealingLR's closed form, stepped per epoch
+    const double t = static_cast<double>(epoch - 1), T = static_cast<double>(s.t_max);
+    const double eta_min = s.eta_min_factor * base;
     lr = eta_min + (base - eta_min) * (1.0 + std::cos(M_PI * std::min(t, T) / T)) / 2.0;
   }
-  const double w = s.at("warmup_epochs").get<double>() * static_cast<double>(steps_per_epoch);
+  const double w = s.warmup_epochs * static_cast<double>(steps_per_epoch);
   if (w > 0 && static_cast<double>(step) < w) lr *= static_cast<double>(step + 1) / w;  // linear per-step warm-up
   return lr;
 }
@@ -306,13 +379,51 @@ bool run_finished(const fs::path& dir) {
   }
 }
 
-json run_training(const TrainArgs& args) {
-  const json cfg = resolve_train_config(args.config, args.profile);
-  const fs::path out = args.out;
+namespace {
+
+/// One run's state, shared by the steps of run_training (restore / train_epoch / save / summarize).
+struct Run {
+  const TrainArgs& args;
+  const TrainConfig cfg;
+  const json cfg_json;  // the resolved recipe: config.json, the manifest and the checkpoint store it
+  fs::path out, ckpt_file;
+  bool writer = true, have_ckpt = false;
+  dist::DistOptions dopts;
+  torch::Device device = torch::kCPU;
+  Data data;
+  models::ModelSpec spec;
+  std::shared_ptr<models::Net> model;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<double> base_lr;
+  int64_t steps_per_epoch = 0;
+  std::shared_ptr<dist::Communicator> coll;
+  std::vector<EpochRow> rows;
+  int64_t done_epochs = 0, global_step = 0;
+  std::optional<common::Manifest> manifest;
+  std::unique_ptr<common::Progress> progress;
+  int64_t progress_done = 0;
+  double reference_loss = std::nan("");  // epoch 1's first batch loss, then epoch 1's mean loss
+
+  /// Validates the arguments, builds data, model and optimizer, then creates the run folder and the communicator.
+  explicit Run(const TrainArgs& a);
+  /// Loads model, optimizer, RNG states and metrics from checkpoint.pt (the recipe must be the saved one).
+  void restore();
+  /// Writes config.json, model.json and the manifest (status running).
+  void start();
+  /// Trains and evaluates one epoch, appends its row; true when its test accuracy is the best so far.
+  bool train_epoch(int64_t epoch);
+  /// Writes the weights, checkpoint.pt and metrics.csv of the epoch just finished.
+  void save(int64_t epoch, bool best);
+  /// result.json's content; writes it (when finished) and the final manifest.
+  json summarize();
+  /// Records divergence in the manifest and throws DivergedError.
+  [[noreturn]] void diverge(int64_t epoch, int64_t batch, double loss, const std::string& why);
+};
+
+Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.profile)), cfg_json(cfg.to_json()), out(a.out) {
   FLATMIN_CHECK(!out.empty(), "train: --out is required");
   FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
                 "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
-  dist::DistOptions dopts;
   dopts.rank = args.rank;
   dopts.world_size = args.world_size;
   dopts.local_rank = args.local_rank;
@@ -323,45 +434,40 @@ json run_training(const TrainArgs& args) {
     dopts.init = "file://" + args.dist_store;
   }
   // One GPU per rank: an index-less "cuda" becomes cuda:<local rank> when there are several ranks.
-  const torch::Device device = dist::bind_device(dopts, torch::Device(args.device));
+  device = dist::bind_device(dopts, torch::Device(args.device));
   if (args.world_size > 1) dist::resolve_backend(dopts, dist::gloo_built(), dist::nccl_built());  // fail early
   if (device.is_cuda()) {  // bit-identical --resume on a GPU needs deterministic cuDNN kernels
     at::globalContext().setBenchmarkCuDNN(false);
     at::globalContext().setDeterministicCuDNN(true);
   }
-  const bool writer = args.rank == 0;
-  const fs::path ckpt_file = out / "checkpoint.pt";
+  writer = args.rank == 0;
+  ckpt_file = out / "checkpoint.pt";
   std::error_code ec;
-  const bool have_ckpt = fs::is_regular_file(ckpt_file, ec);
+  have_ckpt = fs::is_regular_file(ckpt_file, ec);
   FLATMIN_CHECK(args.resume || !have_ckpt,
                 out.string() << " already holds a checkpoint: pass --resume to continue it, or choose another --out");
 
-  const uint64_t seed = cfg.at("seed");
-  Data data = load_data(cfg.at("data"), args.data_dir, seed);
+  data = load_data(cfg.data, args.data_dir, cfg.seed);
   FLATMIN_CHECK(data.train.n >= 1 && data.test.n >= 1, "train: empty training or test set");
 
-  models::ModelSpec spec;
-  spec.name = cfg.at("model").at("name");
-  spec.options = cfg.at("model").at("options");
+  spec.name = cfg.model.name;
+  spec.options = cfg.model.options;
   spec.in_channels = data.train.channels;
   spec.image_size = data.train.height;
   spec.num_classes = data.train.num_classes;
   FLATMIN_CHECK(data.train.height == data.train.width, "train: only square images are supported");
 
-  torch::manual_seed(seed);
-  auto model = models::make_model(spec);
+  torch::manual_seed(cfg.seed);
+  model = models::make_model(spec);
   model->to(device);
-  auto optimizer = optim::make_optimizer(cfg.at("optimizer").at("name"), cfg.at("optimizer").at("options"), model->parameters());
-  std::vector<double> base_lr;
+  optimizer = optim::make_optimizer(cfg.optimizer.name, cfg.optimizer.options, model->parameters());
   for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
 
-  const int64_t epochs = cfg.at("epochs"), bs = cfg.at("batch_size"), test_bs = cfg.at("test_batch_size");
-  const bool drop_last = cfg.at("drop_last");
-  const int64_t steps_per_epoch = drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
+  const int64_t bs = cfg.batch_size;
+  steps_per_epoch = cfg.drop_last ? data.train.n / bs : (data.train.n + bs - 1) / bs;
   FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
 
   fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
-  std::shared_ptr<dist::Communicator> coll;
   if (args.world_size > 1) {
     if (args.sync_bn) {  // every rank must run every BN forward (the statistics are a collective)
       const int64_t last = data.train.n - (steps_per_epoch - 1) * bs;
@@ -373,192 +479,193 @@ json run_training(const TrainArgs& args) {
     coll = dist::Communicator::create(dopts);
     if (args.sync_bn) models::sync_batchnorm(*model, coll);
   }
+}
 
-  std::vector<EpochRow> rows;
-  int64_t done_epochs = 0, global_step = 0;
-  if (have_ckpt) {
-    torch::serialize::InputArchive a;
-    try {
-      a.load_from(ckpt_file.string());
-      FLATMIN_CHECK(read_string(a, "format") == kCheckpointFormat, ckpt_file.string() << ": not a flatmin training checkpoint");
-    } catch (const common::InputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
-    }
-    json saved = json::parse(read_string(a, "config"));
-    // checkpoints from before divergence_factor existed resume under the default
-    if (!saved.contains("divergence_factor")) saved["divergence_factor"] = 1e6;
-    FLATMIN_CHECK(saved == cfg, ckpt_file.string() << ": the checkpoint was written with a different recipe; use another --out "
-                                                   << "(saved: " << saved.dump() << ")");
-    torch::serialize::InputArchive ma, oa;
-    a.read("model", ma);
-    model->load(ma);
-    model->to(device);
-    a.read("optimizer", oa);
-    optimizer->load(oa);
-    torch::Tensor rng;
-    a.read("rng_cpu", rng);
-    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
-    gen.set_state(rng);
-    if (device.is_cuda()) {  // dropout etc. on the GPU draw from its own generator
-      torch::Tensor rng_cuda;
-      FLATMIN_CHECK(a.try_read("rng_cuda", rng_cuda),
-                    ckpt_file.string() << ": the checkpoint was written on the CPU; resume it with --device cpu");
-      at::Generator g = at::globalContext().defaultGenerator(device);
-      g.set_state(rng_cuda);
-    }
-    done_epochs = read_int(a, "epoch");
-    global_step = read_int(a, "global_step");
-    for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
+void Run::restore() {
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(ckpt_file.string());
+    FLATMIN_CHECK(read_string(a, "format") == kCheckpointFormat, ckpt_file.string() << ": not a flatmin training checkpoint");
+  } catch (const common::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
   }
+  json saved = json::parse(read_string(a, "config"));
+  // checkpoints from before divergence_factor existed resume under the default
+  if (!saved.contains("divergence_factor")) saved["divergence_factor"] = 1e6;
+  FLATMIN_CHECK(saved == cfg_json, ckpt_file.string() << ": the checkpoint was written with a different recipe; use another --out "
+                                                      << "(saved: " << saved.dump() << ")");
+  torch::serialize::InputArchive ma, oa;
+  a.read("model", ma);
+  model->load(ma);
+  model->to(device);
+  a.read("optimizer", oa);
+  optimizer->load(oa);
+  torch::Tensor rng;
+  a.read("rng_cpu", rng);
+  at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+  gen.set_state(rng);
+  if (device.is_cuda()) {  // dropout etc. on the GPU draw from its own generator
+    torch::Tensor rng_cuda;
+    FLATMIN_CHECK(a.try_read("rng_cuda", rng_cuda),
+                  ckpt_file.string() << ": the checkpoint was written on the CPU; resume it with --device cpu");
+    at::Generator g = at::globalContext().defaultGenerator(device);
+    g.set_state(rng_cuda);
+  }
+  done_epochs = read_int(a, "epoch");
+  global_step = read_int(a, "global_step");
+  for (const auto& r : json::parse(read_string(a, "metrics"))) rows.push_back(EpochRow::from_json(r));
+  if (!rows.empty()) reference_loss = rows.front().train_loss;  // epoch 1's mean
+}
 
-  if (writer) common::write_json_atomic(out / "config.json", cfg);
+void Run::start() {
+  if (writer) common::write_json_atomic(out / "config.json", cfg_json);
   json model_json = {{"model", spec.to_json()},
                      {"weights", {{"final", "model_final.pt"}, {"best", "model_best.pt"}}},
                      {"format", "torch::serialize::OutputArchive of the module (Module::save); rebuild with "
                                 "flatmin::models::make_model(ModelSpec::from_json(model)) and Module::load"},
                      {"input", {{"mean", data.aug_test.mean}, {"std", data.aug_test.std}}},
-                     {"dataset", cfg.at("data").at("dataset")}};
+                     {"dataset", cfg.data.dataset}};
   if (writer) common::write_json_atomic(out / "model.json", model_json);
 
-  auto manifest = common::Manifest("train", args.argv);
-  manifest.set_library_version("libtorch", TORCH_VERSION);
-  manifest.set_field("intra_op_threads", at::get_num_threads());
-  manifest.set_config(cfg);
-  manifest.set_seed("seed", seed);
-  manifest.set_field("parameters", models::parameter_count(*model));
-  manifest.set_field("label_noise", data.noise.to_json());
-  manifest.set_field("resumed_from_epoch", done_epochs);
-  manifest.set_field("world_size", args.world_size);
-  manifest.set_field("sync_bn", args.sync_bn);
-  if (writer) manifest.write(out / "manifest.json");
+  manifest.emplace("train", args.argv);
+  manifest->set_library_version("libtorch", TORCH_VERSION);
+  manifest->set_field("intra_op_threads", at::get_num_threads());
+  manifest->set_config(cfg_json);
+  manifest->set_seed("seed", cfg.seed);
+  manifest->set_field("parameters", models::parameter_count(*model));
+  manifest->set_field("label_noise", data.noise.to_json());
+  manifest->set_field("resumed_from_epoch", done_epochs);
+  manifest->set_field("world_size", args.world_size);
+  manifest->set_field("sync_bn", args.sync_bn);
+  if (writer) manifest->write(out / "manifest.json");
+}
 
-  const bool set_epoch = cfg.at("set_epoch");
-  const int64_t last_epoch = args.stop_after > 0 ? std::min(epochs, done_epochs + args.stop_after) : epochs;
-  common::Progress progress(cfg.at("name").get<std::string>(), (last_epoch - done_epochs) * steps_per_epoch, 10.0,
-                            args.progress && writer ? &std::cerr : nullptr);
-  int64_t progress_done = 0;
-  // Divergence (an outcome, not bad input): a non-finite batch loss, or one above divergence_factor × the reference
-  // loss, ends the run with manifest status "diverged" and a DivergedError (exit 1). Nothing of the diverged epoch
-  // is written: checkpoint.pt, model_*.pt and metrics.csv stay those of the last finished epoch.
-  const double divergence_factor = cfg.at("divergence_factor");
-  double reference_loss = rows.empty() ? std::nan("") : rows.front().train_loss;  // epoch 1's mean once it is done
-  auto diverge = [&](int64_t epoch, int64_t batch, double loss, const std::string& why) {
-    std::ostringstream where;
-    where << "epoch " << epoch << ", batch " << batch << ": loss = " << common::format_double(loss) << " " << why;
-    const std::string kept = epoch > 1 ? "checkpoint.pt keeps epoch " + std::to_string(epoch - 1)
-                                                          : "no checkpoint: it diverged in epoch 1";
-    if (writer) {
-      manifest.set_field("diverged_at", {{"epoch", epoch}, {"batch", batch}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}});
-      manifest.finish(common::to_string(common::RunStatus::diverged), "diverged at " + where.str());
-      manifest.write(out / "manifest.json");
+// Divergence (an outcome, not bad input): a non-finite batch loss, or one above divergence_factor × the reference
+// loss, ends the run with manifest status "diverged" and a DivergedError (exit 1). Nothing of the diverged epoch
+// is written: checkpoint.pt, model_*.pt and metrics.csv stay those of the last finished epoch.
+void Run::diverge(int64_t epoch, int64_t batch, double loss, const std::string& why) {
+  std::ostringstream where;
+  where << "epoch " << epoch << ", batch " << batch << ": loss = " << common::format_double(loss) << " " << why;
+  const std::string kept = epoch > 1 ? "checkpoint.pt keeps epoch " + std::to_string(epoch - 1)
+                                     : "no checkpoint: it diverged in epoch 1";
+  if (writer) {
+    manifest->set_field("diverged_at", {{"epoch", epoch}, {"batch", batch}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}});
+    manifest->finish(common::to_string(common::RunStatus::diverged), "diverged at " + where.str());
+    manifest->write(out / "manifest.json");
+  }
+  throw common::DivergedError("train: " + where.str() + "; lower the lr (" + kept + ")");
+}
+
+bool Run::train_epoch(int64_t epoch) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t seed = cfg.seed;
+  const int64_t bs = cfg.batch_size;
+  if (cfg.set_epoch) optim::set_epoch(*optimizer, epoch);  // MIAdam's switch is epoch-based (1-based, as the scripts)
+  model->train();
+  const auto order = data::epoch_order(data.train.n, seed, epoch);
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  double lr_now = 0;
+  for (int64_t b = 0; b < steps_per_epoch; ++b, ++global_step) {
+    const int64_t start = b * bs, count = std::min(bs, data.train.n - start);
+    for (size_t g = 0; g < base_lr.size(); ++g) {
+      optimizer->param_groups()[g].options().set_lr(scheduled_lr(cfg.schedule, base_lr[g], epoch, global_step, steps_per_epoch));
     }
-    throw common::DivergedError("train: " + where.str() + "; lower the lr (" + kept + ")");
-  };
-  for (int64_t epoch = done_epochs + 1; epoch <= last_epoch; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    if (set_epoch) optim::set_epoch(*optimizer, epoch);  // MIAdam's switch is epoch-based (1-based, as the scripts)
-    model->train();
-    const auto order = data::epoch_order(data.train.n, seed, epoch);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    double lr_now = 0;
-    for (int64_t b = 0; b < steps_per_epoch; ++b, ++global_step) {
-      const int64_t start = b * bs, count = std::min(bs, data.train.n - start);
-      for (size_t g = 0; g < base_lr.size(); ++g) {
-        optimizer->param_groups()[g].options().set_lr(scheduled_lr(cfg.at("schedule"), base_lr[g], epoch, global_step, steps_per_epoch));
-      }
-      lr_now = optimizer->param_groups()[0].options().get_lr();
-      optimizer->zero_grad();
-      double l = 0;
-      if (!coll) {
-        auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
+    lr_now = optimizer->param_groups()[0].options().get_lr();
+    optimizer->zero_grad();
+    double l = 0;
+    if (!coll) {
+      auto [x, y] = batch(data.train, order.data() + start, count, data.aug_train, true, seed, epoch, device);
+      auto logits = model->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
+      optimizer->step();
+      l = loss.item<double>();
+      loss_sum += l * double(count);
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += count;
+    } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
+      const int64_t W = coll->world_size(), r = coll->rank();
+      const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
+      if (hi > lo) {  // (--sync-bn guarantees hi > lo on every rank)
+        auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
         auto logits = model->forward(x);
-        auto loss = torch::nn::functional::cross_entropy(logits, y);
+        auto loss = torch::nn::functional::cross_entropy(
+                        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                    static_cast<double>(count);
         loss.backward();
-        optimizer->step();
         l = loss.item<double>();
         loss_sum += l * double(count);
         correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-        seen += count;
-      } else {  // this rank's even share of the global batch; Σ_ranks (Σ_shard CE)/count = the global mean
-        const int64_t W = coll->world_size(), r = coll->rank();
-        const int64_t lo = start + count * r / W, hi = start + count * (r + 1) / W;
-        if (hi > lo) {  // (--sync-bn guarantees hi > lo on every rank)
-          auto [x, y] = batch(data.train, order.data() + lo, hi - lo, data.aug_train, true, seed, epoch, device);
-          auto logits = model->forward(x);
-          auto loss = torch::nn::functional::cross_entropy(
-                          logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-                      static_cast<double>(count);
-          loss.backward();
-          l = loss.item<double>();
-          loss_sum += l * double(count);
-          correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-          seen += hi - lo;
-        }
-        coll->allreduce_grads(model->parameters());
-        optimizer->step();
+        seen += hi - lo;
       }
-      double batch_loss = l;  // the global batch's mean loss: every rank takes the same decision
-      if (coll) coll->allreduce_sum(&batch_loss, 1);
-      if (!std::isfinite(batch_loss)) diverge(epoch, b + 1, batch_loss, "is not finite");
-      if (std::isnan(reference_loss)) reference_loss = batch_loss;  // epoch 1, batch 1
-      if (divergence_factor > 0 && reference_loss > 0 && batch_loss > divergence_factor * reference_loss) {
-        std::ostringstream why;
-        why << "> divergence_factor " << common::format_double(divergence_factor) << " x "
-            << common::format_double(reference_loss) << (rows.empty() ? " (epoch 1's first batch loss)" : " (epoch 1's mean loss)");
-        diverge(epoch, b + 1, batch_loss, why.str());
-      }
-      progress.update(++progress_done);
+      coll->allreduce_grads(model->parameters());
+      optimizer->step();
     }
-    if (coll) {
-      double t[3] = {loss_sum, double(correct), double(seen)};
-      coll->allreduce_sum(t, 3);
-      loss_sum = t[0];
-      correct = static_cast<int64_t>(t[1]);
-      seen = static_cast<int64_t>(t[2]);
+    double batch_loss = l;  // the global batch's mean loss: every rank takes the same decision
+    if (coll) coll->allreduce_sum(&batch_loss, 1);
+    if (!std::isfinite(batch_loss)) diverge(epoch, b + 1, batch_loss, "is not finite");
+    if (std::isnan(reference_loss)) reference_loss = batch_loss;  // epoch 1, batch 1
+    const double factor = cfg.divergence_factor;
+    if (factor > 0 && reference_loss > 0 && batch_loss > factor * reference_loss) {
+      std::ostringstream why;
+      why << "> divergence_factor " << common::format_double(factor) << " x " << common::format_double(reference_loss)
+          << (rows.empty() ? " (epoch 1's first batch loss)" : " (epoch 1's mean loss)");
+      diverge(epoch, b + 1, batch_loss, why.str());
     }
-    EpochRow row;
-    row.epoch = epoch;
-    row.lr = lr_now;
-    row.train_loss = loss_sum / double(seen);
-    row.train_acc = double(correct) / double(seen);
-    std::tie(row.test_loss, row.test_acc) = evaluate(*model, data.test, data.aug_test, test_bs, device);
-    row.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
-    rows.push_back(row);
-    if (rows.size() == 1) reference_loss = row.train_loss;  // epoch 1's mean training loss from here on
-
-    if (!writer) continue;
-    save_model(*model, out / "model_final.pt");
-    if (best) save_model(*model, out / "model_best.pt");
-    json metrics = json::array();
-    for (const auto& r : rows) metrics.push_back(r.to_json());
-    torch::serialize::OutputArchive a, ma, oa;
-    a.write("format", c10::IValue(std::string(kCheckpointFormat)));
-    a.write("config", c10::IValue(cfg.dump()));
-    a.write("epoch", c10::IValue(epoch));
-    a.write("global_step", c10::IValue(global_step));
-    a.write("metrics", c10::IValue(metrics.dump()));
-    a.write("model_spec", c10::IValue(spec.to_json().dump()));
-    model->save(ma);
-    a.write("model", ma);
-    optimizer->save(oa);
-    a.write("optimizer", oa);
-    a.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
-    if (device.is_cuda()) a.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
-    write_archive_atomic(a, ckpt_file);  // metrics.csv is rewritten after the checkpoint: never ahead of it
-    write_metrics_csv(rows, out / "metrics.csv");
+    progress->update(++progress_done);
   }
-  progress.finish();
+  if (coll) {
+    double t[3] = {loss_sum, double(correct), double(seen)};
+    coll->allreduce_sum(t, 3);
+    loss_sum = t[0];
+    correct = static_cast<int64_t>(t[1]);
+    seen = static_cast<int64_t>(t[2]);
+  }
+  EpochRow row;
+  row.epoch = epoch;
+  row.lr = lr_now;
+  row.train_loss = loss_sum / double(seen);
+  row.train_acc = double(correct) / double(seen);
+  std::tie(row.test_loss, row.test_acc) = evaluate(*model, data.test, data.aug_test, cfg.test_batch_size, device);
+  row.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const bool best = rows.empty() || std::all_of(rows.begin(), rows.end(), [&](const EpochRow& r) { return row.test_acc > r.test_acc; });
+  rows.push_back(row);
+  if (rows.size() == 1) reference_loss = row.train_loss;  // epoch 1's mean training loss from here on
+  return best;
+}
 
+void Run::save(int64_t epoch, bool best) {
+  save_model(*model, out / "model_final.pt");
+  if (best) save_model(*model, out / "model_best.pt");
+  json metrics = json::array();
+  for (const auto& r : rows) metrics.push_back(r.to_json());
+  torch::serialize::OutputArchive a, ma, oa;
+  a.write("format", c10::IValue(std::string(kCheckpointFormat)));
+  a.write("config", c10::IValue(cfg_json.dump()));
+  a.write("epoch", c10::IValue(epoch));
+  a.write("global_step", c10::IValue(global_step));
+  a.write("metrics", c10::IValue(metrics.dump()));
+  a.write("model_spec", c10::IValue(spec.to_json().dump()));
+  model->save(ma);
+  a.write("model", ma);
+  optimizer->save(oa);
+  a.write("optimizer", oa);
+  a.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (device.is_cuda()) a.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
+  write_archive_atomic(a, ckpt_file);  // metrics.csv is rewritten after the checkpoint: never ahead of it
+  write_metrics_csv(rows, out / "metrics.csv");
+}
+
+json Run::summarize() {
   json result;
-  const bool finished = !rows.empty() && rows.back().epoch == epochs;
+  const bool finished = !rows.empty() && rows.back().epoch == cfg.epochs;
   result["status"] = finished ? "finished" : "partial";
-  result["name"] = cfg.at("name");
+  result["name"] = cfg.name;
   result["epochs_done"] = rows.empty() ? 0 : rows.back().epoch;
-  result["epochs"] = epochs;
+  result["epochs"] = cfg.epochs;
   if (!rows.empty()) {
     size_t bi = 0;
     double wall = 0;
@@ -574,19 +681,36 @@ json run_training(const TrainArgs& args) {
     result["train_time_s"] = wall;
     result["images_per_s"] = wall > 0 ? double(data.train.n) * double(rows.size()) / wall : 0.0;
   }
-  result["optimizer"] = cfg.at("optimizer");
-  result["resolved_optimizer"] = optim::resolved_options(cfg.at("optimizer").at("name"), *optimizer);
-  result["seed"] = seed;
+  result["optimizer"] = cfg_json.at("optimizer");
+  result["resolved_optimizer"] = optim::resolved_options(cfg.optimizer.name, *optimizer);
+  result["seed"] = cfg.seed;
   result["label_noise"] = data.noise.to_json();
   result["train_size"] = data.train.n;
   result["test_size"] = data.test.n;
   result["parameters"] = models::parameter_count(*model);
   if (!writer) return result;
   if (finished) common::write_json_atomic(out / "result.json", result);
-  manifest.set_field("result", result);
-  manifest.finish(finished ? "ok" : "partial");
-  manifest.write(out / "manifest.json");
+  manifest->set_field("result", result);
+  manifest->finish(finished ? "ok" : "partial");
+  manifest->write(out / "manifest.json");
   return result;
+}
+
+}  // namespace
+
+json run_training(const TrainArgs& args) {
+  Run run(args);
+  if (run.have_ckpt) run.restore();
+  run.start();
+  const int64_t last_epoch = args.stop_after > 0 ? std::min(run.cfg.epochs, run.done_epochs + args.stop_after) : run.cfg.epochs;
+  run.progress = std::make_unique<common::Progress>(run.cfg.name, (last_epoch - run.done_epochs) * run.steps_per_epoch, 10.0,
+                                                    args.progress && run.writer ? &std::cerr : nullptr);
+  for (int64_t epoch = run.done_epochs + 1; epoch <= last_epoch; ++epoch) {
+    const bool best = run.train_epoch(epoch);
+    if (run.writer) run.save(epoch, best);
+  }
+  run.progress->finish();
+  return run.summarize();
 }
 
 }  // namespace flatmin::train

@@ -46,13 +46,13 @@ fs::path train_tiny(const TempDir& tmp) {
 
 fh::AnalyzeOptions analysis() {
   fh::AnalyzeOptions ao;
-  ao.top_k = 2;
+  ao.top_k.k = 2;
   ao.trace = true;
-  ao.trace_min_samples = 20;
-  ao.trace_max_samples = 20;
+  ao.hutchinson.min_samples = 20;
+  ao.hutchinson.max_samples = 20;
   ao.density = true;
-  ao.slq_steps = 15;
-  ao.slq_runs = 2;
+  ao.slq.steps = 15;
+  ao.slq.runs = 2;
   ao.seed = 7;
   return ao;
 }

@@ -276,12 +276,19 @@ TEST(Train, SmokeLearnsTheSyntheticTask) {
 }
 
 TEST(Train, ScheduleFactors) {
-  const json ms = {{"type", "multistep"}, {"milestones", {50, 75}}, {"gamma", 0.1}, {"warmup_epochs", 0.0}};
+  flatmin::train::ScheduleConfig ms;
+  ms.type = "multistep";
+  ms.milestones = {50, 75};
+  ms.gamma = 0.1;
   using flatmin::train::scheduled_lr;
   EXPECT_EQ(scheduled_lr(ms, 1e-3, 50, 0, 391), 1e-3);
   EXPECT_EQ(scheduled_lr(ms, 1e-3, 51, 0, 391), 1e-3 * 0.1);          // torch: lr ← lr·γ at each milestone
   EXPECT_EQ(scheduled_lr(ms, 1e-3, 76, 0, 391), 1e-3 * 0.1 * 0.1);
-  const json cs = {{"type", "cosine"}, {"t_max", 200}, {"eta_min_factor", 1e-3}, {"warmup_epochs", 1.0}};
+  flatmin::train::ScheduleConfig cs;
+  cs.type = "cosine";
+  cs.t_max = 200;
+  cs.eta_min_factor = 1e-3;
+  cs.warmup_epochs = 1.0;
   EXPECT_NEAR(scheduled_lr(cs, 1e-2, 1, 1000, 10), 1e-2, 1e-17);
   EXPECT_NEAR(scheduled_lr(cs, 1e-2, 101, 100000, 10), (1e-2 + 1e-5) / 2, 1e-17);
   EXPECT_NEAR(scheduled_lr(cs, 1e-2, 201, 100000, 10), 1e-5, 1e-17);
@@ -392,6 +399,13 @@ TEST(Train, TypoedKeysNameTheNearestKey) {
                             "did you mean 'divergence_factor'");
   expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["synthetic"]["clases"] = 3; }), "quick"); },
                             "did you mean 'classes'");
+  // a typo that leaves a required key missing (or a value at its default) is named before the gap it leaves
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["epochz"] = j["epochs"]; j.erase("epochs"); }), "quick"); },
+                            "did you mean 'epochs'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["data"]["datset"] = j["data"]["dataset"]; j["data"].erase("dataset"); }), "quick"); },
+                            "did you mean 'dataset'");
+  expect_input_error_naming([&] { resolve_train_config(with([](json& j) { j["modle"] = j["model"]; j.erase("model"); }), "quick"); },
+                            "did you mean 'model'");
   // model options are strict too (the model is built before any work)
   TempDir dir;
   auto bad_model = tiny_recipe("small_resnet", "adam", json::object(), 1);
@@ -405,6 +419,34 @@ TEST(Train, TypoedKeysNameTheNearestKey) {
   expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'seeds'");
   s.config = {{"base", base}, {"optimizers", {{{"name", "adam"}, {"lable", "a"}}}}};
   expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'label'");
+  s.config = {{"base", base}, {"optimizer", {{{"name", "adam"}}}}};
+  expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'optimizers'");
+  s.config = {{"base", base}, {"optimizers", {{{"nme", "adam"}}}}};
+  expect_input_error_naming([&] { flatmin::train::expand_sweep(s); }, "did you mean 'name'");
+}
+
+TEST(Train, ResolvedConfigRoundTripsAndWrongTypesNameTheKey) {
+  using flatmin::train::resolve_train_config;
+  const json base = tiny_recipe("small_cnn", "adam", {{"lr", 1e-3}}, 2);
+  const json resolved = resolve_train_config(base, "quick").to_json();
+  // the resolved recipe (what config.json and the checkpoint store) resolves to itself
+  EXPECT_EQ(resolve_train_config(resolved, "quick").to_json(), resolved);
+  EXPECT_EQ(resolved.at("test_batch_size"), 32);
+  EXPECT_EQ(resolved.at("schedule").at("t_max"), 2);
+  EXPECT_TRUE(resolved.at("data").at("label_noise").at("seed").is_null());
+  EXPECT_EQ(resolved.at("data").at("synthetic"), base.at("data").at("synthetic"));
+  json wd = base;
+  wd["weight_decay"] = 5e-4;  // the top-level weight_decay goes into the optimizer's options
+  EXPECT_EQ(resolve_train_config(wd, "quick").to_json().at("optimizer").at("options").at("weight_decay"), 5e-4);
+  json bad = base;
+  bad["batch_size"] = "32";
+  expect_input_error_naming([&] { resolve_train_config(bad, "quick"); }, "'batch_size' must be an integer");
+  bad = base;
+  bad["data"]["augment"]["hflip"] = 1;
+  expect_input_error_naming([&] { resolve_train_config(bad, "quick"); }, "'hflip' must be true or false");
+  bad = base;
+  bad["data"]["synthetic"]["noise"] = "high";
+  expect_input_error_naming([&] { resolve_train_config(bad, "quick"); }, "'noise' must be a number");
 }
 
 TEST(Train, ResumeIsBitIdentical) {

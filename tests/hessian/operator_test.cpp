@@ -181,7 +181,7 @@ TEST(TorchScriptMlpBn, ExplicitHessianMatchesPythonFloat64AndFloat32) {
     to.k = 2;
     to.which = fh::Which::BothEnds;
     const auto r = fh::top_k(h.as_operator(), to);
-    ASSERT_EQ(r.info, "Successful");
+    ASSERT_EQ(r.status, flatmin::common::RunStatus::ok) << r.message;
     const double scale = es.eigenvalues().cwiseAbs().maxCoeff();
     EXPECT_NEAR(r.pairs[0].value, es.eigenvalues()(134), 1e-8 * scale);
     EXPECT_NEAR(r.pairs[1].value, es.eigenvalues()(0), 1e-8 * scale);
@@ -311,9 +311,9 @@ TEST(PyHessianCompat, ReproducesTheReferenceAlgorithmOnFixedSeed) {
     fh::OperatorOptions o;
     o.dtype = dt;
     fh::AnalyzeOptions a;
-    a.compat = "pyhessian";
+    a.compat = fh::CompatMode::PyHessian;
     a.seed = ref["seed"].get<std::uint64_t>();
-    a.top_k = 2;
+    a.top_k.k = 2;
     a.trace = true;
     a.density = true;
     const auto s = fh::analyze(f.model, f.data, o, a);
@@ -428,9 +428,9 @@ TEST(DataParallel, TwoRanksOverC10dGlooOnLoopbackEqualOneRank) {
   fh::HessianOperator one(f.model, f.data, o);
   const Mat H1 = explicit_h(one);
   fh::AnalyzeOptions ao;
-  ao.top_k = 2;
+  ao.top_k.k = 2;
   ao.trace = true;
-  ao.trace_max_samples = 40;
+  ao.hutchinson.max_samples = 40;
   const auto s1 = fh::analyze(one.as_operator(), ao);
   flatmin::common::testing_support::TempDir dir;
   Mat H[2];

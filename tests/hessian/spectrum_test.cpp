@@ -106,7 +106,8 @@ TEST(SpectraVsEigen, RandomSymmetricBothEndsAndTop3) {
     o.k = 3;
     o.tol = 1e-10;
     auto r = fh::top_k(op, o);
-    ASSERT_EQ(r.info, "Successful") << n;
+    ASSERT_EQ(r.status, flatmin::common::RunStatus::ok) << n << r.message;
+    EXPECT_TRUE(r.message.empty());
     for (int i = 0; i < 3; ++i) EXPECT_NEAR(r.pairs[i].value, ev(n - 1 - i), 1e-8 * std::abs(ev(n - 1))) << n;
     for (const auto& p : r.pairs) EXPECT_LT(p.residual, 1e-8);
     EXPECT_EQ(r.products, r.num_operations + 3);
@@ -388,15 +389,33 @@ TEST(Probes, DeterministicAndBalanced) {
   EXPECT_NEAR(g.squaredNorm() / 10000, 1.0, 4 * std::sqrt(2.0 / 10000));
 }
 
+TEST(TopK, ExhaustedRestartsAreNotConvergedWithAMessage) {
+  Vec ev = linspace(1.0, 1.0 + 1e-6, 300);  // a tight cluster: one restart cannot resolve it
+  const Mat a = rotated(ev, 5);
+  fh::TopKOptions o;
+  o.k = 4;
+  o.ncv = 9;
+  o.tol = 1e-15;
+  o.maxit = 1;
+  const auto r = fh::top_k(fh::dense_operator(a), o);
+  EXPECT_EQ(r.status, flatmin::common::RunStatus::not_converged);
+  EXPECT_NE(r.message.find("NotConverging"), std::string::npos) << r.message;
+  fh::AnalyzeOptions ao;
+  ao.top_k = o;
+  const auto s = fh::analyze(fh::dense_operator(a), ao);
+  EXPECT_EQ(s.to_json(ao)["status"], "not_converged");
+  EXPECT_EQ(s.to_json(ao)["solver"]["status"], "not_converged");
+}
+
 TEST(Analyze, AccurateDefaultsOnDenseOperator) {
   Vec ev = linspace(-1.0, 2.0, 120);
   ev(119) = 10.0;
   const Mat a = rotated(ev, 13);
   fh::AnalyzeOptions o;
-  o.top_k = 2;
+  o.top_k.k = 2;
   o.trace = true;
   o.density = true;
-  o.slq_runs = 3;
+  o.slq.runs = 3;
   o.smoothing.num_bins = 500;
   const auto s = fh::analyze(fh::dense_operator(a), o);
   ASSERT_EQ(s.eigenpairs.size(), 2u);
@@ -409,6 +428,19 @@ TEST(Analyze, AccurateDefaultsOnDenseOperator) {
   EXPECT_EQ(j["top_eigenvalues"].size(), 2u);
   EXPECT_TRUE(j["trace"].contains("stderr"));
   fh::AnalyzeOptions bad = o;
-  bad.top_k = 500;
+  bad.top_k.k = 500;
   EXPECT_THROW(fh::analyze(fh::dense_operator(a), bad), flatmin::common::InputError);
+  // the manifest config keeps the CLI's option names; enums round-trip through their names
+  const auto c = o.to_json();
+  EXPECT_EQ(c["top_k"], 2);
+  EXPECT_EQ(c["compat"], "accurate");
+  EXPECT_EQ(c["trace_method"], "hutchinson");
+  EXPECT_EQ(c["kernel"], "pyhessian");
+  EXPECT_EQ(c["slq_runs"], 3);
+  EXPECT_EQ(c["num_bins"], 500);
+  for (auto m : {fh::TraceMethod::Hutchinson, fh::TraceMethod::HutchPlusPlus, fh::TraceMethod::Exact})
+    EXPECT_EQ(fh::parse_trace_method(fh::to_string(m)), m);
+  EXPECT_EQ(fh::parse_compat("pyhessian"), fh::CompatMode::PyHessian);
+  EXPECT_THROW(fh::parse_compat("pyhesian"), flatmin::common::InputError);
+  EXPECT_THROW(fh::parse_trace_method("hutch+"), flatmin::common::InputError);
 }
