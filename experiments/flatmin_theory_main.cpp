@@ -64,18 +64,12 @@ int main(int argc, char** argv) {
     if (validate->parsed()) return flatmin::experiments::run_validate_cmd(targs);
     FLATMIN_CHECK(steps >= 1, "--steps = " << steps << " must be >= 1");
     FLATMIN_CHECK(order >= 1, "--order = " << order << " must be >= 1");
-    const double bound = kappa < 1.0 ? flatmin::theory::miadam_steady_step_ratio(lr, kappa, order) : 0.0;
+    const auto g = flatmin::theory::miadam_gain_table(kappa, order, lr, steps);
     flatmin::common::AtomicFile file(out);
     flatmin::common::CsvWriter csv(file.stream(), {"step", "buffer_gain", "step_ratio"});
-    for (int64_t t = 1; t <= steps; ++t) {
-      const double gain_t = flatmin::theory::miadam_buffer_gain(kappa, order, t);
-      // MI step / Adam step when m is constant: lr^(n+1)·b_n / (lr·m) = lr^n · gain (official α^(n+1)).
-      double ratio = gain_t;
-      for (int j = 0; j < order; ++j) ratio *= lr;
-      csv.row({static_cast<double>(t), gain_t, ratio});
-    }
+    for (std::size_t i = 0; i < g.step.size(); ++i) csv.row({static_cast<double>(g.step[i]), g.buffer_gain[i], g.step_ratio[i]});
     file.commit();
-    if (kappa < 1.0) std::cout << "steady-state step ratio (lr/(1-kappa))^n = " << bound << "\n";
+    if (kappa < 1.0) std::cout << "steady-state step ratio (lr/(1-kappa))^n = " << g.steady_step_ratio << "\n";
     return 0;
   });
 }

@@ -78,4 +78,21 @@ double miadam_steady_step_ratio(double lr, double kappa, int order_K) {
   return std::pow(lr / (1.0 - kappa), order_K);
 }
 
+GainTable miadam_gain_table(double kappa, int order, double lr, std::int64_t steps) {
+  check_kappa_order(kappa, order);
+  FLATMIN_CHECK(steps >= 1, "steps = " << steps << " must be >= 1");
+  FLATMIN_CHECK(std::isfinite(lr) && lr >= 0.0, "lr = " << lr << " must be finite and >= 0");
+  GainTable g;
+  g.steady_step_ratio = kappa < 1.0 ? miadam_steady_step_ratio(lr, kappa, order) : std::nan("");
+  for (std::int64_t t = 1; t <= steps; ++t) {
+    const double gain = miadam_buffer_gain(kappa, order, t);
+    double ratio = gain;  // MI step / Adam step for constant m: lr^(n+1)·b_n / (lr·m) = lr^n · gain
+    for (int j = 0; j < order; ++j) ratio *= lr;
+    g.step.push_back(t);
+    g.buffer_gain.push_back(gain);
+    g.step_ratio.push_back(ratio);
+  }
+  return g;
+}
+
 }  // namespace flatmin::theory

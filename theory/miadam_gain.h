@@ -8,6 +8,7 @@
 ///   b_{K,t} = Σ_{s=1..t} C(t-s+K-1, K-1) κ^{t-s} m_s.
 
 #include <cstdint>
+#include <vector>
 
 namespace flatmin::theory {
 
@@ -30,6 +31,17 @@ double miadam_buffer_gain(double kappa, int order_K, std::int64_t t);
 /// Steady-state step ratio (lr / (1-κ))^K: lr^K times the t -> ∞ limit of miadam_buffer_gain.
 /// Throws common::InputError unless 0 < κ < 1, K >= 1 and lr is finite and > 0.
 double miadam_steady_step_ratio(double lr, double kappa, int order_K);
+
+/// The `flatmin-theory miadam-gain` table (also flatmin.theory.miadam_gain): for t = 1..steps the
+/// buffer gain G(κ, n, t) and the MI/Adam step ratio for a constant first moment, lr^n·G (official
+/// step multiplier α^(n+1) over Adam's α); `steady_step_ratio` = (lr/(1−κ))^n, NaN for κ = 1.
+struct GainTable {
+  std::vector<std::int64_t> step;
+  std::vector<double> buffer_gain, step_ratio;
+  double steady_step_ratio = 0;
+};
+/// Throws common::InputError unless 0 < κ <= 1, n >= 1, steps >= 1 and lr is finite and >= 0.
+GainTable miadam_gain_table(double kappa, int order, double lr, std::int64_t steps);
 
 namespace detail {
 

@@ -56,7 +56,8 @@ TEST(ConfigReader, WrongTypeNamesTheKeyAndTheExpectedType) {
   EXPECT_NE(error_of([&] { r.numbers("betas", {}); }).find("'betas' must be an array of finite numbers"), std::string::npos);
   EXPECT_NE(error_of([&] { r.object("sub"); }).find("'sub' must be an object"), std::string::npos);
   EXPECT_NE(error_of([&] { r.number("absent"); }).find("missing required key 'absent'"), std::string::npos);
-  EXPECT_NE(error_of([] { ConfigReader bad(json::array(), "cfg"); }).find("cfg: must be a JSON object"), std::string::npos);
+  const json array = json::array();
+  EXPECT_NE(error_of([&] { ConfigReader bad(array, "cfg"); }).find("cfg: must be a JSON object"), std::string::npos);
 }
 
 TEST(ConfigReader, ChoiceNamesTheNearestAllowedValue) {
