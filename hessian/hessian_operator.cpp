@@ -427,6 +427,20 @@ Operator HessianOperator::as_operator() {
   return op;
 }
 
+nlohmann::json summary_json(const Summary& s, const AnalyzeOptions& aopt, const HessianOperator& h,
+                            const OperatorOptions& oopt) {
+  nlohmann::json j = s.to_json(aopt);
+  j["n_params"] = h.n();
+  j["n_samples"] = h.n_samples();
+  j["model"] = {{"dtype", h.dtype_name()}, {"n_params", h.n()}, {"parameters", h.parameter_names()},
+                {"param_filter", oopt.param_regex}};
+  j["data"] = {{"n_samples", h.n_samples()}, {"n_batches", h.n_batches()}, {"batch_size", oopt.batch_size},
+               {"mode", oopt.train_mode ? "train" : "eval"}, {"graph_cache", h.graph_cached()}};
+  j["loss"] = {{"name", to_string(oopt.loss)}, {"reduction", to_string(oopt.reduction)}, {"weight_decay", oopt.weight_decay}};
+  if (s.has_trace) j["trace"]["samples"] = s.trace.samples;
+  return j;
+}
+
 Summary analyze(Model model, Dataset data, const OperatorOptions& oopt, const AnalyzeOptions& aopt) {
   HessianOperator h(std::move(model), std::move(data), oopt);
   torch::manual_seed(aopt.seed);

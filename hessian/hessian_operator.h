@@ -83,6 +83,13 @@ class HessianOperator {
   std::vector<std::string> names_;
 };
 
+/// summary.json of an analysis on `h` (the CLI's and flatmin.hessian's): Summary::to_json plus
+/// n_params, n_samples, model {dtype, n_params, parameters, param_filter}, data {n_samples, n_batches,
+/// batch_size, mode, graph_cache}, loss {name, reduction, weight_decay} and the trace samples.
+/// The caller adds where the model and data came from (model.path, data.path, …).
+nlohmann::json summary_json(const Summary& s, const AnalyzeOptions& aopt, const HessianOperator& h,
+                            const OperatorOptions& oopt);
+
 /// The library call: Hessian analysis of `model` on `data`. Seeds torch's CPU generator with
 /// `aopt.seed` (compat mode draws its probes from it, as PyHessian does).
 Summary analyze(Model model, Dataset data, const OperatorOptions& oopt, const AnalyzeOptions& aopt);

@@ -133,19 +133,12 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   const auto s = fh::analyze_validated(h.as_operator(), ao);
   if (comm->rank() != 0) return 0;  // rank 0 writes (every rank holds the same results)
 
-  nlohmann::json j = s.to_json(ao);
-  j["n_params"] = h.n();
-  j["n_samples"] = h.n_samples();
-  j["model"] = {{"path", from_ckpt ? a.checkpoint : a.model}, {"dtype", h.dtype_name()}, {"n_params", h.n()},
-                {"parameters", h.parameter_names()}, {"param_filter", oo.param_regex}};
+  nlohmann::json j = fh::summary_json(s, ao, h, oo);
+  j["model"]["path"] = from_ckpt ? a.checkpoint : a.model;
   if (from_ckpt) j["checkpoint"] = ckpt_info;
-  j["data"] = {{"path", from_ckpt ? nlohmann::json(data_info) : nlohmann::json(a.data)}, {"n_samples", h.n_samples()}, {"n_batches", h.n_batches()},
-               {"batch_size", oo.batch_size}, {"mode", oo.train_mode ? "train" : "eval"},
-               {"graph_cache", h.graph_cached()}};
-  j["loss"] = {{"name", fh::to_string(oo.loss)}, {"reduction", fh::to_string(oo.reduction)}, {"weight_decay", oo.weight_decay}};
+  j["data"]["path"] = from_ckpt ? nlohmann::json(data_info) : nlohmann::json(a.data);
   j["device"] = device;
   j["world_size"] = comm->world_size();
-  if (s.has_trace) j["trace"]["samples"] = s.trace.samples;
 
   manifest.set_seed("hessian", ao.seed);
   manifest.set_library_version("spectra", std::to_string(SPECTRA_MAJOR_VERSION) + "." +

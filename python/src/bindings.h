@@ -6,5 +6,6 @@ namespace flatmin::python {
 
 void bind_optim(pybind11::module_& m);
 void bind_theory(pybind11::module_& m);
+void bind_hessian(pybind11::module_& m);
 
 }  // namespace flatmin::python

@@ -27,4 +27,5 @@ PYBIND11_MODULE(_C, m) {
   });
   flatmin::python::bind_optim(m);
   flatmin::python::bind_theory(m);
+  flatmin::python::bind_hessian(m);
 }
