@@ -109,49 +109,36 @@ std::string ConfigReader::choice(const std::string& key, const std::string& def,
   throw InputError(where_ + ": '" + key + "': " + unknown_name_message("value", v, allowed));
 }
 
-std::vector<double> ConfigReader::numbers(const std::string& key, const std::vector<double>& def) {
-  std::vector<double> v = def;
+template <class T, class Ok>
+std::vector<T> ConfigReader::list(const std::string& key, const std::vector<T>& def, Ok&& ok, const char* array,
+                                  const char* expected) {
+  std::vector<T> v = def;
   if (has(key)) {
     const auto& x = at(key);
-    if (!x.is_array()) wrong_type(key, "an array of numbers");
+    if (!x.is_array()) wrong_type(key, array);
     v.clear();
     for (const auto& e : x) {
-      if (!e.is_number() || !std::isfinite(e.get<double>())) wrong_type(key, "an array of finite numbers");
-      v.push_back(e.get<double>());
+      if (!ok(e)) wrong_type(key, expected);
+      v.push_back(e.template get<T>());
     }
   }
   resolved_[key] = v;
   return v;
+}
+
+std::vector<double> ConfigReader::numbers(const std::string& key, const std::vector<double>& def) {
+  return list<double>(key, def, [](const json& e) { return e.is_number() && std::isfinite(e.get<double>()); },
+                      "an array of numbers", "an array of finite numbers");
 }
 
 std::vector<int64_t> ConfigReader::integers(const std::string& key, const std::vector<int64_t>& def) {
-  std::vector<int64_t> v = def;
-  if (has(key)) {
-    const auto& x = at(key);
-    if (!x.is_array()) wrong_type(key, "an array of integers");
-    v.clear();
-    for (const auto& e : x) {
-      if (!e.is_number_integer()) wrong_type(key, "an array of integers");
-      v.push_back(e.get<int64_t>());
-    }
-  }
-  resolved_[key] = v;
-  return v;
+  return list<int64_t>(key, def, [](const json& e) { return e.is_number_integer(); }, "an array of integers",
+                       "an array of integers");
 }
 
 std::vector<std::string> ConfigReader::strings(const std::string& key, const std::vector<std::string>& def) {
-  std::vector<std::string> v = def;
-  if (has(key)) {
-    const auto& x = at(key);
-    if (!x.is_array()) wrong_type(key, "an array of strings");
-    v.clear();
-    for (const auto& e : x) {
-      if (!e.is_string()) wrong_type(key, "an array of strings");
-      v.push_back(e.get<std::string>());
-    }
-  }
-  resolved_[key] = v;
-  return v;
+  return list<std::string>(key, def, [](const json& e) { return e.is_string(); }, "an array of strings",
+                           "an array of strings");
 }
 
 json ConfigReader::raw(const std::string& key, const json& def) { return has(key) ? at(key) : def; }

@@ -59,6 +59,9 @@ class ConfigReader {
  private:
   const nlohmann::json& at(const std::string& key) const;
   [[noreturn]] void wrong_type(const std::string& key, const char* expected) const;
+  /// An array (else wrong_type naming `array`) whose every element passes `ok` (else naming `expected`), read as T.
+  template <class T, class Ok>
+  std::vector<T> list(const std::string& key, const std::vector<T>& def, Ok&& ok, const char* array, const char* expected);
   const nlohmann::json& j_;
   std::string where_;
   std::set<std::string> seen_;
