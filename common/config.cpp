@@ -75,6 +75,12 @@ int64_t ConfigReader::integer(const std::string& key) {
   return integer(key, 0);
 }
 
+int64_t ConfigReader::integer(const std::string& key, int64_t def, int64_t lo, int64_t hi) {
+  const int64_t v = integer(key, def);
+  require(v >= lo && v <= hi, key, v, "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return v;
+}
+
 bool ConfigReader::boolean(const std::string& key, bool def) {
   bool v = def;
   if (has(key)) {

@@ -30,6 +30,8 @@ class ConfigReader {
   double number(const std::string& key);  ///< required
   int64_t integer(const std::string& key, int64_t def);
   int64_t integer(const std::string& key);  ///< required
+  /// An integer in [lo, hi] (a count with its documented bound): out of range names the key and the range.
+  int64_t integer(const std::string& key, int64_t def, int64_t lo, int64_t hi);
   bool boolean(const std::string& key, bool def);
   std::string string(const std::string& key, const std::string& def);
   std::string string(const std::string& key);  ///< required

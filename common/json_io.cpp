@@ -90,21 +90,4 @@ void require_finite_json(const nlohmann::json& j, const std::string& where) {
   }
 }
 
-void check_known_keys(const nlohmann::json& j, std::initializer_list<std::string_view> allowed, const std::string& what) {
-  FLATMIN_CHECK(j.is_object(), what << " config must be a JSON object");
-  for (const auto& [k, v] : j.items()) {
-    bool ok = false;
-    for (const auto a : allowed) ok = ok || k == a;
-    if (!ok) throw InputError(unknown_name_message(what + " key", k, allowed));
-  }
-}
-
-double finite_number_or(const nlohmann::json& j, const char* key, double def, const std::string& what) {
-  if (!j.contains(key)) return def;
-  const auto& v = j.at(key);
-  FLATMIN_CHECK(v.is_number() && std::isfinite(v.get<double>()),
-                what << " key '" << key << "' must be a finite number, got " << v.dump());
-  return v.get<double>();
-}
-
 }  // namespace flatmin::common

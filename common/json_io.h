@@ -27,12 +27,4 @@ void write_json_atomic(const std::filesystem::path& file, const nlohmann::json& 
 /// `config.json: non-finite number inf at JSON pointer /optim/lr`.
 void require_finite_json(const nlohmann::json& j, const std::string& where);
 
-/// Throws InputError "unknown <what> key 'k' (did you mean 'n'? known: a, b, …)" for the first key of the object
-/// `j` that is not in `allowed`, and "<what> config must be a JSON object" when `j` is not one.
-void check_known_keys(const nlohmann::json& j, std::initializer_list<std::string_view> allowed, const std::string& what);
-
-/// j[key] when present, else `def`; InputError "<what> key 'k' must be a finite number, got …"
-/// when present but not a finite number.
-double finite_number_or(const nlohmann::json& j, const char* key, double def, const std::string& what);
-
 }  // namespace flatmin::common

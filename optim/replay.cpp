@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "common/config.h"
 #include "common/json_io.h"
+#include "common/status.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
 
@@ -38,15 +40,6 @@ std::vector<std::vector<double>> shaped(const json& j, const std::vector<size_t>
   return out;
 }
 
-int64_t integer(const json& spec, const std::string& key, int64_t def, int64_t min) {
-  if (!spec.contains(key)) return def;
-  const auto& v = spec.at(key);
-  FLATMIN_CHECK(v.is_number_integer(), "spec: '" << key << "' must be an integer, got " << v.dump());
-  const auto x = v.get<int64_t>();
-  FLATMIN_CHECK(x >= min, "spec: '" << key << "' = " << x << " violates " << key << " >= " << min);
-  return x;
-}
-
 torch::Tensor tensor_of(const std::vector<double>& x) {
   return torch::tensor(x, torch::dtype(torch::kFloat64));
 }
@@ -54,31 +47,34 @@ torch::Tensor tensor_of(const std::vector<double>& x) {
 }  // namespace
 
 ReplayResult replay(const json& spec) {
-  FLATMIN_CHECK(spec.is_object(), "spec must be a JSON object");
-  common::check_known_keys(spec, {"optimizer", "options", "params", "groups", "steps", "steps_per_epoch", "grads", "quadratic"},
-                           "spec");
+  common::ConfigReader r(spec, "spec");
   common::require_finite_json(spec, "spec");
-  FLATMIN_CHECK(spec.contains("optimizer") && spec["optimizer"].is_string(), "spec: 'optimizer' (a name) is required");
-  const std::string name = spec["optimizer"].get<std::string>();
-  const json options = spec.value("options", json::object());
-  FLATMIN_CHECK(options.is_object(), "spec: 'options' must be an object");
+  const std::string name = r.string("optimizer");
+  const json& options = r.object("options");
 
-  FLATMIN_CHECK(spec.contains("params") && spec["params"].is_array() && !spec["params"].empty(),
-                "spec: 'params' must be a non-empty list of number lists");
+  const json params_json = r.raw("params", json());
+  FLATMIN_CHECK(params_json.is_array() && !params_json.empty(), "spec: 'params' must be a non-empty list of number lists");
   std::vector<std::vector<double>> init;
   std::vector<size_t> sizes;
-  for (size_t i = 0; i < spec["params"].size(); ++i) {
-    init.push_back(numbers(spec["params"][i], "spec: params[" + std::to_string(i) + "]"));
+  for (size_t i = 0; i < params_json.size(); ++i) {
+    init.push_back(numbers(params_json[i], "spec: params[" + std::to_string(i) + "]"));
     FLATMIN_CHECK(!init.back().empty(), "spec: params[" << i << "] is empty");
     sizes.push_back(init.back().size());
   }
-  const int64_t steps = integer(spec, "steps", -1, 0);
-  FLATMIN_CHECK(steps >= 0, "spec: 'steps' (an integer >= 0) is required");
-  const int64_t steps_per_epoch = integer(spec, "steps_per_epoch", std::max<int64_t>(steps, 1), 1);
+  FLATMIN_CHECK(r.has("steps"), "spec: 'steps' (an integer >= 0) is required");
+  const int64_t steps = r.integer("steps", 0, 0, kMaxReplaySteps);
+  const int64_t steps_per_epoch = r.integer("steps_per_epoch", std::max<int64_t>(steps, 1), 1, kMaxReplaySteps);
 
-  const bool has_grads = spec.contains("grads"), has_quad = spec.contains("quadratic");
+  const bool has_grads = r.has("grads"), has_quad = r.has("quadratic");
+  const json groups_json = r.raw("groups", json());
+  r.finish();
   FLATMIN_CHECK(has_grads != has_quad, "spec: give exactly one gradient source, 'grads' or 'quadratic' (got "
                                            << (has_grads ? "both" : "neither") << ")");
+  int64_t numel = 0;
+  for (const auto n : sizes) numel += static_cast<int64_t>(n);
+  FLATMIN_CHECK((steps + 1) * numel <= kMaxReplayNumbers,
+                "spec: (steps + 1) x " << numel << " parameters = " << (steps + 1) * numel << " recorded numbers exceeds "
+                                       << kMaxReplayNumbers);
   std::vector<std::vector<std::vector<double>>> grads;
   std::vector<std::vector<double>> qa, qc;
   if (has_grads) {
@@ -99,15 +95,18 @@ ReplayResult replay(const json& spec) {
   for (const auto& x : init) params.push_back(tensor_of(x));
 
   std::vector<GroupSpec> groups;
-  if (spec.contains("groups")) {
-    const auto& gs = spec["groups"];
-    FLATMIN_CHECK(gs.is_array() && !gs.empty(), "spec: 'groups' must be a non-empty list");
+  if (!groups_json.is_null()) {
+    FLATMIN_CHECK(groups_json.is_array() && !groups_json.empty(), "spec: 'groups' must be a non-empty list");
     std::vector<int> seen(params.size(), 0);
-    for (size_t k = 0; k < gs.size(); ++k) {
-      const auto& gk = gs[k];
+    for (size_t k = 0; k < groups_json.size(); ++k) {
+      const auto& gk = groups_json[k];
+      const std::string where = "spec: groups[" + std::to_string(k) + "]";
       FLATMIN_CHECK(gk.is_object() && gk.contains("params") && gk["params"].is_array(),
-                    "spec: groups[" << k << "] must be {\"params\": [indices], \"options\": {...}}");
-      common::check_known_keys(gk, {"params", "options"}, "spec: groups[" + std::to_string(k) + "]");
+                    where << " must be {\"params\": [indices], \"options\": {...}}");
+      common::ConfigReader gr(gk, where);
+      gr.allow({"params"});
+      const json& group_options = gr.object("options");
+      gr.finish();
       GroupSpec g;
       for (const auto& idx : gk["params"]) {
         FLATMIN_CHECK(idx.is_number_integer() && idx.get<int64_t>() >= 0 &&
@@ -118,7 +117,7 @@ ReplayResult replay(const json& spec) {
         FLATMIN_CHECK(seen[i]++ == 0, "spec: parameter " << i << " is in more than one group");
         g.params.push_back(params[i]);
       }
-      g.options = gk.value("options", json::object());
+      g.options = group_options;
       groups.push_back(std::move(g));
     }
     for (size_t i = 0; i < seen.size(); ++i) FLATMIN_CHECK(seen[i] == 1, "spec: parameter " << i << " is in no group");
@@ -152,6 +151,12 @@ ReplayResult replay(const json& spec) {
     }
     optimizer->step();
     record(t);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!torch::isfinite(params[i]).all().item<bool>()) {
+        throw common::DivergedError("step " + std::to_string(t) + ": parameter " + std::to_string(i) +
+                                    " is non-finite (" + name + ")");
+      }
+    }
   }
   result.resolved = spec;
   result.resolved["resolved_options"] = resolved_options(name, *optimizer);

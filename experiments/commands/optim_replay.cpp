@@ -3,6 +3,7 @@
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/json_io.h"
+#include "common/status.h"
 #include "experiments/commands/common_cli.h"
 #include "optim/replay.h"
 
@@ -12,7 +13,11 @@ int run_optim_replay(const std::filesystem::path& spec_path, const std::filesyst
                      const std::vector<std::string>& argv) {
   auto manifest = make_manifest("optim-replay", argv);
   const auto spec = common::read_json_file(spec_path);
-  const auto result = optim::replay(spec);
+  auto manifest_path = out;
+  manifest_path.replace_extension(".manifest.json");
+  manifest.set_config(spec);
+  // a divergence is a run-time outcome: its manifest says so, no CSV
+  const auto result = common::record_divergence(manifest, manifest_path, [&] { return optim::replay(spec); });
   manifest.set_config(result.resolved);
   {
     common::AtomicFile file(out);
@@ -21,8 +26,6 @@ int run_optim_replay(const std::filesystem::path& spec_path, const std::filesyst
     file.commit();
   }
   manifest.finish();
-  auto manifest_path = out;
-  manifest_path.replace_extension(".manifest.json");
   manifest.write(manifest_path);
   return 0;
 }

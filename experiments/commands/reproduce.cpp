@@ -115,8 +115,13 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   const fs::path config_path = args.config.empty() ? fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs/reproduce.json"
                                                    : fs::path(args.config);
   const json config = common::read_json_file(config_path);
-  FLATMIN_CHECK(config.contains("targets") && config["targets"].is_object(), config_path.string() << ": no 'targets' object");
-  common::check_known_keys(config, {"about", "targets", "notes"}, "reproduce config");
+  {
+    common::ConfigReader r(config, config_path.string());
+    r.allow({"about", "notes"});
+    FLATMIN_CHECK(r.has("targets"), config_path.string() << ": no 'targets' object");
+    r.object("targets");
+    r.finish();
+  }
   const auto& runners = reproduce_targets();
   std::vector<std::string> names;
   for (const auto& [name, r] : runners) names.push_back(name);
@@ -140,14 +145,12 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     manifest.set_config({{"profile", args.profile}, {"device", args.device}, {"target", cfg}});
     json summary = json::object();
     std::vector<ReportRow> rows;
-    try {
-      rows = runners.at(name)(common::merge_profile(cfg, args.profile, "target '" + name + "'"), dir, summary, ctx);
+    try {  // a divergence is a run-time outcome of this target: its manifest says so
+      rows = common::record_divergence(manifest, dir / "manifest.json", [&] {
+        return runners.at(name)(common::merge_profile(cfg, args.profile, "target '" + name + "'"), dir, summary, ctx);
+      });
     } catch (const nlohmann::json::exception& e) {
       throw common::InputError(config_path.string() + ": target '" + name + "': " + e.what());
-    } catch (const common::DivergedError& e) {  // a run-time outcome of this target: its manifest says so
-      manifest.finish(common::to_string(common::RunStatus::diverged), std::string("diverged: ") + e.what());
-      manifest.write(dir / "manifest.json");
-      throw;
     }
     const json notes = cfg.value("notes", json::object());
     for (auto& r : rows) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "common/json_io.h"
 #include "common/nearest.h"
@@ -196,35 +197,24 @@ nlohmann::json MultiWellLandscape::describe() const {
 
 std::unique_ptr<Landscape> make_landscape(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "landscape: must be an object like {\"name\": \"yang\"}");
-  common::check_known_keys(cfg, {"name", "wells", "confinement"}, "landscape");
-  FLATMIN_CHECK(cfg.contains("name") && cfg["name"].is_string(), "landscape: 'name' (yang | multiwell) is required");
-  const auto name = cfg["name"].get<std::string>();
+  common::ConfigReader r(cfg, "landscape");
+  FLATMIN_CHECK(r.has("name"), "landscape: 'name' (yang | multiwell) is required");
+  const auto name = r.choice("name", "", {"yang", "multiwell"});
   if (name == "yang") {
     FLATMIN_CHECK(cfg.size() == 1, "landscape 'yang' takes no parameters");
     return std::make_unique<YangLandscape>();
   }
-  if (name != "multiwell") throw common::InputError("landscape: " + common::unknown_name_message("name", name, std::vector<std::string>{"yang", "multiwell"}));
   const auto def = MultiWellLandscape::default_landscape().describe();
   std::vector<MultiWellLandscape::Well> wells;
-  if (cfg.contains("wells")) {
-    FLATMIN_CHECK(cfg["wells"].is_array(), "landscape: 'wells' must be an array");
-    for (const auto& w : cfg["wells"]) {
-      FLATMIN_CHECK(w.is_object() && w.contains("centre") && w.contains("width") && w.contains("depth") &&
-                        w["centre"].is_number() && w["width"].is_number() && w["depth"].is_number(),
-                    "landscape: each well needs numeric 'centre', 'width', 'depth'");
-      common::check_known_keys(w, {"centre", "width", "depth"}, "landscape well");
-      wells.push_back({w["centre"].get<double>(), w["width"].get<double>(), w["depth"].get<double>()});
-    }
-  } else {
-    for (const auto& w : def.at("wells")) {
-      wells.push_back({w["centre"].get<double>(), w["width"].get<double>(), w["depth"].get<double>()});
-    }
+  const nlohmann::json wells_json = r.raw("wells", def.at("wells"));
+  FLATMIN_CHECK(wells_json.is_array(), "landscape: 'wells' must be an array");
+  for (size_t i = 0; i < wells_json.size(); ++i) {
+    common::ConfigReader w(wells_json[i], "landscape: wells[" + std::to_string(i) + "]");
+    wells.push_back({w.number("centre"), w.number("width"), w.number("depth")});
+    w.finish();
   }
-  double q = def.at("confinement").get<double>();
-  if (cfg.contains("confinement")) {
-    FLATMIN_CHECK(cfg["confinement"].is_number(), "landscape: 'confinement' must be a number");
-    q = cfg["confinement"].get<double>();
-  }
+  const double q = r.number("confinement", def.at("confinement").get<double>());
+  r.finish();
   return std::make_unique<MultiWellLandscape>(std::move(wells), q);
 }
 

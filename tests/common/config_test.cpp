@@ -60,6 +60,15 @@ TEST(ConfigReader, WrongTypeNamesTheKeyAndTheExpectedType) {
   EXPECT_NE(error_of([&] { ConfigReader bad(array, "cfg"); }).find("cfg: must be a JSON object"), std::string::npos);
 }
 
+TEST(ConfigReader, BoundedIntegerNamesTheKeyAndTheRange) {
+  const json j = {{"steps", 1000000000000000000}, {"n", 5}};
+  ConfigReader r(j, "spec");
+  EXPECT_EQ(error_of([&] { r.integer("steps", 1, 0, 10000000); }),
+            "spec: steps = 1000000000000000000 must be in [0, 10000000]");
+  EXPECT_EQ(r.integer("n", 1, 0, 5), 5);
+  EXPECT_EQ(r.integer("absent", 3, 0, 5), 3);
+}
+
 TEST(ConfigReader, ChoiceNamesTheNearestAllowedValue) {
   const json j = {{"method", "hutchpp"}};
   ConfigReader r(j, "cfg");

@@ -80,6 +80,8 @@ TEST(OptimReplayCli, BadInputGivesOneErrorLineExitTwoAndNoFile) {
       {"\"betas\": [0.9, 0.999]", "\"betas\": [0.9, 1.0]"},
       {"\"lr\": 0.01,", "\"lr\": 0.01, \"order\": 0,"},
       {"-2.0", "1e999"},
+      {"\"steps\": 40", "\"steps\": 1000000000000000000"},  // a count above its documented bound
+      {"\"steps_per_epoch\"", "\"step_per_epoch\""},       // a typo names the nearest key
   };
   for (const auto& [from, to] : cases) {
     std::string bad = spec;
@@ -100,6 +102,21 @@ TEST(OptimReplayCli, BadInputGivesOneErrorLineExitTwoAndNoFile) {
   const auto usage = run("flatmin optim-replay --spec x.json", dir);
   EXPECT_EQ(usage.code, 2);
   EXPECT_NE(usage.err.find("--out"), std::string::npos);
+}
+
+// A trajectory that overflows is an outcome: exit 1, one "diverged" line naming the step, a manifest, no CSV.
+TEST(OptimReplayCli, NonFiniteParameterIsDivergedWithItsStep) {
+  TempDir dir;
+  write(dir / "s.json", R"({"optimizer": "sgd", "options": {"lr": 1e300}, "params": [[1.0, 2.0]], "steps": 5,
+                            "quadratic": {"a": [[1e300, 1e300]], "c": [[0, 0]]}})");
+  const auto r = run("flatmin optim-replay --spec " + (dir / "s.json").string() + " --out " + (dir / "t.csv").string(), dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("flatmin: diverged: step 1: parameter 0 is non-finite (sgd)", 0), 0u) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "t.csv"));
+  const auto manifest = nlohmann::json::parse(std::ifstream(dir / "t.manifest.json"));
+  EXPECT_EQ(manifest["status"], "diverged");
+  EXPECT_NE(manifest["message"].get<std::string>().find("step 1"), std::string::npos);
 }
 
 TEST(ReproduceCli, WritesReportWithVerdicts) {
