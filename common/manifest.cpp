@@ -175,10 +175,10 @@ void Manifest::set_field(const std::string& key, nlohmann::json value) {
   fields_[key] = std::move(value);
 }
 
-void Manifest::finish(const std::string& status, const std::string& message) {
+void Manifest::finish(RunStatus status, const std::string& message) {
   end_time_ = iso8601_utc(std::chrono::system_clock::now());
   wall_time_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_steady_).count();
-  status_ = status;
+  status_ = to_string(status);
   message_ = message;
   finished_ = true;
 }

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
+
 namespace flatmin::common {
 
 /// flatmin's version string (CMake PROJECT_VERSION baked in at compile time).
@@ -45,8 +47,10 @@ class Manifest {
   /// Adds a free-form top-level field. Throws std::invalid_argument if `key` is one of the
   /// reserved keys listed in the class comment.
   void set_field(const std::string& key, nlohmann::json value);
-  /// Records the end time, wall time and final status. May be called again to overwrite.
-  void finish(const std::string& status = "ok", const std::string& message = "");
+  /// Records the end time, wall time and final status (its to_string name) with a one-line message naming
+  /// where (empty for ok). May be called again to overwrite.
+  void finish(RunStatus status = RunStatus::ok, const std::string& message = "");
+  void finish(const RunOutcome& outcome) { finish(outcome.status, outcome.message); }
 
   /// True once finish() has been called.
   bool finished() const { return finished_; }
@@ -75,5 +79,19 @@ class Manifest {
   nlohmann::json config_;  // null until set_config()
   nlohmann::json fields_ = nlohmann::json::object();
 };
+
+/// Runs `body` and returns what it returns. A DivergedError from it is an outcome of the run: `m` gets status
+/// "diverged" and the message "diverged: <what()>", is written to `file`, and the error goes on to run_main
+/// (one line, exit 1). Nothing else is written by this function.
+template <class Body>
+auto record_divergence(Manifest& m, const std::filesystem::path& file, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const DivergedError& e) {
+    m.finish(RunStatus::diverged, std::string("diverged: ") + e.what());
+    m.write(file);
+    throw;
+  }
+}
 
 }  // namespace flatmin::common

@@ -104,7 +104,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   nlohmann::json ckpt_info, data_info;
   if (from_ckpt) {
     auto cm = load_training_checkpoint(a.checkpoint);
-    data = load_checkpoint_dataset(cm.recipe, cm.spec, a.selection, &data_info);
+    data = load_checkpoint_dataset(cm.data, cm.spec, a.selection, &data_info);
     model = std::move(cm.model);
     ckpt_info = cm.info;
     ckpt_info["spec"] = cm.spec;
@@ -180,7 +180,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
     f.commit();
   }
   common::write_json_atomic(dir / "summary.json", j);
-  manifest.finish(s.outcome.status_name(), s.outcome.message);  // not_converged / failed: results written, flagged
+  manifest.finish(s.outcome);  // not_converged / failed: results written, flagged
   manifest.write(dir / "manifest.json");
   std::cerr << "hessian: " << s.hvp_count << " HVPs in " << s.seconds << " s";
   if (!s.eigenpairs.empty()) std::cerr << "; lambda_1 = " << s.eigenpairs[0].value;

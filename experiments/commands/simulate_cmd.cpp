@@ -24,15 +24,10 @@ int run_simulate(const std::string& kind, const std::filesystem::path& config, c
   parse_device(device);
   auto manifest = make_manifest("simulate " + kind, argv);
   const auto cfg = common::read_json_file(config);
-  simulations::SimOutput result;
-  try {
-    result = simulations::run_simulation(kind, cfg, device);
-  } catch (const common::DivergedError& e) {  // a run-time outcome: the manifest says so, no tables or summary
-    manifest.set_config({{"kind", kind}, {"device", device}, {"config_file", config.string()}, {"given", cfg}});
-    manifest.finish(common::to_string(common::RunStatus::diverged), std::string("diverged: ") + e.what());
-    manifest.write(out / "manifest.json");
-    throw;
-  }
+  manifest.set_config({{"kind", kind}, {"device", device}, {"config_file", config.string()}, {"given", cfg}});
+  // a divergence is a run-time outcome: the manifest says so, no tables or summary
+  const auto result = common::record_divergence(manifest, out / "manifest.json",
+                                                [&] { return simulations::run_simulation(kind, cfg, device); });
   manifest.set_config({{"kind", kind}, {"device", device}, {"config_file", config.string()}, {"resolved", result.resolved}});
   write_tables(out, result);
   common::write_json_atomic(out / "summary.json", result.summary);

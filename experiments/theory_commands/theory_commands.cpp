@@ -42,14 +42,8 @@ common::Manifest manifest(const std::string& cmd, const TheoryArgs& a) {
 /// and the error goes on to run_main (one line "diverged: …", exit 1).
 template <class Body>
 auto with_outcome(common::Manifest& m, const TheoryArgs& a, const nlohmann::json& cfg, Body&& body) {
-  try {
-    return body();
-  } catch (const common::DivergedError& e) {
-    if (!cfg.is_null()) m.set_config(cfg);
-    m.finish(common::to_string(common::RunStatus::diverged), std::string("diverged: ") + e.what());
-    m.write(a.out / "manifest.json");
-    throw;
-  }
+  if (!cfg.is_null()) m.set_config(cfg);  // the config as given; replaced by the resolved one on success
+  return common::record_divergence(m, a.out / "manifest.json", std::forward<Body>(body));
 }
 
 }  // namespace

@@ -190,10 +190,13 @@ uint64_t read_seed(common::ConfigReader& r, const std::string& key, int64_t& raw
   return static_cast<uint64_t>(raw);
 }
 
-DataConfig read_data(const json& j, bool& has_dataset, int64_t& seeds_min) {
+}  // namespace
+
+DataConfig parse_data_config(const json& j, const std::string& where, bool require_dataset) {
   DataConfig d;
-  common::ConfigReader r(j, "train config.data");
-  has_dataset = r.has("dataset");
+  common::ConfigReader r(j, where);
+  const bool has_dataset = r.has("dataset");
+  int64_t seeds_min = 0;
   d.dataset = r.string("dataset", "");
   d.dir = r.string("dir", "");
   d.train_subset = r.integer("train_subset", 0);
@@ -232,8 +235,26 @@ DataConfig read_data(const json& j, bool& has_dataset, int64_t& seeds_min) {
     y.finish();
   }
   r.finish();
+
+  // pass 2: required keys, allowed values, ranges
+  FLATMIN_CHECK(has_dataset || !require_dataset,
+                where << ": missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
+  if (has_dataset) require_choice(where, "dataset", d.dataset, {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
+  r.require(d.train_subset >= 0, "train_subset", d.train_subset, ">= 0 (0 = all)");
+  r.require(d.test_subset >= 0, "test_subset", d.test_subset, ">= 0 (0 = all)");
+  r.require(seeds_min >= 0, "seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
+  r.require(d.augment.crop_padding >= 0, "augment.crop_padding", d.augment.crop_padding, ">= 0");
+  const double rate = d.label_noise.rate;
+  r.require(rate >= 0 && rate <= 1, "label_noise.rate", rate, "in [0, 1]");
+  require_choice(where + ".label_noise", "mode", d.label_noise.mode, {"official", "exact"});
+  if (d.std) {
+    for (const double s : *d.std) r.require(s > 0, "std", *d.std, "positive (one per channel; images are divided by it)");
+  }
+  if (d.mean && d.std) r.require(d.mean->size() == d.std->size(), "mean", *d.mean, "as long as std");
   return d;
 }
+
+namespace {
 
 NamedOptions read_named(common::ConfigReader& parent, const std::string& key) {
   common::ConfigReader r(parent.object(key), parent.where() + "." + key);
@@ -270,9 +291,9 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   TrainConfig c;
   c.name = r.string("name", "run");
   const bool has_data = r.has("data"), has_model = r.has("model"), has_optimizer = r.has("optimizer");
-  bool has_dataset = false, has_eta_min = false;
-  int64_t seeds_min = 0, run_seed = 0;
-  c.data = read_data(r.object("data"), has_dataset, seeds_min);
+  bool has_eta_min = false;
+  int64_t run_seed = 0;
+  c.data = parse_data_config(r.object("data"), "train config.data", /*require_dataset=*/has_data);
   c.model = read_named(r, "model");
   c.optimizer = read_named(r, "optimizer");
   if (r.has("weight_decay")) c.optimizer.options["weight_decay"] = r.raw("weight_decay", nullptr);  // the registry checks it
@@ -294,15 +315,6 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   FLATMIN_CHECK(has_data, "train config: missing 'data'");
   FLATMIN_CHECK(has_model, "train config: missing 'model'");
   FLATMIN_CHECK(has_optimizer, "train config: missing 'optimizer'");
-  FLATMIN_CHECK(has_dataset, "train config.data: missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
-  require_choice(w + ".data", "dataset", c.data.dataset, {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
-  r.require(c.data.train_subset >= 0, "data.train_subset", c.data.train_subset, ">= 0 (0 = all)");
-  r.require(c.data.test_subset >= 0, "data.test_subset", c.data.test_subset, ">= 0 (0 = all)");
-  r.require(seeds_min >= 0, "data seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
-  r.require(c.data.augment.crop_padding >= 0, "data.augment.crop_padding", c.data.augment.crop_padding, ">= 0");
-  const double rate = c.data.label_noise.rate;
-  r.require(rate >= 0 && rate <= 1, "data.label_noise.rate", rate, "in [0, 1]");
-  require_choice(w + ".data.label_noise", "mode", c.data.label_noise.mode, {"official", "exact"});
   r.require(c.epochs >= 1, "epochs", c.epochs, ">= 1");
   r.require(c.batch_size >= 1, "batch_size", c.batch_size, ">= 1");
   r.require(c.test_batch_size >= 1, "test_batch_size", c.test_batch_size, ">= 1");
@@ -552,7 +564,7 @@ void Run::diverge(int64_t epoch, int64_t batch, double loss, const std::string& 
                                      : "no checkpoint: it diverged in epoch 1";
   if (writer) {
     manifest->set_field("diverged_at", {{"epoch", epoch}, {"batch", batch}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}});
-    manifest->finish(common::to_string(common::RunStatus::diverged), "diverged at " + where.str());
+    manifest->finish(common::RunStatus::diverged, "diverged at " + where.str());
     manifest->write(out / "manifest.json");
   }
   throw common::DivergedError("train: " + where.str() + "; lower the lr (" + kept + ")");
@@ -662,7 +674,7 @@ void Run::save(int64_t epoch, bool best) {
 json Run::summarize() {
   json result;
   const bool finished = !rows.empty() && rows.back().epoch == cfg.epochs;
-  result["status"] = finished ? "finished" : "partial";
+  result["status"] = finished ? "finished" : "interrupted";  // --stop-after ended it early: resumable
   result["name"] = cfg.name;
   result["epochs_done"] = rows.empty() ? 0 : rows.back().epoch;
   result["epochs"] = cfg.epochs;
@@ -691,7 +703,8 @@ json Run::summarize() {
   if (!writer) return result;
   if (finished) common::write_json_atomic(out / "result.json", result);
   manifest->set_field("result", result);
-  manifest->finish(finished ? "ok" : "partial");
+  manifest->finish(finished ? common::RunStatus::ok : common::RunStatus::interrupted,
+                   finished ? "" : "stopped after epoch " + std::to_string(result["epochs_done"].get<int64_t>()) + " of " + std::to_string(cfg.epochs) + " (--stop-after); --resume continues");
   manifest->write(out / "manifest.json");
   return result;
 }

@@ -94,6 +94,10 @@ struct TrainConfig {
   nlohmann::json to_json() const;
 };
 
+/// Parses and validates a recipe's "data" object (types, unknown keys, allowed values, ranges; `where` prefixes
+/// every message). `require_dataset` = false lets "dataset" be absent (dataset then empty).
+DataConfig parse_data_config(const nlohmann::json& data, const std::string& where, bool require_dataset = true);
+
 /// Parses the recipe (InputError naming the field otherwise; a typo'd key names the nearest known key).
 TrainConfig resolve_train_config(const nlohmann::json& raw, const std::string& profile);
 
@@ -103,7 +107,7 @@ TrainConfig resolve_train_config(const nlohmann::json& raw, const std::string& p
 double scheduled_lr(const ScheduleConfig& schedule, double base, int64_t epoch, int64_t step, int64_t steps_per_epoch);
 
 /// Runs (or resumes) the run; returns the content of out/result.json ("status": "finished", or
-/// "partial" when stop_after ended it early).
+/// "interrupted" when stop_after ended it early).
 nlohmann::json run_training(const TrainArgs& args);
 
 /// True when `dir`/result.json exists with status "finished".

@@ -112,7 +112,7 @@ TEST(Manifest, FinishRecordsTimesAndStatus) {
   EXPECT_GE(wall, 0.025);
   EXPECT_LT(wall, 60.0);
 
-  m.finish("failed", "loss became NaN at step 17");
+  m.finish(flatmin::common::RunStatus::failed, "loss became NaN at step 17");
   j = m.to_json();
   EXPECT_EQ(j.at("status"), "failed");
   EXPECT_EQ(j.at("message"), "loss became NaN at step 17");

@@ -459,7 +459,8 @@ TEST(Train, ResumeIsBitIdentical) {
     const auto recipe = tiny_recipe("small_resnet", name, o, 3);
     run_tiny(recipe, dir / "straight");
     const auto part = run_tiny(recipe, dir / "resumed", 1);
-    EXPECT_EQ(part.at("status"), "partial");
+    EXPECT_EQ(part.at("status"), "interrupted");
+    EXPECT_EQ(flatmin::common::read_json_file(dir / "resumed" / "manifest.json").at("status"), "interrupted");
     EXPECT_FALSE(fs::exists(dir / "resumed" / "result.json"));
     run_tiny(recipe, dir / "resumed", 1, true);  // epoch 2
     run_tiny(recipe, dir / "resumed", 0, true);  // epoch 3
