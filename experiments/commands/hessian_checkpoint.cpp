@@ -2,10 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <torch/serialize.h>
 
+#include "common/config.h"
 #include "common/error.h"
+#include "common/json_io.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
 
@@ -39,13 +42,25 @@ fh::Model wrap(const std::shared_ptr<models::Net>& m) {
   return out;
 }
 
-json read_json_file(const fs::path& f) {
-  std::ifstream in(f);
-  FLATMIN_CHECK(in, f.string() << ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw common::InputError(f.string() + ": not valid JSON: " + common::single_line(e.what()));
+/// name -> (shape, dtype) of every parameter and buffer.
+std::map<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>> layout(const models::Net& net) {
+  std::map<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>> out;
+  for (const auto& p : net.named_parameters()) out[p.key()] = {p.value().sizes().vec(), p.value().scalar_type()};
+  for (const auto& b : net.named_buffers()) out[b.key()] = {b.value().sizes().vec(), b.value().scalar_type()};
+  return out;
+}
+
+/// Loads `archive` into `net`. Module::load replaces a tensor of another shape silently, so the rebuilt
+/// model's layout is compared tensor by tensor afterwards: any difference is an InputError naming it.
+void load_matching(models::Net& net, torch::serialize::InputArchive& archive, const std::string& file) {
+  const auto want = layout(net);
+  net.load(archive);
+  const auto got = layout(net);
+  for (const auto& [name, w] : want) {
+    const auto& g = got.at(name);
+    FLATMIN_CHECK(g == w, file << ": tensor '" << name << "' has shape " << c10::IntArrayRef(g.first) << " "
+                               << c10::toString(g.second) << " but the model spec gives " << c10::IntArrayRef(w.first)
+                               << " " << c10::toString(w.second) << " (weights and model spec do not match)");
   }
 }
 
@@ -78,7 +93,10 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
       FLATMIN_CHECK(format == kCheckpointFormat, file.string() << ": unknown checkpoint format '" << format << "' (expected "
                                                                << kCheckpointFormat << ")");
       out.spec = json::parse(read_string(a, "model_spec"));
-      out.recipe = json::parse(read_string(a, "config"));
+      const json recipe = json::parse(read_string(a, "config"));
+      FLATMIN_CHECK(recipe.is_object(), file.string() << ": the checkpoint's recipe is not a JSON object");
+      out.data = train::parse_data_config(recipe.contains("data") ? recipe.at("data") : json::object(),
+                                          file.string() + ": recipe data", /*require_dataset=*/false);
       c10::IValue ep;
       a.read("epoch", ep);
       out.info["epoch"] = ep.toInt();
@@ -86,28 +104,41 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
       net = models::make_model(models::ModelSpec::from_json(out.spec));
       torch::serialize::InputArchive ma;
       a.read("model", ma);
-      net->load(ma);
+      load_matching(*net, ma, file.string());
     } else {
       const fs::path mj = file.parent_path() / "model.json";
       FLATMIN_CHECK(fs::exists(mj), file.string() << ": not a flatmin training checkpoint (no format tag) and no model.json next to it");
-      const json j = read_json_file(mj);
+      const json j = common::read_json_file(mj);
       FLATMIN_CHECK(j.contains("model"), mj.string() << ": no 'model' entry");
       out.spec = j.at("model");
-      json d = {{"dataset", j.value("dataset", std::string())}, {"dir", ""}, {"normalize", true}};
-      if (j.contains("input")) {
-        d["mean"] = j["input"].value("mean", std::vector<float>{});
-        d["std"] = j["input"].value("std", std::vector<float>{});
-        if (d["mean"].empty()) d["normalize"] = false;
-      }
       // The run folder's config.json (the resolved recipe) when present: it has e.g. synthetic's options.
       const fs::path cj = file.parent_path() / "config.json";
-      out.recipe = fs::exists(cj) ? read_json_file(cj) : json{{"data", d}};
-      FLATMIN_CHECK(out.recipe.is_object() && (!out.recipe.contains("data") || out.recipe["data"].is_object()),
-                    cj.string() << ": not a flatmin training recipe");
+      if (fs::exists(cj)) {
+        const json recipe = common::read_json_file(cj);
+        FLATMIN_CHECK(recipe.is_object() && recipe.contains("data"), cj.string() << ": not a flatmin training recipe (no 'data')");
+        out.data = train::parse_data_config(recipe.at("data"), cj.string() + ": data", /*require_dataset=*/false);
+      } else {
+        common::ConfigReader r(j, mj.string());
+        r.allow({"model"});
+        json d = {{"dataset", r.string("dataset", "")}, {"normalize", true}};
+        const json& input = r.object("input");
+        r.finish();
+        common::ConfigReader in(input, mj.string() + ": input");
+        const auto mean = in.numbers("mean", {}), stdev = in.numbers("std", {});
+        in.finish();
+        if (mean.empty()) {
+          d["normalize"] = false;
+        } else {
+          d["mean"] = mean;
+          d["std"] = stdev;
+        }
+        if (d["dataset"] == "") d.erase("dataset");
+        out.data = train::parse_data_config(d, mj.string(), /*require_dataset=*/false);
+      }
       out.info["epoch"] = nullptr;
       out.info["kind"] = "module archive + model.json";
       net = models::make_model(models::ModelSpec::from_json(out.spec));
-      net->load(a);
+      load_matching(*net, a, file.string());
     }
   } catch (const common::InputError&) {
     throw;
@@ -122,27 +153,26 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
   return out;
 }
 
-fh::Dataset load_checkpoint_dataset(const json& recipe, const json& spec, const CheckpointData& sel, json* info) {
+fh::Dataset load_checkpoint_dataset(const train::DataConfig& d, const json& spec, const CheckpointData& sel, json* info) {
   FLATMIN_CHECK(sel.split == "train" || sel.split == "test", "--split must be train or test, not '" << sel.split << "'");
   FLATMIN_CHECK(sel.subset >= 0, "--subset must be >= 0 (0 = the whole split), got " << sel.subset);
-  json d = recipe.is_object() && recipe.contains("data") ? recipe.at("data") : json::object();
   std::string name = sel.dataset;
   if (name == "checkpoint") {
-    FLATMIN_CHECK(d.contains("dataset") && !d.at("dataset").get<std::string>().empty(),
+    FLATMIN_CHECK(!d.dataset.empty(),
                   "--dataset checkpoint: the checkpoint records no dataset; pass --dataset fashion-mnist|synthetic|cifar10|cifar100");
-    name = d.at("dataset");
+    name = d.dataset;
   }
   if (name == "fashion-mnist") name = "fashion_mnist";
   FLATMIN_CHECK(name == "fashion_mnist" || name == "synthetic" || name == "cifar10" || name == "cifar100",
                 "--dataset: unknown dataset '" << sel.dataset << "' (checkpoint | fashion-mnist | synthetic | cifar10 | cifar100)");
   const bool train = sel.split == "train";
-  const std::string dir = !sel.data_dir.empty() ? sel.data_dir : d.value("dir", std::string());
+  const std::string dir = !sel.data_dir.empty() ? sel.data_dir : d.dir;
   data::ImageSet set;
   if (name == "fashion_mnist") {
     set = data::load_fashion_mnist(dir, train);
   } else if (name == "synthetic") {
-    FLATMIN_CHECK(d.contains("synthetic"), "--dataset synthetic: the checkpoint's recipe has no data.synthetic options");
-    set = data::make_synthetic(d.at("synthetic"), train);
+    FLATMIN_CHECK(d.synthetic.is_object(), "--dataset synthetic: the checkpoint's recipe has no data.synthetic options");
+    set = data::make_synthetic(d.synthetic, train);
   } else {
     set = data::load_cifar(dir, name == "cifar10" ? 10 : 100, train);
   }
@@ -157,10 +187,10 @@ fh::Dataset load_checkpoint_dataset(const json& recipe, const json& spec, const 
   FLATMIN_CHECK(set.num_classes <= spec.value("num_classes", int64_t(0)),
                 "--dataset " << name << " has " << set.num_classes << " classes but the model outputs " << spec.value("num_classes", 0));
   data::Augment aug;  // no crop, no flip: only the training normalisation
-  if (d.value("normalize", true)) {
+  if (d.normalize) {
     data::default_normalization(name, static_cast<int>(set.channels), aug.mean, aug.std);
-    if (d.contains("mean") && !d["mean"].empty()) aug.mean = d.at("mean").get<std::vector<float>>();
-    if (d.contains("std") && !d["std"].empty()) aug.std = d.at("std").get<std::vector<float>>();
+    if (d.mean && !d.mean->empty()) aug.mean.assign(d.mean->begin(), d.mean->end());
+    if (d.std && !d.std->empty()) aug.std.assign(d.std->begin(), d.std->end());
   }
   std::vector<int64_t> idx(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;

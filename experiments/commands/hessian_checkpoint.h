@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/commands/checkpoint_data.h"
+#include "experiments/train/trainer.h"
 #include "hessian/hessian_operator.h"
 
 namespace flatmin::experiments {
@@ -17,7 +18,7 @@ namespace flatmin::experiments {
 struct CheckpointModel {
   flatmin::hessian::Model model;
   nlohmann::json spec;    ///< ModelSpec::to_json() (name, in_channels, image_size, num_classes, options)
-  nlohmann::json recipe;  ///< the resolved training recipe (null for a model_*.pt + model.json pair)
+  train::DataConfig data;  ///< the training recipe's data (dataset empty when the checkpoint records none)
   nlohmann::json info;    ///< {file, kind, epoch, n_params}
 };
 
@@ -26,9 +27,9 @@ struct CheckpointModel {
 CheckpointModel load_training_checkpoint(const std::string& path);
 
 /// The N images (normalised as in training, no augmentation, clean labels) as x [N,C,H,W] float32,
-/// y [N] int64. `recipe` may be null only when `dataset` is not "checkpoint". `info` receives
+/// y [N] int64. `data.dataset` may be empty only when `sel.dataset` is not "checkpoint". `info` receives
 /// {dataset, split, subset, subset_seed, n_samples, normalize: {mean, std}}.
-flatmin::hessian::Dataset load_checkpoint_dataset(const nlohmann::json& recipe, const nlohmann::json& spec,
+flatmin::hessian::Dataset load_checkpoint_dataset(const train::DataConfig& data, const nlohmann::json& spec,
                                                   const CheckpointData& sel, nlohmann::json* info);
 
 }  // namespace flatmin::experiments

@@ -117,7 +117,7 @@ TEST(HessianCheckpoint, EqualsTheModelPassedDirectlyAndTheCli) {
   for (const fs::path& p : {run_dir, run_dir / "checkpoint.pt", run_dir / "model_final.pt"}) {
     auto cm = fe::load_training_checkpoint(p.string());
     json info;
-    const auto d = fe::load_checkpoint_dataset(cm.recipe, cm.spec, sel, &info);
+    const auto d = fe::load_checkpoint_dataset(cm.data, cm.spec, sel, &info);
     EXPECT_EQ(info.at("n_samples"), N);
     EXPECT_TRUE(torch::equal(d.x, data.x)) << p;
     EXPECT_TRUE(torch::equal(d.y, data.y)) << p;
@@ -126,7 +126,7 @@ TEST(HessianCheckpoint, EqualsTheModelPassedDirectlyAndTheCli) {
   // A seeded subset is data::subset's permutation prefix (the training run's own subset rule).
   sel.subset_seed = 4;
   auto cm = fe::load_training_checkpoint(run_dir.string());
-  const auto ds = fe::load_checkpoint_dataset(cm.recipe, cm.spec, sel, nullptr);
+  const auto ds = fe::load_checkpoint_dataset(cm.data, cm.spec, sel, nullptr);
   const auto sub = flatmin::data::subset(set, N, 4);
   EXPECT_TRUE(torch::equal(ds.y, torch::tensor(sub.labels)));
 
@@ -156,8 +156,22 @@ TEST(HessianCheckpoint, BadInputIsOneLineExit2NothingWritten) {
   fs::copy_file(run_dir / "model_final.pt", tmp / "unknown" / "model_final.pt");
   std::ofstream(tmp / "unknown" / "model.json")
       << R"({"model": {"name": "no_such_model", "in_channels": 1, "image_size": 8, "num_classes": 3}, "dataset": "synthetic"})";
+  // model.json says width1 = 5 while the weights are width1 = 3: refused tensor by tensor
+  fs::create_directories(tmp / "wrongspec");
+  fs::copy_file(run_dir / "model_final.pt", tmp / "wrongspec" / "model_final.pt");
+  std::ofstream(tmp / "wrongspec" / "model.json")
+      << R"({"model": {"name": "small_cnn", "in_channels": 1, "image_size": 8, "num_classes": 3,
+                       "options": {"width1": 5, "width2": 4, "hidden": 6}}, "dataset": "synthetic"})";
+  fs::create_directories(tmp / "badstd");
+  fs::copy_file(run_dir / "model_final.pt", tmp / "badstd" / "model_final.pt");
+  std::ofstream(tmp / "badstd" / "model.json")
+      << R"({"model": {"name": "small_cnn", "in_channels": 1, "image_size": 8, "num_classes": 3,
+                       "options": {"width1": 3, "width2": 4, "hidden": 6}}, "dataset": "synthetic",
+             "input": {"mean": [0.5], "std": 0.0}})";
   const std::string rd = run_dir.string();
   const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--checkpoint " + (tmp / "wrongspec" / "model_final.pt").string(), "do not match"},
+      {"--checkpoint " + (tmp / "badstd" / "model_final.pt").string(), "'std' must be an array of numbers"},
       {"--checkpoint " + (tmp / "missing").string(), "no such file"},
       {"--checkpoint " + (tmp / "corrupt").string(), "unreadable checkpoint"},
       {"--checkpoint " + (tmp / "unknown" / "model_final.pt").string(), "no_such_model"},
