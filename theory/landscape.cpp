@@ -142,6 +142,19 @@ std::vector<CriticalPoint> Yang2020::critical_points(double lim) {
   return out;
 }
 
+Yang2020::Named Yang2020::named_points() {
+  const auto cps = critical_points(6.0);
+  const CriticalPoint *a = nullptr, *u = nullptr, *b = nullptr;
+  for (const auto& c : cps) {
+    if (std::abs(c.x[1]) < 1e-9 && c.index == 0) b = &c;
+    if (std::abs(c.x[0] - 0.5) > 1e-9 || c.x[1] <= 0) continue;
+    if (c.index == 0 && (!a || c.x[1] < a->x[1])) a = &c;
+    if (c.index == 1 && (!u || c.x[1] < u->x[1])) u = &c;
+  }
+  if (!a || !u || !b) throw std::logic_error("Yang 2020: critical points a+, u+ or b not found");
+  return {*a, *u, *b};
+}
+
 CriticalPoint make_critical_point(const Eigen::VectorXd& x, double value, const Eigen::MatrixXd& H, std::string label) {
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H);
   CriticalPoint c;

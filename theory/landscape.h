@@ -105,6 +105,14 @@ struct Yang2020 {
   /// (y = 0 with 2x + 5cos x = 0, or x = 0.5 with cos(0.5 + y²) = −1/5) and polished by Newton.
   /// Sorted by (x, y).
   static std::vector<CriticalPoint> critical_points(double lim = 6.0);
+
+  /// The named points of theory.md §11.3/§11.4, picked from critical_points(): a+ = the minimum on x = 0.5
+  /// with the smallest y > 0 (the start), u+ = the saddle on x = 0.5 with the smallest y > 0, b = the minimum
+  /// on y = 0 (the other side). std::logic_error if one is missing (it never is on [−6, 6]²).
+  struct Named {
+    CriticalPoint a, u, b;
+  };
+  static Named named_points();
 };
 
 /// Escape geometry between a minimum a and an index-1 saddle u (theory.md §11.4 / Eq. 14):

@@ -87,19 +87,9 @@ EscapeProblemND parse_escape_problem_nd(const nlohmann::json& cfg) {
   FLATMIN_CHECK(p.absorb_fraction >= 0 && p.absorb_fraction <= 1, "absorb_fraction = " << p.absorb_fraction << " must be in [0, 1]");
   // Critical points: the start minimum a and the saddle u.
   if (p.type == LandscapeND::Yang2020) {
-    // a+ = the minimum on x = 0.5 with the smallest y > 0, u+ = the saddle on x = 0.5 with the
-    // smallest y > 0 (theory.md §11.3/§11.4), located by Yang2020::critical_points.
-    const auto cps = Yang2020::critical_points();
-    const CriticalPoint* a = nullptr;
-    const CriticalPoint* u = nullptr;
-    for (const auto& c : cps) {
-      if (std::abs(c.x[0] - 0.5) > 1e-9 || c.x[1] <= 0) continue;
-      if (c.index == 0 && (!a || c.x[1] < a->x[1])) a = &c;
-      if (c.index == 1 && (!u || c.x[1] < u->x[1])) u = &c;
-    }
-    if (!a || !u) throw std::logic_error("Yang 2020: a+ / u+ not found");
-    p.a = *a;
-    p.u = *u;
+    const auto named = Yang2020::named_points();  // a+ and u+ of theory.md §11.3/§11.4
+    p.a = named.a;
+    p.u = named.u;
   } else {
     const auto cps = p.qdw.critical_points();
     p.a = cps[0];

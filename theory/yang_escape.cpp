@@ -42,19 +42,10 @@ YangEscapeConfig parse_yang_escape(const nlohmann::json& cfg) {
 
 YangEscapeResult run_yang_escape(const YangEscapeConfig& c) {
   // geometry from the located critical points (never hard-coded)
-  const CriticalPoint* a = nullptr;
-  const CriticalPoint* u = nullptr;
-  const CriticalPoint* b = nullptr;
-  const auto cps = Yang2020::critical_points(6.0);
-  for (const auto& cp : cps) {
-    if (std::abs(cp.x[0] - 0.5) < 1e-6 && cp.x[1] > 1.5 && cp.x[1] < 2.5 && cp.index == 0) a = &cp;
-    if (std::abs(cp.x[0] - 0.5) < 1e-6 && cp.x[1] > 0.8 && cp.x[1] < 1.5 && cp.index == 1) u = &cp;
-    if (std::abs(cp.x[1]) < 1e-9 && cp.index == 0) b = &cp;
-  }
-  FLATMIN_CHECK(a && u && b, "Yang 2020: critical points a+, u+ or b not found");
-  const Eigen::Vector2d xa = a->x, xu = u->x;
-  Eigen::Vector2d e = u->eigenvectors.col(0);
-  if (e.dot(b->x - xu) < 0) e = -e;
+  const auto named = Yang2020::named_points();
+  const Eigen::Vector2d xa = named.a.x, xu = named.u.x;
+  Eigen::Vector2d e = named.u.eigenvectors.col(0);
+  if (e.dot(named.b.x - xu) < 0) e = -e;
   const Eigen::Matrix2d La = (Yang2020::hess(xa) / c.delta).llt().matrixL();
   std::vector<double> steps(static_cast<std::size_t>(c.paths));
   std::vector<char> cens(static_cast<std::size_t>(c.paths), 0);

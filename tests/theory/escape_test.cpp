@@ -76,6 +76,11 @@ TEST(Landscape, Yang2020MatchesSpecTable) {
   EXPECT_NEAR(a.eigenvalues[0], 1.880, 0.001);
   EXPECT_NEAR(u.value, 6.4211, 1e-4);
   EXPECT_EQ(u.index, 1);
+  // the one selection of a+, u+ and b (the d-dim engine and the Yang escape study both use it)
+  const auto named = Yang2020::named_points();
+  EXPECT_EQ(named.a.x, a.x);
+  EXPECT_EQ(named.u.x, u.x);
+  EXPECT_EQ(named.b.x, b.x);
   // §11.4 escape geometry a+ -> u+
   const auto g = escape_geometry(a, u);
   EXPECT_NEAR(g.dL, 7.0591, 1e-4);
