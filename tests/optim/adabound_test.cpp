@@ -88,11 +88,7 @@ std::vector<std::vector<double>> drive_lr(torch::optim::Optimizer& opt, std::vec
 
 // ---- reference trajectories -------------------------------------------------------------------
 
-struct Case {
-  const char* name;
-  RefAdaBound c;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+using Case = RefCase<RefAdaBound>;
 
 class AdaBoundReference : public ::testing::TestWithParam<Case> {};
 

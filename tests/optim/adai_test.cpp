@@ -160,11 +160,7 @@ const auto kAlways = [](int64_t, size_t) { return true; };
 
 // ---------------------------------------------------------------------------------------------
 
-struct Case {
-  const char* name;
-  RefAdaiGroup c;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+using Case = RefCase<RefAdaiGroup>;
 
 class AdaiReference : public ::testing::TestWithParam<Case> {};
 

@@ -30,12 +30,7 @@ MIAdamOptions to_options(const RefMIAdam& c) {
   return o;
 }
 
-struct Case {
-  const char* name;
-  RefMIAdam c;
-};
-
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+using Case = RefCase<RefMIAdam>;
 
 class MIAdamReference : public ::testing::TestWithParam<Case> {};
 

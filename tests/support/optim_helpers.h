@@ -81,4 +81,15 @@ inline double max_rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return ((a - b).abs() / (b.abs() + 1)).max().item<double>();
 }
 
+/// A named case of a reference-trajectory test (TEST_P over RefCase<Ref>): `name` labels the instance.
+template <class Ref>
+struct RefCase {
+  const char* name;
+  Ref c;
+};
+template <class Ref>
+void PrintTo(const RefCase<Ref>& c, std::ostream* os) {
+  *os << c.name;
+}
+
 }  // namespace flatmin::test
