@@ -119,7 +119,7 @@ class hessian:  # noqa: N801  (PyHessian's class name)
         out = _C.hessian_analyze(self.model, self.inputs, self.targets, self._loss, self._reduction, "",
                                  self.device, "", 0.0, self._batch_size, json.dumps(options), False,
                                  self.progress)
-        self.result = SpectrumResult(json.loads(out["summary"]))
+        self.result = SpectrumResult(json.loads(out["summary"]), out)
         self.hvp_count += int(self.result.hvp_count or 0)
         if self.accurate and not self.result.converged:
             warnings.warn(f"flatmin.pyhessian: {self.result.status}: {self.result.to_json().get('message', '')}",
