@@ -19,8 +19,9 @@ the residuals and convergence status (it is filled in both modes).
 
 Differences from PyHessian (docs/python.md): the criterion must be CrossEntropyLoss, MSELoss or
 BCEWithLogitsLoss; the computation runs on the device of the model's parameters (``cuda`` never
-moves anything); the data loader is read once, at construction; density nodes come sorted
-ascending; ``gradsH`` does not exist (no first-order graph is kept between calls).
+moves anything); the data loader is read once, at construction (PyHessian iterates it per HVP, and
+each DataLoader iteration draws from torch's generator: the streams agree in data= mode); density
+nodes come sorted ascending; ``gradsH`` does not exist (no first-order graph is kept between calls).
 """
 import json
 import numbers
