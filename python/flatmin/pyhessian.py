@@ -13,7 +13,8 @@ By default the numbers are PyHessian's: its power iteration with deflation, its 
 Rademacher trace rule and its Lanczos for the density, drawing from torch's global generator in
 PyHessian's order (each call continues the stream where the previous one stopped), so that after
 the same ``torch.manual_seed`` they equal ``flatmin hessian --compat pyhessian``. ``accurate=True``
-switches to flatmin's solvers: Spectra top-k (largest algebraic, true residuals ≤ 1e-6), Hutchinson
+switches to flatmin's solvers: Spectra top-k (largest algebraic, relative Ritz tolerance 1e-6, true
+residuals reported; float32 HVPs floor them near 1e-6), Hutchinson
 with a confidence-interval stopping rule, SLQ with full reorthogonalisation; ``h.result`` then holds
 the residuals and convergence status (it is filled in both modes).
 
