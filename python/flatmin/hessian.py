@@ -23,10 +23,12 @@ _LOSSES = {torch.nn.CrossEntropyLoss: "cross_entropy", torch.nn.MSELoss: "mse",
 
 
 class SpectrumResult:
-    """The result of spectrum(): the fields of summary.json as attributes, the document as to_json()."""
+    """The result of spectrum(): the fields of summary.json as attributes, the document as to_json();
+    with ``density=True`` also the SLQ nodes/weights per run and the smoothed density (esd_grid, esd_density)."""
 
-    def __init__(self, summary):
+    def __init__(self, summary, extras=None):
         self._s = summary
+        extras = extras or {}
         top = summary.get("top_eigenvalues") or []
         self.eigenvalues = [e["value"] for e in top]  # largest algebraic first
         self.residuals = [e["residual"] for e in top]
@@ -34,8 +36,11 @@ class SpectrumResult:
         self.trace = tr.get("estimate")
         self.trace_stderr = tr.get("stderr")
         self.trace_method = tr.get("method")
-        dens = summary.get("density") or {}
-        self.density = dens
+        self.density = summary.get("esd") or {}  # the ESD's summary (kernel, sigma2, grid range, SLQ runs)
+        self.slq_nodes = extras.get("slq_nodes") or []      # per run: Gauss nodes, ascending
+        self.slq_weights = extras.get("slq_weights") or []  # per run: their weights (sum 1)
+        self.esd_grid = extras.get("esd_grid") or []
+        self.esd_density = extras.get("esd_density") or []
         self.hvp_count = summary.get("hvp_count")
         self.status = summary.get("status", "ok")
         self.n_params = summary.get("n_params")
@@ -67,14 +72,15 @@ def _loss_of(criterion):
 
 def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, density=False, dtype=None,
              device=None, param_filter=None, weight_decay=0.0, seed=0, batch_size=None, compat="accurate",
-             progress=True):
+             progress=True, slq_steps=100, slq_runs=None, trace_max_samples=500):
     """Top-k eigenvalues, trace and (optionally) spectral density of the loss Hessian of ``model``.
 
     data=(x, y) or dataloader=… (its batches are concatenated; HVPs then run per loader batch);
     dtype: None (the model's) or torch.float32 / torch.float64 (the model is cast for the run and
     restored exactly afterwards);
     param_filter: a regex on parameter names (the diagonal block H_SS); compat="pyhessian" uses
-    PyHessian's algorithms and RNG stream. A quantity that did not converge gives status
+    PyHessian's algorithms and RNG stream; slq_steps / slq_runs: Lanczos steps per SLQ run and runs
+    (None: 10, or 1 with compat="pyhessian"); trace_max_samples: the Hutchinson probe cap (accurate mode). A quantity that did not converge gives status
     "not_converged" and a warning.
     """
     if (data is None) == (dataloader is None):
@@ -109,16 +115,18 @@ def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, 
     if dname and floats:
         model.to(dtype)
     try:
-        s = json.loads(_C.hessian_spectrum(model, x, y, loss, reduction, int(top_k), bool(trace), bool(density),
-                                           dname, str(device or "cpu"), param_filter or "", float(weight_decay),
-                                           int(seed), bs, str(compat), bool(progress)))
+        opts = {"compat": str(compat), "seed": int(seed), "top_k": int(top_k), "trace": bool(trace),
+                 "density": bool(density), "slq_steps": int(slq_steps), "slq_runs": int(slq_runs or 0),
+                 "trace_max_samples": int(trace_max_samples), "trace_min_samples": min(10, int(trace_max_samples))}
+        out = _C.hessian_analyze(model, x, y, loss, reduction, dname, str(device or "cpu"), param_filter or "",
+                                 float(weight_decay), bs, json.dumps(opts), True, bool(progress))
     finally:
         model.train(was_training)
         if saved is not None and floats:
             model.to(floats[0])
             model.load_state_dict(saved)
-    res = SpectrumResult(s)
+    res = SpectrumResult(json.loads(out["summary"]), out)
     if not res.converged:
-        warnings.warn(f"flatmin.hessian.spectrum: {res.status}: {s.get('solver', {}).get('message', '')}",
+        warnings.warn(f"flatmin.hessian.spectrum: {res.status}: {res.to_json().get('message', '')}",
                       RuntimeWarning, stacklevel=2)
     return res
