@@ -9,6 +9,7 @@
 #include "common/csv.h"
 #include "common/cli_parse.h"
 #include "common/error.h"
+#include "common/manifest.h"
 #include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
 
@@ -18,7 +19,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     flatmin::experiments::TheoryArgs targs;
     targs.argv.assign(argv, argv + argc);
-    app.add_option("--threads", targs.threads, "worker threads for the Monte Carlo (0 = all cores)")->capture_default_str();
+    app.fallthrough();  // inherited by every subcommand: `--threads` before or after the subcommand
+    app.add_option("--threads", targs.threads, "worker threads for the Monte Carlo (0 = all cores); before or after the subcommand")
+        ->capture_default_str();
+    app.set_version_flag("--version", [] { return flatmin::common::version_text("flatmin-theory", ""); },
+                         "print the version, git SHA, LibTorch version (none: LibTorch-free) and build type, and exit");
     auto add_cfg_cmd = [&](const char* name, const char* help, const char* out_help) {
       auto* c = app.add_subcommand(name, help);
       c->add_option("--config", targs.config, "config JSON (see docs/theory.md)")->required();

@@ -65,7 +65,7 @@ void bind_hessian(py::module_& m) {
       [](const py::object& module, const torch::Tensor& x, const torch::Tensor& y, const std::string& loss,
          const std::string& reduction, int top_k, bool trace, bool density, const std::string& dtype,
          const std::string& device, const std::string& param_regex, double weight_decay, std::uint64_t seed,
-         std::int64_t batch_size, const std::string& compat, bool progress) {
+         std::int64_t batch_size, const std::string& compat, bool progress, std::int64_t max_hvps, double max_seconds) {
         fh::OperatorOptions oo;
         oo.loss = fh::parse_loss(loss);
         oo.reduction = fh::parse_reduction(reduction);
@@ -81,6 +81,8 @@ void bind_hessian(py::module_& m) {
         ao.trace = trace;
         ao.density = density;
         ao.progress = progress ? &std::cerr : nullptr;
+        ao.max_hvps = max_hvps;  // the CLI's --max-hvps / --max-seconds (0 = no limit)
+        ao.max_seconds = max_seconds;
         py::gil_scoped_release release;
         fh::HessianOperator h(python_model(module), fh::Dataset{x, y}, oo);
         ao.validate(h.n());
@@ -93,7 +95,8 @@ void bind_hessian(py::module_& m) {
       },
       py::arg("module"), py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("reduction"), py::arg("top_k"),
       py::arg("trace"), py::arg("density"), py::arg("dtype"), py::arg("device"), py::arg("param_regex"),
-      py::arg("weight_decay"), py::arg("seed"), py::arg("batch_size"), py::arg("compat"), py::arg("progress"));
+      py::arg("weight_decay"), py::arg("seed"), py::arg("batch_size"), py::arg("compat"), py::arg("progress"),
+      py::arg("max_hvps") = fh::AnalyzeOptions{}.max_hvps, py::arg("max_seconds") = fh::AnalyzeOptions{}.max_seconds);
 }
 
 }  // namespace flatmin::python
