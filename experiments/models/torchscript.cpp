@@ -33,6 +33,7 @@ class TorchScriptNet : public Net {
 
   torch::Tensor forward(torch::Tensor x) override {
     auto out = module_.forward({std::move(x)});
+    if (is_training()) adopt_reassigned_buffers();
     if (!out.isTensor())
       throw std::runtime_error("the TorchScript model's forward() returned " + out.tagKind() + ", not a Tensor of logits");
     return out.toTensor();
@@ -56,6 +57,16 @@ class TorchScriptNet : public Net {
   const torch::jit::Module& module() const { return module_; }
 
  private:
+  /// A forward that assigns a new tensor to a buffer (`self.count = self.count + 1` rather than an in-place
+  /// update) leaves the Net's handle on the old one: point it at the module's current data, so that checkpoints
+  /// and model files see the update.
+  void adopt_reassigned_buffers() {
+    auto mine = named_buffers(/*recurse=*/true);
+    for (const auto& b : module_.named_buffers(/*recurse=*/true)) {
+      if (auto* t = mine.find(b.name); t != nullptr && !t->is_same(b.value)) t->set_data(b.value);
+    }
+  }
+
   torch::jit::Module module_;
 };
 
