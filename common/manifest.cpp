@@ -19,6 +19,7 @@
 #endif
 
 #include "common/json_io.h"
+#include "common/version.h"
 
 #ifndef FLATMIN_VERSION
 #define FLATMIN_VERSION "unknown"

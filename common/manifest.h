@@ -15,11 +15,6 @@ namespace flatmin::common {
 /// flatmin's version string (CMake PROJECT_VERSION baked in at compile time).
 std::string flatmin_version();
 
-/// `--version` text of an executable: "<program> <version>", then one line each for the git SHA of the source
-/// tree (as the manifest finds it, with "(dirty)" when it has uncommitted changes), the LibTorch version
-/// (`libtorch`: TORCH_VERSION, or empty for a LibTorch-free program) and the build type.
-std::string version_text(const std::string& program, const std::string& libtorch);
-
 /// Provenance record of one run.
 ///
 /// Filled automatically at construction: start time (ISO-8601 UTC), flatmin version, git SHA and

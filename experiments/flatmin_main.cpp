@@ -10,7 +10,7 @@
 
 #include "common/cli_parse.h"
 #include "common/error.h"
-#include "common/manifest.h"
+#include "common/version.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/hessian_cmd.h"
 #include "experiments/commands/optim_replay.h"

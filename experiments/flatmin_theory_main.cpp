@@ -9,7 +9,7 @@
 #include "common/csv.h"
 #include "common/cli_parse.h"
 #include "common/error.h"
-#include "common/manifest.h"
+#include "common/version.h"
 #include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
 
