@@ -522,7 +522,7 @@ void Run::check_output() {
       logits = model->forward(x);
     } catch (const std::exception& e) {
       throw common::InputError(what + ": forward of a training batch of shape " + c10::str(x.sizes()) +
-                               " failed: " + common::single_line(e.what()).substr(0, 240));
+                               " failed: " + models::short_torch_error(e.what()));
     }
   }
   FLATMIN_CHECK(logits.dim() == 2 && logits.size(0) == count && logits.size(1) == spec.num_classes,

@@ -325,6 +325,9 @@ class Net(torch.nn.Module):
 torch.manual_seed(0)
 torch.jit.script(Net(4)).save("net4.pt")
 torch.jit.script(Net(3)).save("net3.pt")
+rgb = Net(4)
+rgb.conv = torch.nn.Conv2d(3, 4, 3, padding=1)  # expects 3 channels, the data has 1
+torch.jit.script(rgb).save("net_rgb.pt")
 )PY";
 
 nlohmann::json ts_recipe(const nlohmann::json& model) {
@@ -393,10 +396,11 @@ TEST(TrainCli, BadTorchScriptModelIsOneLineExit2NothingWritten) {
   ASSERT_EQ(python(kMakeTorchScriptModels, dir, "", &err), 0) << err;
   write(dir / "corrupt.pt", "not a TorchScript archive");
   const std::string missing = (dir / "missing.pt").string(), corrupt = (dir / "corrupt.pt").string(),
-                    net3 = (dir / "net3.pt").string();
+                    net3 = (dir / "net3.pt").string(), net1ch = (dir / "net_rgb.pt").string();
   const std::vector<std::pair<nlohmann::json, std::vector<std::string>>> cases = {
-      {{{"torchscript", missing}}, {missing, "does not exist"}},
-      {{{"torchscript", corrupt}}, {corrupt, "is not a TorchScript module"}},
+      {{{"torchscript", missing}}, {missing, "no such file"}},
+      {{{"torchscript", corrupt}}, {corrupt, "not a TorchScript module", "failed reading zip archive"}},
+      {{{"torchscript", net1ch}}, {net1ch, "forward of a training batch of shape [2, 1, 8, 8] failed", "3 channels"}},
       {{{"torchscript", net3}}, {net3, "[2, 3]", "has 4 classes", "must be [2, 4]"}},
       {{{"torchscript", net3}, {"name", "small_cnn"}}, {"either 'torchscript'"}},
       {{{"torchscript", ""}}, {"empty path"}},
@@ -410,6 +414,7 @@ TEST(TrainCli, BadTorchScriptModelIsOneLineExit2NothingWritten) {
     EXPECT_EQ(r.err.rfind("flatmin: error: ", 0), 0u) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     for (const auto& s : says) EXPECT_NE(r.err.find(s), std::string::npos) << "'" << s << "' in " << r.err;
+    EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << r.err;  // LibTorch's trailer is cut
     EXPECT_FALSE(fs::exists(dir / "run")) << model.dump();
   }
 }
