@@ -70,7 +70,9 @@ struct AnalyzeOptions {
 struct Summary {
   std::vector<Eigenpair> eigenpairs;
   nlohmann::json solver;  ///< name, status, message, ncv, tol, num_operations, num_iterations (or power-iteration counts)
-  /// ok, or the top-k solver's not_converged / failed with its message (summary.json and manifest "status").
+  /// ok, or the top-k solver's not_converged / failed, or not_converged when the budget stopped a stage, with the
+  /// message (summary.json and manifest "status"). A trace that reached its max samples unconverged is a warning
+  /// and trace.converged = false, not a status.
   common::RunOutcome outcome;
   bool has_trace = false;
   TraceResult trace;
