@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
     list->add_option("--options", list_options, "print this optimizer's options: name, type, default, allowed range, source, doc");
     list->add_flag("--json", list_json, "with --options: the schema as JSON (for other front ends)");
 
+    for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))  // the executable's options, here too
+      sub->footer("Also accepted here: --threads N (before or after the subcommand), --version.");
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);

@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
     gain->add_option("--steps", steps, "steps t = 1..steps")->capture_default_str();
     gain->add_option("--out", out, "output CSV: step,buffer_gain,step_ratio (step_ratio exact for a constant first moment m)")->required();
 
+    for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))  // the executable's options, here too
+      sub->footer("Also accepted here: --threads N (before or after the subcommand), --version.");
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     FLATMIN_CHECK(targs.threads >= 0, "--threads = " << targs.threads << " must be >= 0 (0 = all cores)");
     if (esc->parsed()) return flatmin::experiments::run_escape_time_cmd(targs);
