@@ -19,6 +19,7 @@
 #endif
 
 #include "common/json_io.h"
+#include "common/version.h"
 
 #ifndef FLATMIN_VERSION
 #define FLATMIN_VERSION "unknown"
@@ -36,6 +37,15 @@
 namespace flatmin::common {
 
 std::string flatmin_version() { return FLATMIN_VERSION; }
+
+std::string version_text(const std::string& program, const std::string& libtorch) {
+  const auto m = Manifest("version", {}).to_json();
+  std::string sha = m.at("git_sha").get<std::string>();
+  if (m.at("git_dirty").is_boolean() && m.at("git_dirty").get<bool>()) sha += " (dirty)";
+  return program + " " + flatmin_version() + "\ngit sha: " + sha +
+         "\nlibtorch: " + (libtorch.empty() ? std::string("not linked (LibTorch-free)") : libtorch) +
+         "\nbuild type: " + m.at("build_type").get<std::string>();
+}
 
 namespace {
 

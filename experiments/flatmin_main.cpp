@@ -6,9 +6,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <torch/version.h>
 
 #include "common/cli_parse.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/hessian_cmd.h"
 #include "experiments/commands/optim_replay.h"
@@ -54,8 +56,12 @@ int main(int argc, char** argv) {
   return flatmin::common::run_main("flatmin", [&]() -> int {
     CLI::App app{"flatmin: reproduce and verify flat-minima optimizer papers (MIAdam, InvAdam/DualAdam, …)"};
     app.require_subcommand(1);
+    app.fallthrough();  // inherited by every subcommand: `flatmin train --threads 1 …` = `flatmin --threads 1 train …`
     int threads = 0;
-    app.add_option("--threads", threads, "intra-op threads (0 = all cores)")->capture_default_str();
+    app.add_option("--threads", threads, "intra-op threads (0 = all cores); before or after the subcommand")
+        ->capture_default_str();
+    app.set_version_flag("--version", [] { return flatmin::common::version_text("flatmin", TORCH_VERSION); },
+                         "print the version, git SHA, LibTorch version and build type, and exit");
 
     auto* replay = app.add_subcommand("optim-replay", "run one optimizer on float64 parameters, write parameters per step");
     std::string spec, out;
@@ -92,6 +98,8 @@ int main(int argc, char** argv) {
     list->add_option("--options", list_options, "print this optimizer's options: name, type, default, allowed range, source, doc");
     list->add_flag("--json", list_json, "with --options: the schema as JSON (for other front ends)");
 
+    for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))  // the executable's options, here too
+      sub->footer("Also accepted here: --threads N (before or after the subcommand), --version.");
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     flatmin::experiments::setup_threads(threads);
     if (replay->parsed()) return flatmin::experiments::run_optim_replay(spec, out, args);

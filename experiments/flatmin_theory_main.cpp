@@ -9,6 +9,7 @@
 #include "common/csv.h"
 #include "common/cli_parse.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
 
@@ -18,7 +19,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     flatmin::experiments::TheoryArgs targs;
     targs.argv.assign(argv, argv + argc);
-    app.add_option("--threads", targs.threads, "worker threads for the Monte Carlo (0 = all cores)")->capture_default_str();
+    app.fallthrough();  // inherited by every subcommand: `--threads` before or after the subcommand
+    app.add_option("--threads", targs.threads, "worker threads for the Monte Carlo (0 = all cores); before or after the subcommand")
+        ->capture_default_str();
+    app.set_version_flag("--version", [] { return flatmin::common::version_text("flatmin-theory", ""); },
+                         "print the version, git SHA, LibTorch version (none: LibTorch-free) and build type, and exit");
     auto add_cfg_cmd = [&](const char* name, const char* help, const char* out_help) {
       auto* c = app.add_subcommand(name, help);
       c->add_option("--config", targs.config, "config JSON (see docs/theory.md)")->required();
@@ -55,6 +60,8 @@ int main(int argc, char** argv) {
     gain->add_option("--steps", steps, "steps t = 1..steps")->capture_default_str();
     gain->add_option("--out", out, "output CSV: step,buffer_gain,step_ratio (step_ratio exact for a constant first moment m)")->required();
 
+    for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))  // the executable's options, here too
+      sub->footer("Also accepted here: --threads N (before or after the subcommand), --version.");
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     FLATMIN_CHECK(targs.threads >= 0, "--threads = " << targs.threads << " must be >= 0 (0 = all cores)");
     if (esc->parsed()) return flatmin::experiments::run_escape_time_cmd(targs);

@@ -1,8 +1,10 @@
 #include "hessian/analyze.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <sstream>
 
 #include "common/error.h"
 #include "common/progress.h"
@@ -11,19 +13,26 @@ namespace flatmin::hessian {
 
 namespace {
 
-// Wraps an operator: counts products and drives a per-stage Progress line (HVPs, ETA).
+// Wraps an operator: counts products, enforces the budget (BudgetExhausted before a product that would exceed
+// it) and drives a per-stage Progress line (HVPs, ETA).
 struct Counted {
   std::int64_t count = 0;
   std::unique_ptr<common::Progress> progress;
   std::int64_t stage_start = 0;
+  std::int64_t max_hvps = 0;
+  double max_seconds = 0.0;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  std::string exhausted;  // why the budget stopped the analysis (empty: it did not)
 
   Operator wrap(const Operator& op) {
     Operator w = op;
     w.apply = [this, &op](const double* x, double* y) {
+      check(1);
       op.apply(x, y);
       tick(1);
     };
     w.apply_block = [this, &op](const double* x, double* y, int k) {
+      check(k);
       if (op.apply_block)
         op.apply_block(x, y, k);
       else
@@ -32,15 +41,30 @@ struct Counted {
     };
     return w;
   }
+  void check(int k) {
+    if (exhausted.empty() && max_hvps > 0 && count + k > max_hvps) {
+      exhausted = "HVP budget max_hvps = " + std::to_string(max_hvps) + " spent";
+    } else if (exhausted.empty() && max_seconds > 0 && elapsed() > max_seconds) {
+      std::ostringstream m;
+      m << "time budget max_seconds = " << max_seconds << " spent after " << count << " HVPs";
+      exhausted = m.str();
+    }
+    if (!exhausted.empty()) throw BudgetExhausted(exhausted);
+  }
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
   void tick(int k) {
     count += k;
     if (progress) progress->update(count - stage_start);
   }
-  void stage(std::ostream* os, const std::string& label, std::int64_t total) {
+  /// A new stage of at most `total` products (its ETA is to that bound, capped by the HVP budget left).
+  void stage(std::ostream* os, const std::string& label, std::int64_t total, bool upper_bound = false) {
     if (progress) progress->finish();
     progress.reset();
     stage_start = count;
-    if (os) progress = std::make_unique<common::Progress>("hessian " + label + " (HVPs)", total, 10.0, os);
+    if (max_hvps > 0) total = std::min(total, std::max<std::int64_t>(0, max_hvps - count));
+    if (os)
+      progress = std::make_unique<common::Progress>("hessian " + label + (upper_bound ? " (HVPs, at most)" : " (HVPs)"),
+                                                    total, 10.0, os);
   }
   void done() {
     if (progress) progress->finish();
@@ -92,6 +116,8 @@ void AnalyzeOptions::validate(Eigen::Index n) const {
   FLATMIN_CHECK(slq.runs >= 0, "--slq-runs must be >= 0");
   FLATMIN_CHECK(smoothing.num_bins >= 2, "--num-bins must be >= 2");
   FLATMIN_CHECK(smoothing.sigma_squared > 0 && smoothing.sigma >= 0, "density sigma must be > 0");
+  FLATMIN_CHECK(max_hvps >= 0, "--max-hvps " << max_hvps << " must be >= 0 (0 = no limit)");
+  FLATMIN_CHECK(max_seconds >= 0 && std::isfinite(max_seconds), "--max-seconds " << max_seconds << " must be >= 0 (0 = no limit)");
 }
 
 nlohmann::json AnalyzeOptions::to_json() const {
@@ -115,7 +141,9 @@ nlohmann::json AnalyzeOptions::to_json() const {
           {"kernel", to_string(smoothing.kernel)},
           {"sigma_squared", smoothing.sigma_squared},
           {"sigma", smoothing.sigma},
-          {"num_bins", smoothing.num_bins}};
+          {"num_bins", smoothing.num_bins},
+          {"max_hvps", max_hvps},
+          {"max_seconds", max_seconds}};
 }
 
 Summary analyze(const Operator& op, const AnalyzeOptions& opt) {
@@ -123,71 +151,151 @@ Summary analyze(const Operator& op, const AnalyzeOptions& opt) {
   return analyze_validated(op, opt);
 }
 
+namespace {
+
+/// Records a stage that did not converge: the first such stage sets the status (an earlier failed one stays),
+/// every one adds its line to the message and to the warnings.
+void not_converged(Summary& s, const std::string& line) {
+  if (s.outcome.ok()) {
+    s.outcome = {common::RunStatus::not_converged, line};
+  } else {
+    s.outcome.message += "; " + line;
+  }
+  s.warnings.push_back(line);
+}
+
+std::string fmt(double x) {
+  std::ostringstream o;
+  o << x;
+  return o.str();
+}
+
+}  // namespace
+
 Summary analyze_validated(const Operator& op_in, const AnalyzeOptions& opt) {
   const bool compat = opt.compat == CompatMode::PyHessian;
   const auto t0 = std::chrono::steady_clock::now();
   Counted counted;
+  counted.max_hvps = opt.max_hvps;
+  counted.max_seconds = opt.max_seconds;
+  counted.t0 = t0;
   const Operator op = counted.wrap(op_in);
   Summary s;
+  auto budget_line = [&](const std::string& stage, const std::string& kept) {
+    return "budget exhausted in " + stage + " (" + counted.exhausted + "): " + kept;
+  };
 
   if (opt.top_k.k > 0) {
-    if (compat) {
-      counted.stage(opt.progress, "top-k (power iteration)", std::int64_t(opt.power.max_iter) * opt.top_k.k);
-      PowerIterationOptions po = opt.power;
-      po.top_n = opt.top_k.k;
-      auto r = pyhessian_power_iteration(op, po, op.randn);
-      s.eigenpairs = r.pairs;
-      for (std::size_t i = 0; i < r.pairs.size() && s.outcome.ok(); ++i) {
-        if (!r.pairs[i].converged)
-          s.outcome = {common::RunStatus::not_converged, "power iteration: eigenpair " + std::to_string(i + 1) +
-                                                             " did not meet tol within max_iter " + std::to_string(po.max_iter)};
+    const std::string stage = compat ? "top-k (power iteration)" : "top-k (Spectra)";
+    try {
+      if (compat) {
+        counted.stage(opt.progress, stage, std::int64_t(opt.power.max_iter) * opt.top_k.k, true);
+        PowerIterationOptions po = opt.power;
+        po.top_n = opt.top_k.k;
+        auto r = pyhessian_power_iteration(op, po, op.randn);
+        s.eigenpairs = r.pairs;
+        for (std::size_t i = 0; i < r.pairs.size() && s.outcome.ok(); ++i) {
+          if (!r.pairs[i].converged)
+            s.outcome = {common::RunStatus::not_converged, "power iteration: eigenpair " + std::to_string(i + 1) +
+                                                               " did not meet tol within max_iter " + std::to_string(po.max_iter)};
+        }
+        if (!s.outcome.ok()) s.warnings.push_back(stage + " did not converge: " + s.outcome.message);
+        s.solver = {{"name", "pyhessian_power_iteration"}, {"status", s.outcome.status_name()}, {"message", s.outcome.message},
+                    {"max_iter", po.max_iter}, {"tol", po.tol}, {"iterations", r.iterations}, {"num_operations", r.products}};
+      } else {
+        TopKOptions to = opt.top_k;
+        to.seed = opt.seed;
+        // Spectra's worst case: maxit restarts of ncv products, plus the start and the residual checks
+        const std::int64_t ncv = to.ncv > 0 ? to.ncv : std::max<std::int64_t>(2 * std::int64_t(to.k) + 1, 20);
+        counted.stage(opt.progress, stage, std::min<std::int64_t>(op.n, ncv) * to.maxit + to.k + 1, true);
+        auto r = top_k(op, to);
+        s.eigenpairs = r.pairs;
+        s.outcome = {r.status, r.message};
+        if (!s.outcome.ok()) s.warnings.push_back(stage + " " + common::to_string(r.status) + ": " + r.message);
+        s.solver = {{"name", r.solver}, {"which", to_string(to.which)}, {"ncv", r.ncv}, {"tol", r.tol},
+                    {"status", common::to_string(r.status)}, {"message", r.message}, {"num_operations", r.num_operations},
+                    {"num_iterations", r.num_iterations}, {"products", r.products}};
       }
-      s.solver = {{"name", "pyhessian_power_iteration"}, {"status", s.outcome.status_name()}, {"message", s.outcome.message},
-                  {"max_iter", po.max_iter}, {"tol", po.tol}, {"iterations", r.iterations}, {"num_operations", r.products}};
-    } else {
-      counted.stage(opt.progress, "top-k (Spectra)", -1);
-      TopKOptions to = opt.top_k;
-      to.seed = opt.seed;
-      auto r = top_k(op, to);
-      s.eigenpairs = r.pairs;
-      s.outcome = {r.status, r.message};
-      s.solver = {{"name", r.solver}, {"which", to_string(to.which)}, {"ncv", r.ncv}, {"tol", r.tol},
-                  {"status", common::to_string(r.status)}, {"message", r.message}, {"num_operations", r.num_operations},
-                  {"num_iterations", r.num_iterations}, {"products", r.products}};
+    } catch (const BudgetExhausted&) {
+      s.eigenpairs.clear();
+      not_converged(s, budget_line(stage, "no eigenpairs"));
+      s.solver = {{"name", compat ? "pyhessian_power_iteration" : "spectra_symeigs"},
+                  {"status", common::to_string(common::RunStatus::not_converged)},
+                  {"message", s.warnings.back()},
+                  {"products", counted.count - counted.stage_start}};
     }
   }
 
   if (opt.trace) {
     s.has_trace = true;
-    if (compat) {
-      counted.stage(opt.progress, "trace (pyhessian)", opt.pyhessian_trace.max_iter);
-      s.trace = pyhessian_trace(op, opt.pyhessian_trace.max_iter, opt.pyhessian_trace.tol);
-    } else if (opt.trace_method == TraceMethod::Hutchinson) {
-      counted.stage(opt.progress, "trace (Hutchinson)", opt.hutchinson.max_samples);
-      HutchinsonOptions ho = opt.hutchinson;
-      ho.seed = opt.seed;
-      s.trace = hutchinson(op, ho);
-    } else if (opt.trace_method == TraceMethod::HutchPlusPlus) {
-      counted.stage(opt.progress, "trace (Hutch++)", opt.hutchpp_budget);
-      s.trace = hutch_plus_plus(op, opt.hutchpp_budget, opt.hutchinson.probe, opt.seed);
+    const std::string method = compat ? "pyhessian" : to_string(opt.trace_method);
+    const std::string stage = "trace (" + method + ")";
+    if (!counted.exhausted.empty()) {
+      s.trace.method = method;
+      s.trace.estimate = std::nan("");
+      not_converged(s, "trace skipped: budget exhausted (" + counted.exhausted + ")");
     } else {
-      counted.stage(opt.progress, "trace (exact)", op.n);
-      s.trace = exact_trace(op);
+      try {
+        if (compat) {
+          counted.stage(opt.progress, stage, opt.pyhessian_trace.max_iter, true);
+          s.trace = pyhessian_trace(op, opt.pyhessian_trace.max_iter, opt.pyhessian_trace.tol);
+        } else if (opt.trace_method == TraceMethod::Hutchinson) {
+          counted.stage(opt.progress, stage, opt.hutchinson.max_samples, true);
+          HutchinsonOptions ho = opt.hutchinson;
+          ho.seed = opt.seed;
+          s.trace = hutchinson(op, ho);
+        } else if (opt.trace_method == TraceMethod::HutchPlusPlus) {
+          counted.stage(opt.progress, stage, opt.hutchpp_budget);
+          s.trace = hutch_plus_plus(op, opt.hutchpp_budget, opt.hutchinson.probe, opt.seed);
+        } else {
+          counted.stage(opt.progress, stage, op.n);
+          s.trace = exact_trace(op);
+        }
+      } catch (const BudgetExhausted&) {  // hutch++ and exact keep nothing of an unfinished run
+        s.trace = TraceResult{};
+        s.trace.method = method;
+        s.trace.estimate = std::nan("");
+      }
+      if (!counted.exhausted.empty() && !s.trace.converged) {
+        not_converged(s, budget_line(stage, std::to_string(s.trace.n) + " samples kept"));
+      } else if (!s.trace.converged) {
+        std::string why = std::to_string(s.trace.n) + " samples";
+        if (compat) {
+          why += " (max_iter), relative change of the mean never < tol " + fmt(opt.pyhessian_trace.tol);
+        } else {
+          why += " (--trace-max-samples), 95% CI half-width " + fmt(s.trace.ci95) + " > --trace-rtol " +
+                 fmt(opt.hutchinson.rtol) + " x |estimate| " + fmt(std::abs(s.trace.estimate));
+        }
+        // a warning, not the status: the trace ran as asked (its max samples) and says so in trace.converged
+        s.warnings.push_back(stage + " did not converge: " + why);
+      }
     }
   }
 
   if (opt.density) {
-    s.has_density = true;
-    SlqOptions so = opt.slq;
-    so.runs = opt.slq.runs > 0 ? opt.slq.runs : (compat ? 1 : 10);
-    so.variant = compat ? LanczosVariant::PyHessian : LanczosVariant::Accurate;
-    so.seed = opt.seed;
-    const int eff_steps = compat ? so.steps : static_cast<int>(std::min<Eigen::Index>(so.steps, op.n));
-    counted.stage(opt.progress, "density (SLQ)", std::int64_t(so.runs) * eff_steps);
-    s.slq = slq(op, so);
-    s.esd = smooth_density(s.slq.runs, opt.smoothing);
+    const std::string stage = "density (SLQ)";
+    if (!counted.exhausted.empty()) {
+      not_converged(s, "density skipped: budget exhausted (" + counted.exhausted + ")");
+    } else {
+      SlqOptions so = opt.slq;
+      so.runs = opt.slq.runs > 0 ? opt.slq.runs : (compat ? 1 : 10);
+      so.variant = compat ? LanczosVariant::PyHessian : LanczosVariant::Accurate;
+      so.seed = opt.seed;
+      const int eff_steps = compat ? so.steps : static_cast<int>(std::min<Eigen::Index>(so.steps, op.n));
+      counted.stage(opt.progress, stage, std::int64_t(so.runs) * eff_steps);
+      s.slq = slq(op, so);
+      if (!s.slq.runs.empty()) {
+        s.has_density = true;
+        s.esd = smooth_density(s.slq.runs, opt.smoothing);
+      }
+      if (static_cast<int>(s.slq.runs.size()) < so.runs) {
+        not_converged(s, budget_line(stage, std::to_string(s.slq.runs.size()) + " of " + std::to_string(so.runs) +
+                                                " runs kept" + (s.slq.runs.empty() ? ", no density" : "")));
+      }
+    }
   }
   counted.done();
+  s.budget_exhausted = !counted.exhausted.empty();
   s.hvp_count = counted.count;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;
@@ -201,12 +309,13 @@ nlohmann::json Summary::to_json(const AnalyzeOptions& opt) const {
   if (!outcome.ok()) j["message"] = outcome.message;
   j["hvp_count"] = hvp_count;
   j["seconds"] = seconds;
+  j["budget"] = {{"max_hvps", opt.max_hvps}, {"max_seconds", opt.max_seconds}, {"exhausted", budget_exhausted}};
   j["top_eigenvalues"] = nlohmann::json::array();
   for (const auto& p : eigenpairs)
     j["top_eigenvalues"].push_back({{"value", p.value}, {"residual", p.residual}, {"converged", p.converged}});
   j["solver"] = solver.is_null() ? nlohmann::json() : solver;
   if (has_trace) {
-    j["trace"] = {{"estimate", trace.estimate}, {"stderr", finite_or_null(trace.stderr_)},
+    j["trace"] = {{"estimate", finite_or_null(trace.estimate)}, {"stderr", finite_or_null(trace.stderr_)},
                   {"ci95", finite_or_null(trace.ci95)}, {"n", trace.n}, {"method", trace.method},
                   {"converged", trace.converged}, {"products", trace.products}};
   } else {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,13 @@ struct AnalyzeOptions {
   SlqOptions slq{100, 0};  ///< steps = PyHessian density(iter); runs 0 = 10 (accurate) or 1 (pyhessian); variant from compat
   DensityOptions smoothing;
 
+  /// Budget of the whole analysis (0 = unlimited): the stage that would exceed it stops with what it has (the trace
+  /// samples so far, the finished SLQ runs; no eigenpairs from an unfinished top-k), the status becomes
+  /// not_converged with a "budget exhausted" message, and the later stages are skipped. `flatmin hessian
+  /// --max-hvps/--max-seconds`; flatmin.hessian.spectrum(max_hvps=…, max_seconds=…).
+  std::int64_t max_hvps = 100000;
+  double max_seconds = 7200.0;
+
   std::ostream* progress = nullptr;  ///< stderr progress with ETA per stage (null = silent)
 
   /// Validates option ranges for an operator on R^n_params (InputError naming the option).
@@ -62,7 +70,9 @@ struct AnalyzeOptions {
 struct Summary {
   std::vector<Eigenpair> eigenpairs;
   nlohmann::json solver;  ///< name, status, message, ncv, tol, num_operations, num_iterations (or power-iteration counts)
-  /// ok, or the top-k solver's not_converged / failed with its message (summary.json and manifest "status").
+  /// ok, or the top-k solver's not_converged / failed, or not_converged when the budget stopped a stage, with the
+  /// message (summary.json and manifest "status"). A trace that reached its max samples unconverged is a warning
+  /// and trace.converged = false, not a status.
   common::RunOutcome outcome;
   bool has_trace = false;
   TraceResult trace;
@@ -71,6 +81,10 @@ struct Summary {
   Density esd;
   std::int64_t hvp_count = 0;
   double seconds = 0.0;
+  bool budget_exhausted = false;  ///< max_hvps or max_seconds stopped a stage
+  /// One line per quantity that did not converge (top-k, trace, density cut by the budget), e.g.
+  /// "trace (hutchinson) did not converge: 500 samples, 95% CI half-width 3.1 > trace_rtol 0.01 x |estimate| 120".
+  std::vector<std::string> warnings;
 
   /// summary.json content (without dataset/model fields, which the caller adds).
   nlohmann::json to_json(const AnalyzeOptions& opt) const;

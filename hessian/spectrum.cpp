@@ -458,14 +458,20 @@ SlqResult slq(const Operator& op, const SlqOptions& opt) {
                        static_cast<Eigen::Index>(n));
       };
     }
-    const Tridiagonal t = lanczos(op, v0, opt.steps, opt.variant, restart);
+    Tridiagonal t;
+    try {
+      t = lanczos(op, v0, opt.steps, opt.variant, restart);
+    } catch (const BudgetExhausted&) {
+      break;  // the runs finished so far
+    }
     res.products += static_cast<std::int64_t>(t.alpha.size());
     res.restarts.push_back(t.restarts);
     Quadrature q = gauss_quadrature(t);
     for (std::size_t k = 0; k < q.nodes.size(); ++k) tr += q.weights[k] * q.nodes[k];
     res.runs.push_back(std::move(q));
   }
-  res.trace_estimate = static_cast<double>(op.n) * tr / opt.runs;  // Ubaru–Chen–Saad
+  res.trace_estimate = res.runs.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                        : static_cast<double>(op.n) * tr / static_cast<double>(res.runs.size());  // Ubaru–Chen–Saad
   return res;
 }
 
@@ -579,7 +585,7 @@ void finish_stats(TraceResult& r) {
   double mean = 0.0;
   for (double s : r.samples) mean += s;
   mean /= std::max(1, r.n);
-  r.estimate = mean;
+  r.estimate = r.n > 0 ? mean : std::numeric_limits<double>::quiet_NaN();  // no sample (budget spent): no estimate
   if (r.n > 1) {
     double ss = 0.0;
     for (double s : r.samples) ss += (s - mean) * (s - mean);
@@ -605,7 +611,11 @@ TraceResult hutchinson(const Operator& op, const HutchinsonOptions& opt) {
     for (int j = 0; j < k; ++j)
       fill_probe(opt.probe, opt.seed, 0x7ace0000ULL + r.samples.size() + static_cast<std::size_t>(j),
                  z.col(j).data(), n);
-    apply_block(op, z.data(), hz.data(), k);
+    try {
+      apply_block(op, z.data(), hz.data(), k);
+    } catch (const BudgetExhausted&) {
+      break;  // the samples so far, not converged
+    }
     r.products += k;
     for (int j = 0; j < k; ++j) r.samples.push_back(z.col(j).dot(hz.col(j)));
     if (static_cast<int>(r.samples.size()) >= std::max(2, opt.min_samples)) {
@@ -659,7 +669,11 @@ TraceResult pyhessian_trace(const Operator& op, int max_iter, double tol) {
   Vec v(op.n), hv(op.n);
   for (int i = 0; i < max_iter; ++i) {  // PyHessian hessian.py trace()
     op.rademacher(v.data());
-    op.apply(v.data(), hv.data());
+    try {
+      op.apply(v.data(), hv.data());
+    } catch (const BudgetExhausted&) {
+      break;  // the samples so far, not converged
+    }
     ++r.products;
     r.samples.push_back(hv.dot(v));
     const double mean = std::accumulate(r.samples.begin(), r.samples.end(), 0.0) / r.samples.size();

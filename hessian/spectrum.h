@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,15 @@ struct Operator {
   /// with 0 → −1. Required only by the pyhessian_* functions.
   std::function<void(double* out)> randn;
   std::function<void(double* out)> rademacher;
+};
+
+/// Thrown by an operator's apply / apply_block, before the product, when an HVP or wall-clock budget is
+/// spent (analyze(): AnalyzeOptions::max_hvps, max_seconds). hutchinson(), pyhessian_trace() and slq()
+/// catch it and return what they have (the samples so far; the finished SLQ runs); the other solvers
+/// let it through.
+class BudgetExhausted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 /// Wraps a dense symmetric matrix (tests, explicit Hessians). The matrix must outlive the operator.
@@ -163,6 +173,7 @@ struct SlqResult {
 };
 
 /// SLQ with normalised Rademacher starts (Accurate: counter-based probes; PyHessian: op.rademacher).
+/// On BudgetExhausted: the runs finished before it (possibly none); trace_estimate over those.
 SlqResult slq(const Operator& op, const SlqOptions& opt);
 
 enum class Kernel { PyHessian, Std };
@@ -218,6 +229,7 @@ struct HutchinsonOptions {
 };
 
 /// Hutchinson: samples vᵀHv with E[vvᵀ] = I, mean ± stderr, CI-half-width stopping (spec §8.3).
+/// On BudgetExhausted: the samples so far, not converged (estimate NaN without samples).
 TraceResult hutchinson(const Operator& op, const HutchinsonOptions& opt);
 
 /// Student-t 97.5% quantile with `dof` degrees of freedom (dof ≥ 1).
@@ -227,6 +239,7 @@ double t_quantile_975(int dof);
 TraceResult hutch_plus_plus(const Operator& op, int budget, Probe probe, std::uint64_t seed);
 
 /// PyHessian trace(): op.rademacher probes, stops when |mean−prev|/(|prev|+1e-6) < tol, max_iter.
+/// On BudgetExhausted: the samples so far, not converged.
 TraceResult pyhessian_trace(const Operator& op, int max_iter = 100, double tol = 1e-3);
 
 /// Exact trace from the explicit matrix (n products).

@@ -77,6 +77,11 @@ CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
   s->add_flag("--train-mode", op.train_mode, "BatchNorm batch statistics (default: eval mode, as PyHessian)");
   s->add_option("--graph-cache", op.graph_cache, "auto | on | off")->capture_default_str();
   s->add_option("--seed", o.seed, "probe / start-vector seed")->capture_default_str();
+  s->add_option("--max-hvps", o.max_hvps, "HVP budget of the whole analysis; the stage that reaches it stops with what it has, "
+                                          "status not_converged (0 = no limit)")
+      ->capture_default_str();
+  s->add_option("--max-seconds", o.max_seconds, "wall-clock budget of the analysis in seconds, as --max-hvps (0 = no limit)")
+      ->capture_default_str();
   return s;
 }
 
@@ -182,6 +187,7 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   common::write_json_atomic(dir / "summary.json", j);
   manifest.finish(s.outcome);  // not_converged / failed: results written, flagged
   manifest.write(dir / "manifest.json");
+  for (const auto& w : s.warnings) std::cerr << "flatmin: warning: " << w << "\n";
   std::cerr << "hessian: " << s.hvp_count << " HVPs in " << s.seconds << " s";
   if (!s.eigenpairs.empty()) std::cerr << "; lambda_1 = " << s.eigenpairs[0].value;
   if (s.has_trace) std::cerr << "; trace = " << s.trace.estimate << " +- " << s.trace.stderr_;

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/nearest.h"
 #include "experiments/models/sync_batchnorm.h"
+#include "experiments/models/torchscript.h"
 
 namespace flatmin::models {
 
@@ -213,10 +214,8 @@ struct PyramidBlockImpl : nn::Module {
     auto out = b3(c2(torch::relu(b2(c1(b1(x))))));
     auto shortcut = downsample ? F::avg_pool2d(x, F::AvgPool2dFuncOptions(2).stride(2).ceil_mode(true)) : x;
     const int64_t extra = out.size(1) - shortcut.size(1);
-    if (extra > 0) {  // zero-padded channels, as the reference implementation
-      shortcut = torch::cat({shortcut, torch::zeros({shortcut.size(0), extra, shortcut.size(2), shortcut.size(3)},
-                                                     shortcut.options())},
-                            1);
+    if (extra > 0) {  // zero-padded channels, as the reference implementation (a pad: batch size free when traced)
+      shortcut = F::pad(shortcut, F::PadFuncOptions({0, 0, 0, 0, 0, extra}));
     }
     return out + shortcut;
   }
@@ -318,11 +317,12 @@ struct ViTBlockImpl : nn::Module {
     fc2 = register_module("fc2", nn::Linear(hidden, dim));
   }
   torch::Tensor forward(torch::Tensor x) {
-    const int64_t B = x.size(0), N = x.size(1), C = x.size(2), hd = C / heads;
-    auto t = qkv(n1(x)).reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+    // -1, not x.size(0): a traced forward (experiments/models/torchscript.h) keeps the batch size free
+    const int64_t N = x.size(1), C = x.size(2), hd = C / heads;
+    auto t = qkv(n1(x)).reshape({-1, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
     auto q = t[0], k = t[1], v = t[2];
     auto attn = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd))), -1);
-    auto a = torch::matmul(attn, v).transpose(1, 2).reshape({B, N, C});
+    auto a = torch::matmul(attn, v).transpose(1, 2).reshape({-1, N, C});
     x = x + proj(a);
     return x + fc2(F::gelu(fc1(n2(x))));
   }
@@ -353,7 +353,7 @@ class ViT : public Net {
   }
   torch::Tensor forward(torch::Tensor x) override {
     auto t = patch_(x).flatten(2).transpose(1, 2);
-    t = torch::cat({cls_.expand({t.size(0), -1, -1}), t}, 1) + pos_;
+    t = torch::cat({cls_.expand_as(t.narrow(1, 0, 1)), t}, 1) + pos_;  // expand_as: batch size free when traced
     t = norm_(blocks_->forward(t));
     return head_(t.select(1, 0));
   }
@@ -396,7 +396,8 @@ std::vector<int64_t> ints(const json& o, const char* key, std::vector<int64_t> d
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"densenet121", "pyramidnet110", "resnet18", "resnet50", "small_cnn", "small_resnet", "vgg16_bn", "vit"};
+  return {"densenet121", "pyramidnet110", "resnet18",    "resnet50", "small_cnn",
+          "small_resnet", "torchscript",  "vgg16_bn", "vit"};
 }
 
 std::shared_ptr<Net> make_model(const ModelSpec& spec) {
@@ -411,7 +412,7 @@ std::shared_ptr<Net> make_model(const ModelSpec& spec) {
         {"resnet50", {"head_classes", "blocks"}},               {"densenet121", {"head_classes", "blocks", "growth", "reduction"}},
         {"pyramidnet110", {"head_classes", "depth", "alpha"}},  {"vgg16_bn", {"head_classes"}},
         {"vit", {"head_classes", "patch", "dim", "depth", "heads", "mlp_ratio"}},
-        {"small_cnn", {"head_classes", "width1", "width2", "hidden"}}};
+        {"small_cnn", {"head_classes", "width1", "width2", "hidden"}}, {"torchscript", {"path"}}};
     const auto it = known_options.find(s.name);
     if (it == known_options.end()) throw common::InputError(common::unknown_name_message("model", s.name, model_names()));
     for (const auto& [k, v] : o.items()) {
@@ -419,6 +420,10 @@ std::shared_ptr<Net> make_model(const ModelSpec& spec) {
       if (std::find(ks.begin(), ks.end(), k) == ks.end())
         throw common::InputError("model '" + s.name + "': " + common::unknown_name_message("option", k, ks));
     }
+  }
+  if (s.name == "torchscript") {  // a user's module (experiments/models/torchscript.h); the caller checks its output
+    FLATMIN_CHECK(o.contains("path") && o.at("path").is_string(), "model 'torchscript': options.path (a string) is required");
+    return load_torchscript_net(o.at("path").get<std::string>());
   }
   try {
     // DualAdam's scripts build every head 1000-way, also for CIFAR (optimizers.md §15.4): "head_classes": 1000

@@ -26,6 +26,7 @@
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
 #include "experiments/models/sync_batchnorm.h"
+#include "experiments/models/torchscript.h"
 #include "common/dist/communicator.h"
 #include "optim/optimizer_base.h"
 #include "optim/registry.h"
@@ -265,6 +266,25 @@ NamedOptions read_named(common::ConfigReader& parent, const std::string& key) {
   return o;
 }
 
+/// The recipe's model: {name, options} (a built-in model) or {"torchscript": "path.pt"} (a user's module, stored
+/// as name "torchscript" with options {"path": the absolute path}, so that the checkpoint finds it from any folder).
+NamedOptions read_model(common::ConfigReader& parent) {
+  common::ConfigReader r(parent.object("model"), parent.where() + ".model");
+  NamedOptions o;
+  const bool has_ts = r.has("torchscript"), has_name = r.has("name"), has_options = r.has("options");
+  const std::string ts = r.string("torchscript", "");
+  o.name = r.string("name", "");
+  o.options = r.raw("options", json::object());
+  r.finish();
+  if (!has_ts) return o;
+  FLATMIN_CHECK(!has_name && !has_options,
+                r.where() << ": give either 'torchscript' (a TorchScript file) or 'name' and 'options' (a built-in model), not both");
+  FLATMIN_CHECK(!ts.empty(), r.where() << ".torchscript: empty path");
+  o.name = "torchscript";
+  o.options = {{"path", fs::absolute(ts).lexically_normal().string()}};
+  return o;
+}
+
 ScheduleConfig read_schedule(const json& j, int64_t epochs, bool& has_eta_min) {
   common::ConfigReader r(j, "train config.schedule");
   ScheduleConfig s;
@@ -294,7 +314,7 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   bool has_eta_min = false;
   int64_t run_seed = 0;
   c.data = parse_data_config(r.object("data"), "train config.data", /*require_dataset=*/has_data);
-  c.model = read_named(r, "model");
+  c.model = read_model(r);
   c.optimizer = read_named(r, "optimizer");
   if (r.has("weight_decay")) c.optimizer.options["weight_decay"] = r.raw("weight_decay", nullptr);  // the registry checks it
   c.epochs = r.integer("epochs", 0);
@@ -405,6 +425,7 @@ struct Run {
   Data data;
   models::ModelSpec spec;
   std::shared_ptr<models::Net> model;
+  torch::Tensor example;  // a few test images: the input model.pt is traced on
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<double> base_lr;
   int64_t steps_per_epoch = 0;
@@ -418,6 +439,8 @@ struct Run {
 
   /// Validates the arguments, builds data, model and optimizer, then creates the run folder and the communicator.
   explicit Run(const TrainArgs& a);
+  /// A TorchScript model must map a batch of training images to [batch, classes] logits (InputError otherwise).
+  void check_output();
   /// Loads model, optimizer, RNG states and metrics from checkpoint.pt (the recipe must be the saved one).
   void restore();
   /// Writes config.json, model.json and the manifest (status running).
@@ -471,7 +494,12 @@ Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.pro
 
   torch::manual_seed(cfg.seed);
   model = models::make_model(spec);
+  if (spec.name == "torchscript") check_output();  // before any folder exists: a mismatch is bad input
   model->to(device);
+  {
+    std::vector<int64_t> idx{0, 1};
+    example = batch(data.test, idx.data(), std::min<int64_t>(2, data.test.n), data.aug_test, false, 0, 0, device).first;
+  }
   optimizer = optim::make_optimizer(cfg.optimizer.name, cfg.optimizer.options, model->parameters());
   for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
 
@@ -491,6 +519,28 @@ Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.pro
     coll = dist::Communicator::create(dopts);
     if (args.sync_bn) models::sync_batchnorm(*model, coll);
   }
+}
+
+void Run::check_output() {
+  const std::string what = "model.torchscript '" + spec.options.at("path").get<std::string>() + "'";
+  const int64_t count = std::min<int64_t>(2, data.train.n);
+  std::vector<int64_t> idx{0, 1};
+  auto x = batch(data.train, idx.data(), count, data.aug_test, false, 0, 0, torch::kCPU).first;
+  torch::Tensor logits;
+  {
+    torch::NoGradGuard no_grad;
+    model->eval();  // no change to BatchNorm running statistics
+    try {
+      logits = model->forward(x);
+    } catch (const std::exception& e) {
+      throw common::InputError(what + ": forward of a training batch of shape " + c10::str(x.sizes()) +
+                               " failed: " + models::short_torch_error(e.what()));
+    }
+  }
+  FLATMIN_CHECK(logits.dim() == 2 && logits.size(0) == count && logits.size(1) == spec.num_classes,
+                what << ": output of shape " << logits.sizes() << " for a batch of shape " << x.sizes() << "; the dataset '"
+                     << cfg.data.dataset << "' has " << spec.num_classes << " classes, so the logits must be ["
+                     << count << ", " << spec.num_classes << "]");
 }
 
 void Run::restore() {
@@ -537,6 +587,11 @@ void Run::start() {
                      {"weights", {{"final", "model_final.pt"}, {"best", "model_best.pt"}}},
                      {"format", "torch::serialize::OutputArchive of the module (Module::save); rebuild with "
                                 "flatmin::models::make_model(ModelSpec::from_json(model)) and Module::load"},
+                     {"torchscript", {{"file", "model.pt"},
+                                      {"weights", "final"},
+                                      {"how", spec.name == "torchscript" ? "the recipe's TorchScript module, trained"
+                                                                         : "traced in eval mode (BatchNorm running statistics)"},
+                                      {"run", "torch.jit.load(path)(x) on normalised N x C x H x W float32 images"}}},
                      {"input", {{"mean", data.aug_test.mean}, {"std", data.aug_test.std}}},
                      {"dataset", cfg.data.dataset}};
   if (writer) common::write_json_atomic(out / "model.json", model_json);
@@ -651,6 +706,7 @@ bool Run::train_epoch(int64_t epoch) {
 
 void Run::save(int64_t epoch, bool best) {
   save_model(*model, out / "model_final.pt");
+  models::save_torchscript(*model, example, out / "model.pt");  // what Python runs: torch.jit.load(path)(x)
   if (best) save_model(*model, out / "model_best.pt");
   json metrics = json::array();
   for (const auto& r : rows) metrics.push_back(r.to_json());

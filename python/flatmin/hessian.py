@@ -72,7 +72,8 @@ def _loss_of(criterion):
 
 def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, density=False, dtype=None,
              device=None, param_filter=None, weight_decay=0.0, seed=0, batch_size=None, compat="accurate",
-             progress=True, slq_steps=100, slq_runs=None, trace_max_samples=500):
+             progress=True, slq_steps=100, slq_runs=None, trace_max_samples=500, max_hvps=100000,
+             max_seconds=7200.0):
     """Top-k eigenvalues, trace and (optionally) spectral density of the loss Hessian of ``model``.
 
     data=(x, y) or dataloader=… (its batches are concatenated; HVPs then run per loader batch);
@@ -80,7 +81,9 @@ def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, 
     restored exactly afterwards);
     param_filter: a regex on parameter names (the diagonal block H_SS); compat="pyhessian" uses
     PyHessian's algorithms and RNG stream; slq_steps / slq_runs: Lanczos steps per SLQ run and runs
-    (None: 10, or 1 with compat="pyhessian"); trace_max_samples: the Hutchinson probe cap (accurate mode). A quantity that did not converge gives status
+    (None: 10, or 1 with compat="pyhessian"); trace_max_samples: the Hutchinson probe cap (accurate mode);
+    max_hvps / max_seconds: the budget of the CLI's --max-hvps / --max-seconds (0 = no limit; the stage
+    that exhausts it stops with what it has). A quantity that did not converge gives status
     "not_converged" and a warning.
     """
     if (data is None) == (dataloader is None):
@@ -117,7 +120,8 @@ def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, 
     try:
         opts = {"compat": str(compat), "seed": int(seed), "top_k": int(top_k), "trace": bool(trace),
                  "density": bool(density), "slq_steps": int(slq_steps), "slq_runs": int(slq_runs or 0),
-                 "trace_max_samples": int(trace_max_samples), "trace_min_samples": min(10, int(trace_max_samples))}
+                 "trace_max_samples": int(trace_max_samples), "trace_min_samples": min(10, int(trace_max_samples)),
+                "max_hvps": int(max_hvps), "max_seconds": float(max_seconds)}
         out = _C.hessian_analyze(model, x, y, loss, reduction, dname, str(device or "cpu"), param_filter or "",
                                  float(weight_decay), bs, json.dumps(opts), True, bool(progress))
     finally:

@@ -131,6 +131,8 @@ fh::AnalyzeOptions analysis_options(const std::string& text) {
       else if (key == "density") ao.density = v.get<bool>();
       else if (key == "slq_steps") ao.slq.steps = v.get<int>();
       else if (key == "slq_runs") ao.slq.runs = v.get<int>();
+      else if (key == "max_hvps") ao.max_hvps = v.get<std::int64_t>();
+      else if (key == "max_seconds") ao.max_seconds = v.get<double>();
       else FLATMIN_CHECK(false, "hessian options: unknown key '" << key << "'");
     } catch (const nlohmann::json::type_error&) {
       throw common::InputTypeError("hessian option " + key + " = " + v.dump() + " has the wrong type");

@@ -1,6 +1,8 @@
 // End-to-end tests of the executables: exit codes, one-line errors, no partial output files.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 #include <fstream>
 #include <sstream>
@@ -228,3 +230,237 @@ TEST(TrainCli, UnavailableDeviceOrBackendGivesOneLineAndNoFolder) {
 }
 
 }  // namespace
+
+// ---- --threads in either position, --version, TorchScript in and out of `flatmin train` --------------------
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Runs `code` with /usr/bin/python3 in `dir` (as script.py with `args`); the exit status, stderr in `err`.
+int python(const std::string& code, const TempDir& dir, const std::string& args = "", std::string* err = nullptr) {
+  write(dir / "script.py", code);
+  const std::string cmd = "cd " + dir.path().string() + " && /usr/bin/python3 script.py " + args + " > py_out.txt 2> py_err.txt";
+  const int status = std::system(cmd.c_str());
+  if (err) *err = read_text(dir / "py_err.txt");
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool have_python_torch() { return std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") == 0; }
+
+}  // namespace
+
+// `--threads` is the executables' option, accepted before and after every subcommand: --threads=-1 is refused
+// by the one check after parsing (so the parse succeeded and bound the value) in both positions.
+TEST(Cli, ThreadsIsAcceptedBeforeAndAfterEverySubcommand) {
+  TempDir dir;
+  struct Prog {
+    std::string name, says;
+    std::vector<std::pair<std::string, std::string>> subcommands;  // name, its required arguments
+  };
+  const std::vector<Prog> progs = {
+      {"flatmin", "--threads = -1 must be >= 0",
+       {{"optim-replay", "--spec s.json --out o.csv"}, {"reproduce", ""}, {"simulate", "trajectories --config c.json --out o"},
+        {"hessian", "--out o"}, {"train", "--config c.json"}, {"sweep", "--config c.json"}, {"list-optimizers", ""}}},
+      {"flatmin-theory", "--threads = -1 must be >= 0",
+       {{"escape-time", "--config c.json --out o"}, {"sweep", "--config c.json --out o"}, {"regret", "--config c.json --out o"},
+        {"flow", "--config c.json --out o"}, {"validate", ""}, {"miadam-gain", "--out o.csv"}}},
+  };
+  for (const auto& p : progs) {
+    for (const auto& [sub, rest] : p.subcommands) {
+      for (const std::string& cmd : {p.name + " --threads=-1 " + sub + " " + rest, p.name + " " + sub + " --threads=-1 " + rest,
+                                     p.name + " " + sub + " " + rest + " --threads=-1"}) {
+        const auto r = run(cmd, dir);
+        EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+        EXPECT_NE(r.err.find(p.says), std::string::npos) << cmd << ": " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << cmd << ": " << r.err;
+      }
+    }
+  }
+  // and the value is the one used, in either position
+  write(dir / "s.json", kSpec);
+  for (const auto& [cmd, threads] : std::vector<std::pair<std::string, int>>{
+           {"flatmin optim-replay --threads 2 --spec s.json --out a.csv", 2}, {"flatmin --threads 3 optim-replay --spec s.json --out a.csv", 3}}) {
+    const auto c = run(cmd.substr(0, cmd.find("--spec")) + "--spec " + (dir / "s.json").string() + " --out " + (dir / "a.csv").string(), dir);
+    ASSERT_EQ(c.code, 0) << cmd << ": " << c.err;
+    EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir / "a.manifest.json"))["intra_op_threads"].get<int>(), threads) << cmd;
+  }
+  const auto theory = run("flatmin-theory miadam-gain --threads 1 --kappa 0.5 --steps 3 --out " + (dir / "g.csv").string(), dir);
+  EXPECT_EQ(theory.code, 0) << theory.err;
+  EXPECT_TRUE(fs::exists(dir / "g.csv"));
+}
+
+// --version: program and version, the source tree's git SHA, the LibTorch version, the build type; exit 0.
+TEST(Cli, VersionPrintsVersionGitShaLibtorchAndBuildType) {
+  TempDir dir;
+  const std::string src = fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path().string();
+  ASSERT_EQ(std::system(("git -C " + src + " rev-parse HEAD > " + (dir / "sha.txt").string() + " 2>/dev/null").c_str()), 0);
+  std::string sha = read_text(dir / "sha.txt");
+  sha = sha.substr(0, sha.find('\n'));
+  ASSERT_EQ(sha.size(), 40u);
+  for (const std::string prog : {"flatmin", "flatmin-theory"}) {
+    for (const std::string& args : {prog + " --version", prog + " --threads 1 --version"}) {
+      const auto r = run(args, dir);
+      ASSERT_EQ(r.code, 0) << args << ": " << r.err;
+      std::istringstream out(read_text(dir / "stdout.txt"));
+      std::vector<std::string> lines;
+      for (std::string l; std::getline(out, l);) lines.push_back(l);
+      ASSERT_EQ(lines.size(), 4u) << args << ": " << read_text(dir / "stdout.txt");
+      EXPECT_EQ(lines[0].rfind(prog + " ", 0), 0u) << lines[0];
+      EXPECT_GT(lines[0].size(), prog.size() + 1) << lines[0];
+      EXPECT_EQ(lines[1].rfind("git sha: " + sha, 0), 0u) << lines[1];
+      if (prog == "flatmin") {
+        EXPECT_EQ(lines[2].rfind("libtorch: ", 0), 0u) << lines[2];
+        EXPECT_TRUE(lines[2].size() > 10 && std::isdigit(static_cast<unsigned char>(lines[2][10]))) << lines[2];
+      } else {
+        EXPECT_EQ(lines[2], "libtorch: not linked (LibTorch-free)");
+      }
+      EXPECT_EQ(lines[3].rfind("build type: ", 0), 0u) << lines[3];
+      EXPECT_GT(lines[3].size(), std::string("build type: ").size()) << lines[3];
+    }
+  }
+}
+
+namespace {
+
+// A user's architecture as TorchScript (BatchNorm included), for 4 classes, and the same for 3 classes.
+const char* kMakeTorchScriptModels = R"PY(
+import torch
+class Net(torch.nn.Module):
+    def __init__(self, classes: int):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.fc = torch.nn.Linear(4, classes)
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn(self.conv(x))).mean([2, 3]))
+torch.manual_seed(0)
+torch.jit.script(Net(4)).save("net4.pt")
+torch.jit.script(Net(3)).save("net3.pt")
+rgb = Net(4)
+rgb.conv = torch.nn.Conv2d(3, 4, 3, padding=1)  # expects 3 channels, the data has 1
+torch.jit.script(rgb).save("net_rgb.pt")
+)PY";
+
+nlohmann::json ts_recipe(const nlohmann::json& model) {
+  return {{"name", "ts"},
+          {"data", {{"dataset", "synthetic"}, {"synthetic", {{"n", 64}, {"classes", 4}, {"size", 8}, {"seed", 2}}}}},
+          {"model", model},
+          {"optimizer", {{"name", "adam"}, {"options", {{"lr", 0.01}}}}},
+          {"epochs", 1},
+          {"batch_size", 16},
+          {"seed", 1}};
+}
+
+}  // namespace
+
+// "model": {"torchscript": "net.pt"}: the module's parameters are trained by a registry optimizer, its BatchNorm
+// buffers are updated in train mode, model.pt is the trained module (Python loads and runs it), and
+// `flatmin hessian --checkpoint` rebuilds it from the run.
+TEST(TrainCli, TorchScriptModelTrainsAndPythonRunsTheResult) {
+  if (!have_python_torch()) GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  TempDir dir;
+  std::string err;
+  ASSERT_EQ(python(kMakeTorchScriptModels, dir, "", &err), 0) << err;
+  std::ofstream(dir / "t.json") << ts_recipe({{"torchscript", (dir / "net4.pt").string()}}).dump();
+  const auto run_dir = dir / "run";
+  const auto r = run("flatmin train --threads 1 --no-progress --config " + (dir / "t.json").string() + " --out " + run_dir.string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto result = nlohmann::json::parse(std::ifstream(run_dir / "result.json"));
+  EXPECT_EQ(result["status"], "finished");
+  EXPECT_EQ(result["parameters"].get<int>(), 4 * 9 + 4 + 2 * 4 + 4 * 4 + 4);  // conv, bn (weight, bias), fc
+  const int batches = (result["train_size"].get<int>() + 15) / 16;
+  const auto config = nlohmann::json::parse(std::ifstream(run_dir / "config.json"));
+  EXPECT_EQ(config["model"]["name"], "torchscript");
+  EXPECT_EQ(config["model"]["options"]["path"], (dir / "net4.pt").string());
+  ASSERT_EQ(python(R"PY(
+import sys, torch
+m = torch.jit.load("run/model.pt")
+init = torch.jit.load("net4.pt")
+final = torch.jit.load("run/model_final.pt")   # the Module::save archive: the same weights
+assert not m.training
+assert int(m.bn.num_batches_tracked) == int(sys.argv[1]), (int(m.bn.num_batches_tracked), sys.argv[1])
+assert float(m.bn.running_mean.abs().sum()) > 0
+for name, p in init.named_parameters():
+    assert not torch.equal(p, dict(m.named_parameters())[name]), name + " was not trained"
+for name, p in list(final.named_parameters()) + list(final.named_buffers()):
+    q = dict(list(m.named_parameters()) + list(m.named_buffers()))[name]
+    assert torch.equal(p, q), name
+y = m(torch.randn(5, 1, 8, 8))
+assert y.shape == (5, 4), y.shape
+)PY",
+                   dir, std::to_string(batches), &err),
+            0)
+      << err;
+  const auto h = run("flatmin hessian --threads 1 --checkpoint " + run_dir.string() + " --top-k 1 --out " + (dir / "h").string(), dir);
+  ASSERT_EQ(h.code, 0) << h.err;
+  const auto s = nlohmann::json::parse(std::ifstream(dir / "h" / "summary.json"));
+  EXPECT_EQ(s["n_params"].get<int>(), result["parameters"].get<int>());
+  EXPECT_EQ(s["top_eigenvalues"].size(), 1u);
+}
+
+// A missing or corrupt file, a model whose logits do not match the dataset's classes, or both model forms:
+// one line naming the problem (and the file), exit 2, no run folder.
+TEST(TrainCli, BadTorchScriptModelIsOneLineExit2NothingWritten) {
+  if (!have_python_torch()) GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  TempDir dir;
+  std::string err;
+  ASSERT_EQ(python(kMakeTorchScriptModels, dir, "", &err), 0) << err;
+  write(dir / "corrupt.pt", "not a TorchScript archive");
+  const std::string missing = (dir / "missing.pt").string(), corrupt = (dir / "corrupt.pt").string(),
+                    net3 = (dir / "net3.pt").string(), net1ch = (dir / "net_rgb.pt").string();
+  const std::vector<std::pair<nlohmann::json, std::vector<std::string>>> cases = {
+      {{{"torchscript", missing}}, {missing, "no such file"}},
+      {{{"torchscript", corrupt}}, {corrupt, "not a TorchScript module", "failed reading zip archive"}},
+      {{{"torchscript", net1ch}}, {net1ch, "forward of a training batch of shape [2, 1, 8, 8] failed", "3 channels"}},
+      {{{"torchscript", net3}}, {net3, "[2, 3]", "has 4 classes", "must be [2, 4]"}},
+      {{{"torchscript", net3}, {"name", "small_cnn"}}, {"either 'torchscript'"}},
+      {{{"torchscript", ""}}, {"empty path"}},
+  };
+  for (const auto& [model, says] : cases) {
+    std::ofstream(dir / "t.json") << ts_recipe(model).dump();
+    const auto r = run("flatmin train --threads 1 --no-progress --config " + (dir / "t.json").string() + " --out " +
+                           (dir / "run").string(),
+                       dir);
+    EXPECT_EQ(r.code, 2) << model.dump() << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("flatmin: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const auto& s : says) EXPECT_NE(r.err.find(s), std::string::npos) << "'" << s << "' in " << r.err;
+    EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << r.err;  // LibTorch's trailer is cut
+    EXPECT_FALSE(fs::exists(dir / "run")) << model.dump();
+  }
+}
+
+// A built-in (C++) model's run folder holds model.pt, a TorchScript trace that Python runs: the final weights
+// under the model's parameter names, eval mode (an image's logits do not depend on its batch), any batch size.
+TEST(TrainCli, BuiltInModelIsWrittenAsTorchScriptPythonRuns) {
+  if (!have_python_torch()) GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  TempDir dir;
+  std::ofstream(dir / "t.json") << ts_recipe({{"name", "small_resnet"}, {"options", {{"widths", {8, 16}}, {"blocks", {1, 1}}}}}).dump();
+  const auto r = run("flatmin train --threads 1 --no-progress --config " + (dir / "t.json").string() + " --out " + (dir / "run").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string err;
+  ASSERT_EQ(python(R"PY(
+import torch
+m = torch.jit.load("run/model.pt")
+final = torch.jit.load("run/model_final.pt")   # the Module::save archive of the same epoch
+a = dict(list(final.named_parameters()) + list(final.named_buffers()))
+b = dict(list(m.named_parameters()) + list(m.named_buffers()))
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for k in a:
+    assert torch.equal(a[k], b[k]), k
+assert float(b["bn1.running_var"].sub(1).abs().sum()) > 0   # trained BatchNorm statistics
+x = torch.randn(7, 1, 8, 8)
+y = m(x)
+assert y.shape == (7, 4), y.shape
+assert torch.allclose(m(x[:1]), y[:1], atol=1e-5), "not in eval mode"
+)PY",
+                   dir, "", &err),
+            0)
+      << err;
+}

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -22,6 +24,7 @@
 #include "common/dist/communicator.h"
 #include "experiments/models/models.h"
 #include "experiments/models/sync_batchnorm.h"
+#include "experiments/models/torchscript.h"
 #include "experiments/train/sweep.h"
 #include "experiments/train/trainer.h"
 #include "tests/support/gloo_ranks.h"
@@ -209,6 +212,66 @@ TEST(Models, ShapesOnTinyInputs) {
   EXPECT_LT(small, 85000);
   EXPECT_THROW(m::make_model({"resnet19", 3, 32, 10, json::object()}), InputError);
   EXPECT_THROW(m::make_model({"vgg16_bn", 1, 28, 10, json::object()}), InputError);
+}
+
+// Every built-in model traces into a TorchScript file (model.pt of a run) whose forward is the model's in eval
+// mode at any batch size, with the model's parameters and buffers under their names; the model keeps its mode.
+TEST(Models, EveryBuiltInModelExportsToTorchScript) {
+  torch::manual_seed(0);
+  namespace m = flatmin::models;
+  TempDir dir;
+  struct Case {
+    std::string name;
+    int64_t ch, size;
+    json options;
+  };
+  const std::vector<Case> cases = {{"small_resnet", 1, 28, {{"widths", {8, 16}}, {"blocks", {1, 1}}}},
+                                   {"small_cnn", 1, 28, json::object()},
+                                   {"resnet18", 3, 16, {{"blocks", {1, 1, 1, 1}}}},
+                                   {"resnet50", 3, 16, {{"blocks", {1, 1, 1, 1}}}},
+                                   {"densenet121", 3, 16, {{"blocks", {1, 1}}, {"growth", 4}}},
+                                   {"pyramidnet110", 3, 16, {{"depth", 14}, {"alpha", 12}}},
+                                   {"vgg16_bn", 3, 32, json::object()},
+                                   {"vit", 3, 16, {{"dim", 16}, {"depth", 1}, {"heads", 2}}}};
+  ASSERT_EQ(cases.size() + 1, m::model_names().size());  // all but "torchscript"
+  for (const auto& c : cases) {
+    auto net = m::make_model({c.name, c.ch, c.size, 10, c.options});
+    {  // non-trivial BatchNorm running statistics: eval mode must use them
+      torch::NoGradGuard ng;
+      net->train();
+      for (int i = 0; i < 3; ++i) net->forward(torch::randn({4, c.ch, c.size, c.size}) * 2 + 1);
+    }
+    net->train();
+    const auto file = dir / (c.name + ".pt");
+    m::save_torchscript(*net, torch::randn({2, c.ch, c.size, c.size}), file);
+    EXPECT_TRUE(net->is_training()) << c.name;
+    auto j = torch::jit::load(file.string());
+    EXPECT_FALSE(j.is_training()) << c.name;
+    net->eval();
+    torch::NoGradGuard ng;
+    for (int64_t b : {1, 5}) {
+      const auto x = torch::randn({b, c.ch, c.size, c.size});
+      const auto want = net->forward(x), got = j.forward({x}).toTensor();
+      ASSERT_EQ(got.sizes(), want.sizes()) << c.name;
+      EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6)) << c.name << " batch " << b << ": "
+                                                          << (got - want).abs().max().item<double>();
+    }
+    std::map<std::string, torch::Tensor> state;
+    for (const auto& p : j.named_parameters()) state[p.name] = p.value;
+    for (const auto& b : j.named_buffers()) state[b.name] = b.value;
+    size_t n = 0;
+    for (const auto& p : net->named_parameters()) {
+      ASSERT_TRUE(state.count(p.key())) << c.name << ": " << p.key();
+      EXPECT_TRUE(torch::equal(state[p.key()], p.value())) << p.key();
+      ++n;
+    }
+    for (const auto& b : net->named_buffers()) {
+      ASSERT_TRUE(state.count(b.key())) << c.name << ": " << b.key();
+      EXPECT_TRUE(torch::equal(state[b.key()], b.value())) << b.key();
+      ++n;
+    }
+    EXPECT_EQ(n, state.size()) << c.name;
+  }
 }
 
 // ---- training ----------------------------------------------------------------------------------------

@@ -110,6 +110,8 @@ TEST(HessianCli, BadInputIsOneLineExitTwoAndNothingWritten) {
       {"--model " + m + " --data " + d + " --param-filter nothing_matches", "selects no trainable parameter"},
       {"--model " + m + " --data " + d + " --loss mse", "needs floating-point targets"},
       {"--model " + m + " --data " + d + " --top-k 1000", "--top-k"},
+      {"--model " + m + " --data " + d + " --max-hvps -1", "--max-hvps -1 must be >= 0"},
+      {"--model " + m + " --data " + d + " --max-seconds -2", "--max-seconds -2 must be >= 0"},
   };
   for (const auto& [args, needle] : cases) {
     const auto out = tmp / "never";
@@ -148,3 +150,157 @@ TEST(HessianCli, TwoProcessesOverGlooEqualOneProcess) {
               1e-10 * std::abs(s1["trace"]["estimate"].get<double>()));
 }
 #endif
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int count_of(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto i = text.find(needle); i != std::string::npos; i = text.find(needle, i + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+// --max-hvps: the stage that reaches the budget stops with what it has (the trace samples so far), the later
+// stages are skipped, status not_converged, one warning line, files written, exit 0 (the non-converged
+// convention); the stages before it are untouched.
+TEST(HessianCli, HvpBudgetStopsTheStageThatReachesItAndSkipsTheRest) {
+  TempDir tmp;
+  const std::string io = "--model " + kData + "mlp_bn.pt --data " + kData + "mlp_bn_data.pt --dtype float64 ";
+  const auto free_run = run(io + "--top-k 2 --out " + (tmp / "free").string(), tmp);
+  ASSERT_EQ(free_run.code, 0) << free_run.err;
+  const auto f = read_json(tmp / "free" / "summary.json");
+  EXPECT_EQ(f["status"], "ok");
+  EXPECT_EQ(f["budget"]["exhausted"], false);
+  EXPECT_EQ(f["budget"]["max_hvps"].get<int>(), 100000);  // the default
+  const int topk = f["hvp_count"].get<int>();
+  EXPECT_NE(free_run.err.find("hessian top-k (Spectra) (HVPs, at most)"), std::string::npos) << free_run.err;
+  EXPECT_EQ(free_run.err.find("warning"), std::string::npos) << free_run.err;
+
+  // rtol 0: the trace never converges by itself; the budget leaves it 15 samples
+  const auto out = tmp / "cut";
+  const auto r = run(io + "--top-k 2 --trace --trace-rtol 0 --density --max-hvps " + std::to_string(topk + 15) + " --out " +
+                         out.string(),
+                     tmp);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = read_json(out / "summary.json");
+  EXPECT_EQ(s["status"], "not_converged");
+  EXPECT_EQ(s["budget"]["exhausted"], true);
+  EXPECT_EQ(s["hvp_count"].get<int>(), topk + 15);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(s["top_eigenvalues"][i]["value"], f["top_eigenvalues"][i]["value"]);
+  EXPECT_EQ(s["trace"]["n"].get<int>(), 15);
+  EXPECT_EQ(s["trace"]["converged"], false);
+  EXPECT_TRUE(s["trace"]["estimate"].is_number());
+  EXPECT_TRUE(s["esd"].is_null());
+  EXPECT_FALSE(fs::exists(out / "esd.csv"));
+  EXPECT_EQ(lines(out / "trace_samples.csv"), 1 + 15);
+  const std::string msg = s["message"].get<std::string>();
+  EXPECT_NE(msg.find("budget exhausted in trace (hutchinson) (HVP budget max_hvps = " + std::to_string(topk + 15) + " spent)"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("density skipped"), std::string::npos) << msg;
+  EXPECT_EQ(read_json(out / "manifest.json")["status"], "not_converged");
+  EXPECT_EQ(read_json(out / "manifest.json")["config"]["max_hvps"].get<int>(), topk + 15);
+  EXPECT_EQ(count_of(r.err, "flatmin: warning: "), 2) << r.err;
+  EXPECT_NE(r.err.find("flatmin: warning: budget exhausted in trace (hutchinson)"), std::string::npos) << r.err;
+
+  // a budget inside top-k: no eigenpairs, nothing after it
+  const auto t = run(io + "--top-k 2 --trace --max-hvps 5 --out " + (tmp / "topk").string(), tmp);
+  ASSERT_EQ(t.code, 0) << t.err;
+  const auto st = read_json(tmp / "topk" / "summary.json");
+  EXPECT_EQ(st["status"], "not_converged");
+  EXPECT_EQ(st["hvp_count"].get<int>(), 5);
+  EXPECT_TRUE(st["top_eigenvalues"].empty());
+  EXPECT_EQ(st["solver"]["status"], "not_converged");
+  EXPECT_TRUE(st["trace"]["estimate"].is_null());
+  EXPECT_EQ(lines(tmp / "topk" / "eigs.csv"), 1);
+  EXPECT_NE(t.err.find("flatmin: warning: budget exhausted in top-k (Spectra)"), std::string::npos) << t.err;
+  EXPECT_NE(t.err.find("flatmin: warning: trace skipped"), std::string::npos) << t.err;
+}
+
+// --max-seconds: a wall-clock budget (here spent before the first product) stops the analysis the same way;
+// the SLQ density keeps its finished runs when the budget ends it mid-way.
+TEST(HessianCli, TimeBudgetAndPartialDensity) {
+  TempDir tmp;
+  const std::string io = "--model " + kData + "mlp_bn.pt --data " + kData + "mlp_bn_data.pt --dtype float64 ";
+  const auto r = run(io + "--top-k 1 --max-seconds 1e-9 --out " + (tmp / "t").string(), tmp);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = read_json(tmp / "t" / "summary.json");
+  EXPECT_EQ(s["status"], "not_converged");
+  EXPECT_EQ(s["hvp_count"].get<int>(), 0);
+  EXPECT_NE(s["message"].get<std::string>().find("time budget max_seconds = 1e-09 spent"), std::string::npos) << s["message"];
+  // SLQ: 3 runs of 20 steps, budget 50: two runs kept, the density from them
+  const auto d = run(io + "--top-k 0 --density --slq-runs 3 --slq-steps 20 --num-bins 50 --max-hvps 50 --out " + (tmp / "d").string(), tmp);
+  ASSERT_EQ(d.code, 0) << d.err;
+  const auto sd = read_json(tmp / "d" / "summary.json");
+  EXPECT_EQ(sd["status"], "not_converged");
+  EXPECT_EQ(sd["esd"]["runs"].get<int>(), 2);
+  EXPECT_EQ(lines(tmp / "d" / "slq_nodes.csv"), 1 + 2 * 20);
+  EXPECT_EQ(lines(tmp / "d" / "esd.csv"), 1 + 50);
+  EXPECT_NE(sd["message"].get<std::string>().find("2 of 3 runs kept"), std::string::npos) << sd["message"];
+  EXPECT_NE(d.err.find("hessian density (SLQ) (HVPs): 50/50"), std::string::npos) << d.err;
+}
+
+// A trace that does not meet its stopping rule by --trace-max-samples: one warning line and trace.converged false;
+// the status stays ok (the run did what it was asked; only the budget or top-k change the status).
+TEST(HessianCli, TraceThatDoesNotConvergeWarnsOnce) {
+  TempDir tmp;
+  const auto r = run("--model " + kData + "mlp_bn.pt --data " + kData + "mlp_bn_data.pt --top-k 0 --trace --trace-rtol 0 "
+                     "--trace-max-samples 20 --out " + (tmp / "o").string(),
+                     tmp);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = read_json(tmp / "o" / "summary.json");
+  EXPECT_EQ(s["status"], "ok");
+  EXPECT_EQ(s["trace"]["converged"], false);
+  EXPECT_EQ(s["trace"]["n"].get<int>(), 20);
+  EXPECT_EQ(s["budget"]["exhausted"], false);
+  EXPECT_EQ(count_of(r.err, "flatmin: warning: "), 1) << r.err;
+  EXPECT_NE(r.err.find("flatmin: warning: trace (hutchinson) did not converge: 20 samples"), std::string::npos) << r.err;
+}
+
+// docs/hessian.md's torch.jit.trace wrapper for a model with dict outputs, run as it stands in the docs; the
+// Hessian of the traced wrapper is the exact Hessian of the original model's loss.
+TEST(HessianCli, DictOutputModelThroughTheTracedWrapper) {
+  if (std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  TempDir tmp;
+  const std::string doc = read_text(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "docs" / "hessian.md");
+  const auto section = doc.find("### Models whose forward returns a dict");
+  ASSERT_NE(section, std::string::npos);
+  const auto begin = doc.find("```python\n", section);
+  ASSERT_NE(begin, std::string::npos);
+  const auto end = doc.find("```", begin + 10);
+  const std::string example = doc.substr(begin + 10, end - begin - 10);
+  ASSERT_NE(example.find("torch.jit.trace(LogitsOnly(model)"), std::string::npos) << example;
+  // the exact Hessian of the ORIGINAL model's mean cross-entropy, in float64
+  const std::string reference = R"PY(
+import json
+m = model.double()
+ps = list(m.parameters())
+loss = torch.nn.functional.cross_entropy(m(x.double())["logits"], y)
+g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(loss, ps, create_graph=True)])
+H = torch.stack([torch.cat([t.reshape(-1) for t in torch.autograd.grad(g[i], ps, retain_graph=True)]) for i in range(g.numel())])
+json.dump({"top": torch.linalg.eigvalsh((H + H.T) / 2)[-1].item(), "trace": H.trace().item(), "n": g.numel()},
+          open("ref.json", "w"))
+)PY";
+  std::ofstream(tmp / "example.py") << example << reference;
+  ASSERT_EQ(std::system(("cd " + tmp.path().string() + " && /usr/bin/python3 example.py > py.txt 2>&1").c_str()), 0)
+      << read_text(tmp / "py.txt");
+  const auto ref = read_json(tmp / "ref.json");
+  const auto r = run("--model " + (tmp / "model.pt").string() + " --data " + (tmp / "data.pt").string() +
+                         " --dtype float64 --top-k 1 --trace --trace-method exact --out " + (tmp / "o").string(),
+                     tmp);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = read_json(tmp / "o" / "summary.json");
+  EXPECT_EQ(s["n_params"].get<int>(), ref["n"].get<int>());
+  const double top = ref["top"].get<double>(), tr = ref["trace"].get<double>();
+  EXPECT_NEAR(s["top_eigenvalues"][0]["value"].get<double>(), top, 1e-8 * std::abs(top));
+  EXPECT_NEAR(s["trace"]["estimate"].get<double>(), tr, 1e-8 * std::abs(tr));
+  EXPECT_EQ(s["status"], "ok");
+}

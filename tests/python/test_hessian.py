@@ -114,3 +114,16 @@ def test_bad_input():
     flatmin.hessian.spectrum(m64, torch.nn.CrossEntropyLoss(), data=(x.double(), y), dtype=torch.float64,
                              top_k=1, trace=False, progress=False)
     assert m64.weight.dtype == torch.float32  # restored after the run
+
+
+def test_hvp_budget_of_the_binding_equals_the_cli(flatmin_bin, tmp_path):
+    """spectrum(max_hvps=N) is the CLI's --max-hvps: the same stop, status, HVP count and budget record."""
+    model, x, y = fixture()
+    with pytest.warns(RuntimeWarning):
+        s = json.loads(flatmin.hessian.spectrum(model, torch.nn.CrossEntropyLoss(), data=(x, y), top_k=2, trace=True,
+                                                dtype=torch.float64, progress=False, max_hvps=40).to_json())
+    cli = cli_summary(flatmin_bin, tmp_path, "--top-k", 2, "--trace", "--dtype", "float64", "--max-hvps", 40)
+    assert s["status"] == cli["status"] == "not_converged"
+    assert s["hvp_count"] == cli["hvp_count"] <= 40
+    assert s["budget"] == cli["budget"] == {"max_hvps": 40, "max_seconds": 7200.0, "exhausted": True}
+    assert "budget exhausted" in s["message"] and s["message"] == cli["message"]
