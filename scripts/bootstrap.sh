@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(cmake g++ make git pkg-config
           libtorch-dev python3-torch libspectra-dev libeigen3-dev libboost-dev libgtest-dev
           libcli11-dev nlohmann-json3-dev python3-matplotlib python3-numpy zlib1g-dev libgloo-dev
-          dataset-fashion-mnist pybind11-dev python3-dev python3-pytest)
+          dataset-fashion-mnist pybind11-dev python3-dev python3-pytest
+          chromium)  # chromium: the report_render test renders results/report.html headless
 
 missing=()
 for p in "${PACKAGES[@]}"; do
