@@ -234,7 +234,7 @@ def main():
         body.append('<p class="banner">Profile <b>smoke</b>: tiny budgets that test the pipeline (targets → data → figures → '
                     'this page) in seconds. Its verdicts are not evidence about the papers; see the quick or full profile.</p>')
     body.append("<h2>Summary per paper</h2>" + paper_summary(report, by_paper))
-    body.append("<nav>" + "".join(f'<a href="#target-{esc(t)}">{esc(t)}</a>' for t in order) + "</nav>")
+    body.append("<nav>" + " ".join(f'<a href="#target-{esc(t)}">{esc(t)}</a>' for t in order) + "</nav>")
     for t in order:
         if t == NR_TARGET:
             body.append(f'<section class="target" id="target-{NR_TARGET}"><h2>Claims not reproducible here</h2>'
