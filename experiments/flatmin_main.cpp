@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
 
     auto* repro = app.add_subcommand("reproduce", "regenerate the paper checks and write a report (paper value | ours | verdict)");
     flatmin::experiments::ReproduceArgs rargs;
-    repro->add_option("--profile", rargs.profile, "quick (CPU minutes) or full")
-        ->check(CLI::IsMember({"quick", "full"}))
+    repro->add_option("--profile", rargs.profile, "smoke (seconds per target; a plumbing test, not evidence), quick (CPU minutes) or full")
+        ->check(CLI::IsMember({"smoke", "quick", "full"}))
         ->capture_default_str();
     repro->add_option("--out", rargs.out, "results directory")->capture_default_str();
     repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();

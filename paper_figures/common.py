@@ -41,7 +41,19 @@ def write_sidecar(png_path, sources):
     os.replace(tmp, png_path + ".json")
 
 
+def pdf_sibling(png_path):
+    """The PDF that save() writes beside every PNG (same name, .pdf)."""
+    return os.path.splitext(png_path)[0] + ".pdf"
+
+
 def save(fig, path):
+    """Writes the figure as PNG at `path` and as PDF beside it (pdf_sibling), each atomically; closes it."""
     tmp = path + ".tmp.png"
     fig.savefig(tmp, bbox_inches="tight")
     os.replace(tmp, path)
+    pdf = pdf_sibling(path)
+    tmp = pdf + ".tmp.pdf"
+    fig.savefig(tmp, bbox_inches="tight")
+    os.replace(tmp, pdf)
+    import matplotlib.pyplot as plt  # noqa: E402  (style.apply() selected the Agg backend)
+    plt.close(fig)

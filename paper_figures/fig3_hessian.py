@@ -2,6 +2,7 @@
 (a) lambda_top per optimizer (error bar = |lambda|*relative residual, the eigen-solver's own bound),
 (b) trace per optimizer (Hutch++ or Hutchinson, as fig3.json says) (error bar = +-3 stderr, the verdict's threshold per side),
 (c) the SLQ ESDs overlaid (fig_esd.plot_overlay on results/fig3_hessian/hessian/<optimizer>/).
+Writes figures/fig3_hessian_bars.png and fig3_hessian_esd.png, each with its PDF.
 Reads only fig3.json and the per-optimizer hessian folders that flatmin wrote.
   /usr/bin/python3 paper_figures/fig3_hessian.py [RESULTS_DIR]"""
 import json
@@ -14,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 import fig_esd  # noqa: E402
 
 
@@ -41,12 +43,13 @@ def main(results):
     for ax in axes:
         ax.tick_params(axis="x", labelrotation=20)
     fig.tight_layout()
-    bars = os.path.join(out_dir, "fig3_hessian_bars.pdf")
-    fig.savefig(bars)
-    plt.close(fig)
+    bars = os.path.join(out_dir, "fig3_hessian_bars.png")
+    common.save(fig, bars)  # PNG + PDF
+    common.write_sidecar(bars, [path])
     runs = [os.path.join(base, r["hessian_dir"]) for r in rows]
-    fig_esd.plot_overlay(runs, labels, os.path.join(out_dir, "fig3_hessian_esd.pdf"))
-    return bars
+    esd = fig_esd.plot_overlay(runs, labels, os.path.join(out_dir, "fig3_hessian_esd.png"))
+    common.write_sidecar(esd, [path] + [os.path.join(d, "esd.csv") for d in runs])
+    return [bars, esd]
 
 
 if __name__ == "__main__":

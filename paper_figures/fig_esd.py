@@ -85,6 +85,11 @@ def plot_overlay(run_dirs, labels, out, log=True):
     ax.set_ylabel("Density (Log Scale)" if log else "Density")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    if out.endswith(".png"):  # the report's figures: PNG + PDF sibling
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import common  # noqa: E402
+        common.save(fig, out)
+        return out
     fig.savefig(out)
     plt.close(fig)
     return out
@@ -99,7 +104,7 @@ def main(results):
     os.makedirs(os.path.join(results, "figures"), exist_ok=True)
     for d in runs:
         plot_pyhessian(d, os.path.join(results, "figures", f"esd_{os.path.basename(d)}.pdf"))
-    return plot_overlay(runs, None, os.path.join(results, "figures", "esd_overlay.pdf"))
+    return plot_overlay(runs, None, os.path.join(results, "figures", "esd_overlay.png"))
 
 
 def cli():

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: build, regenerate every paper check and figure, write the report.
-#   scripts/reproduce.sh [--profile quick|full] [--device cpu|cuda] [--out DIR]
+#   scripts/reproduce.sh [--profile smoke|quick|full] [--device cpu|cuda] [--out DIR]
 # Default: the CPU "quick" profile into results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +16,5 @@ done
 scripts/bootstrap.sh
 build/bin/flatmin reproduce --profile "$profile" --device "$device" --out "$out"
 /usr/bin/python3 paper_figures/make_figures.py "$out"
-echo "report: $out/report.md; figures: $out/figures/"
+/usr/bin/python3 paper_figures/make_report.py "$out" >/dev/null
+echo "report: $out/report.html (also $out/report.md, $out/report.json); figures: $out/figures/"

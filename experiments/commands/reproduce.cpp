@@ -37,8 +37,9 @@ std::string fmt(double x) {
   return os.str();
 }
 
-/// The keys each target of reproduce.json reads (besides source, claim, notes, about and profiles, whose
-/// objects may override any of them): a typo'd key is an InputError naming the nearest one, before anything runs.
+/// The keys each target of reproduce.json reads (besides the keys every target may have — source, claim,
+/// notes, about, paper, conditions, not_reproducible, skip — and profiles, whose objects may override any
+/// of them): a typo'd key is an InputError naming the nearest one, before anything runs.
 void check_target_keys(const std::string& name, const json& cfg, const std::string& where) {
   static const std::map<std::string, std::vector<std::string>> keys = {
       {"miadam_step_ratio", {"options", "gradient", "steps_per_epoch", "epochs_after_switch", "reference", "sig_digits"}},
@@ -55,7 +56,7 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
       {"fig3_hessian", {"baseline", "hessian", "sweep", "trace_sigmas", "workers", "data_dir"}}};
   const auto it = keys.find(name);
   if (it == keys.end()) return;  // a target added without a key list: not checked
-  std::vector<std::string> known = {"source", "claim", "notes", "about", "profiles"};
+  std::vector<std::string> known = {"source", "claim", "notes", "about", "profiles", "paper", "conditions", "not_reproducible", "skip"};
   known.insert(known.end(), it->second.begin(), it->second.end());
   FLATMIN_CHECK(cfg.is_object(), where << ": target '" << name << "' must be an object");
   for (const auto& [k, v] : cfg.items()) {
@@ -73,6 +74,53 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
     }
   }
 }
+
+/// The paper a row belongs to: cfg "paper" is a string ("001") or an object of row target → paper with
+/// "*" as the default (a target whose rows come from several papers, e.g. theory/<section>).
+std::string paper_of(const json& cfg, const std::string& row_target) {
+  if (!cfg.contains("paper")) return "";
+  const json& p = cfg.at("paper");
+  if (p.is_string()) return p.get<std::string>();
+  FLATMIN_CHECK(p.is_object(), "'paper' must be a string or an object of row target -> paper");
+  if (p.contains(row_target)) return p.at(row_target).get<std::string>();
+  return p.value("*", std::string());
+}
+
+/// cfg "not_reproducible": [{"quantity", "reason", "reference" (number or null), "paper"}]: claims of the
+/// paper that this profile cannot check here (e.g. GPU-scale tables); reported with verdict
+/// "not_reproducible", the reason as the note and no value of ours.
+std::vector<ReportRow> not_reproducible_rows(const json& list, const std::string& target, const std::string& where) {
+  std::vector<ReportRow> rows;
+  if (list.is_null()) return rows;
+  FLATMIN_CHECK(list.is_array(), where << ": 'not_reproducible' must be an array");
+  for (const auto& e : list) {
+    FLATMIN_CHECK(e.is_object(), where << ": a not_reproducible entry must be an object");
+    common::ConfigReader c(e, where + ": not_reproducible entry");
+    c.allow({"paper"});
+    ReportRow r;
+    r.target = c.string("target", target);
+    r.quantity = c.string("quantity");
+    r.reference = c.has("reference") && e.at("reference").is_number() ? c.number("reference") : std::nan("");
+    r.ours = std::nan("");
+    r.holds = false;
+    r.note = c.string("reason");
+    c.finish();
+    r.verdict = "not_reproducible";
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::string verdict_of(const ReportRow& r) { return !r.verdict.empty() ? r.verdict : r.holds ? "holds" : "differs"; }
+
+std::string verdict_md(const std::string& v) {
+  if (v == "holds") return "holds";
+  if (v == "holds_when") return "holds only when (see note)";
+  if (v == "not_reproducible") return "*not reproducible here*";
+  return "**differs**";
+}
+
+json number_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
 }  // namespace
 
@@ -117,7 +165,7 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   const json config = common::read_json_file(config_path);
   {
     common::ConfigReader r(config, config_path.string());
-    r.allow({"about", "notes"});
+    r.allow({"about", "notes", "not_reproducible", "papers"});
     FLATMIN_CHECK(r.has("targets"), config_path.string() << ": no 'targets' object");
     r.object("targets");
     r.finish();
@@ -136,6 +184,12 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   const fs::path out(args.out);
   std::vector<ReportRow> report;
   json report_json = json::array();
+  json skipped = json::array();
+  auto add_json_row = [&](const ReportRow& r, const std::string& source, const std::string& paper) {
+    report_json.push_back({{"target", r.target}, {"quantity", r.quantity}, {"reference", number_or_null(r.reference)},
+                           {"ours", number_or_null(r.ours)}, {"verdict", verdict_of(r)}, {"source", source},
+                           {"paper", paper}, {"note", r.note}});
+  };
   for (const auto& [name, cfg] : config["targets"].items()) {
     FLATMIN_CHECK(runners.count(name) == 1, config_path.string() << ": unknown target '" << name << "'");
     if (!args.only.empty() && std::find(args.only.begin(), args.only.end(), name) == args.only.end()) continue;
@@ -145,46 +199,86 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     manifest.set_config({{"profile", args.profile}, {"device", args.device}, {"target", cfg}});
     json summary = json::object();
     std::vector<ReportRow> rows;
+    const json merged = common::merge_profile(cfg, args.profile, "target '" + name + "'");
+    if (merged.contains("skip") && !merged.at("skip").is_null()) {  // e.g. too heavy for the smoke profile
+      const std::string why = merged.at("skip").get<std::string>();
+      summary = {{"skipped", why}, {"profile", args.profile}, {"checks", 0}, {"checks_holding", 0}};
+      common::write_json_atomic(dir / "summary.json", summary);
+      manifest.finish(common::RunStatus::ok, "skipped in profile " + args.profile + ": " + why);
+      manifest.write(dir / "manifest.json");
+      skipped.push_back({{"target", name}, {"reason", why}, {"paper", paper_of(cfg, name)}});
+      std::cout << "reproduce: " << name << " skipped (" << why << ")\n";
+      continue;
+    }
     try {  // a divergence is a run-time outcome of this target: its manifest says so
-      rows = common::record_divergence(manifest, dir / "manifest.json", [&] {
-        return runners.at(name)(common::merge_profile(cfg, args.profile, "target '" + name + "'"), dir, summary, ctx);
-      });
+      rows = common::record_divergence(manifest, dir / "manifest.json", [&] { return runners.at(name)(merged, dir, summary, ctx); });
     } catch (const nlohmann::json::exception& e) {
       throw common::InputError(config_path.string() + ": target '" + name + "': " + e.what());
     }
     const json notes = cfg.value("notes", json::object());
+    const json conditions = merged.value("conditions", json::object());
     for (auto& r : rows) {
       if (notes.contains(r.quantity)) r.note = notes[r.quantity].get<std::string>();
+      // "conditions": quantity prefix → the condition under which the paper's claim holds here; only a
+      // row that holds becomes "holds_when" (one that differs stays "differs").
+      for (const auto& [prefix, cond] : conditions.items()) {
+        if (r.holds && r.verdict.empty() && r.quantity.rfind(prefix, 0) == 0) {
+          r.verdict = "holds_when";
+          r.note = "holds only when " + cond.get<std::string>() + (r.note.empty() ? "" : "; " + r.note);
+        }
+      }
     }
     int held = 0;
     for (const auto& r : rows) held += r.holds;
     summary["checks"] = rows.size();
     summary["checks_holding"] = held;
+    const auto nr = not_reproducible_rows(merged.value("not_reproducible", json()), name, "target '" + name + "'");
+    summary["not_reproducible"] = nr.size();
+    rows.insert(rows.end(), nr.begin(), nr.end());
     common::write_json_atomic(dir / "summary.json", summary);
     manifest.finish();
     manifest.write(dir / "manifest.json");
-    for (const auto& r : rows) {
-      report_json.push_back({{"target", r.target}, {"quantity", r.quantity}, {"reference", r.reference},
-                             {"ours", r.ours}, {"verdict", r.holds ? "holds" : "differs"},
-                             {"source", cfg.value("source", "")}, {"note", r.note}});
-    }
+    for (const auto& r : rows) add_json_row(r, cfg.value("source", ""), paper_of(cfg, r.target));
     report.insert(report.end(), rows.begin(), rows.end());
   }
+  if (args.only.empty()) {  // claims of papers that no target can check here (config top level)
+    for (const auto& r : not_reproducible_rows(config.value("not_reproducible", json()), "not_reproducible_here",
+                                               config_path.string())) {
+      std::string paper;
+      for (const auto& e : config.at("not_reproducible"))
+        if (e.at("quantity") == r.quantity) paper = e.value("paper", std::string());
+      add_json_row(r, "", paper);
+      report.push_back(r);
+    }
+  }
   std::ostringstream md;
-  int held = 0;
-  for (const auto& r : report) held += r.holds;
+  int held = 0, checks = 0;
+  json counts = {{"holds", 0}, {"holds_when", 0}, {"differs", 0}, {"not_reproducible", 0}};
+  for (const auto& r : report) {
+    held += r.holds;
+    checks += verdict_of(r) != "not_reproducible";
+    counts[verdict_of(r)] = counts[verdict_of(r)].get<int>() + 1;
+  }
   md << "# flatmin reproduce report (profile " << args.profile << ")\n\n"
-     << held << " of " << report.size() << " checks hold.\n\n"
-     << "| target | quantity | paper/spec | ours | verdict | note |\n|---|---|---|---|---|---|\n";
+     << held << " of " << checks << " checks hold";
+  if (counts["holds_when"].get<int>() > 0) md << " (" << counts["holds_when"].get<int>() << " of them only under a stated condition)";
+  md << ".";
+  if (counts["not_reproducible"].get<int>() > 0) md << " " << counts["not_reproducible"].get<int>() << " claims are not reproducible here.";
+  if (!skipped.empty()) md << " Skipped in this profile: " << skipped.size() << " targets.";
+  md << "\n\n| target | quantity | paper/spec | ours | verdict | note |\n|---|---|---|---|---|---|\n";
   for (const auto& r : report) {
     md << "| " << r.target << " | " << r.quantity << " | " << fmt(r.reference) << " | " << fmt(r.ours) << " | "
-       << (r.holds ? "holds" : "**differs**") << " | " << r.note << " |\n";
+       << verdict_md(verdict_of(r)) << " | " << r.note << " |\n";
   }
+  for (const auto& s : skipped)
+    md << "| " << s["target"].get<std::string>() << " | — | — | — | skipped | " << s["reason"].get<std::string>() << " |\n";
   md << "\nSources and claims: experiments/configs/reproduce.json; per-target data and manifests in the target folders.\n";
-  common::write_json_atomic(out / "report.json", {{"profile", args.profile}, {"checks", report.size()},
-                                                  {"holding", held}, {"rows", report_json}});
+  common::write_json_atomic(out / "report.json", {{"profile", args.profile}, {"checks", checks},
+                                                  {"holding", held}, {"verdicts", counts}, {"skipped", skipped},
+                                                  {"papers", config.value("papers", json::object())},
+                                                  {"rows", report_json}});
   common::write_text_atomic(out / "report.md", md.str());
-  std::cout << held << " of " << report.size() << " checks hold; report: " << (out / "report.md").string() << "\n";
+  std::cout << held << " of " << checks << " checks hold; report: " << (out / "report.md").string() << "\n";
   return 0;
 }
 

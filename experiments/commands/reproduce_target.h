@@ -20,11 +20,15 @@ struct ReportRow {
   double reference = 0, ours = 0;
   bool holds = false;
   std::string note;  ///< from the config's "notes" (keyed by quantity), or set by the target
+  /// Empty: the verdict is `holds` ("holds"/"differs"). Otherwise "holds_when" (holds only under the
+  /// condition stated in `note`; set from the config's "conditions" for a row that holds) or
+  /// "not_reproducible" (not checked here; `note` says why; from the config's "not_reproducible").
+  std::string verdict = {};
 };
 
 /// Everything a target gets besides its config.
 struct TargetContext {
-  std::string profile;  ///< "quick" or "full"
+  std::string profile;  ///< "smoke" (tiny, for tests), "quick" or "full"
   std::string device;   ///< "cpu", "cuda", "cuda:N"
   int seed = 0;
 };

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <vector>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -137,6 +139,67 @@ TEST(ReproduceCli, WritesReportWithVerdicts) {
   const auto bad = run("flatmin reproduce --device cuda:0 --out " + (dir / "res2").string(), dir);
   EXPECT_EQ(bad.code, 2);  // no CUDA here: one clear line
   EXPECT_FALSE(fs::exists(dir / "res2" / "report.json"));
+}
+
+TEST(ReproduceCli, VerdictKindsPapersAndSmokeSkip) {
+  TempDir dir;
+  std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+  const auto shipped = nlohmann::json::parse(in);
+  auto dual = shipped["targets"]["dualadam_warmup"];
+  dual["paper"] = "002";
+  dual["conditions"] = {{"step ratio at t=1,", "t = 1"}, {"step ratio at t=6250, g=3", "never: this row differs"}};
+  dual["reference"][3][4] = 99.0;  // t=6250, g=3 now differs: a condition must not turn it into holds_when
+  auto yang = shipped["targets"]["sim_yang_landscape"];
+  yang["profiles"] = {{"smoke", {{"skip", "skipped for the test"}}}};
+  const nlohmann::json config = {
+      {"papers", {{"002", {{"title", "DualAdam"}}}}},
+      {"not_reproducible", {{{"paper", "003"}, {"quantity", "a GPU table"}, {"reason", "GPU scale"}, {"reference", 1.5}}}},
+      {"targets", {{"dualadam_warmup", dual}, {"sim_yang_landscape", yang}}}};
+  std::ofstream(dir / "r.json") << config.dump();
+  const auto r = run("flatmin reproduce --profile smoke --config " + (dir / "r.json").string() + " --out " + (dir / "res").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto report = nlohmann::json::parse(std::ifstream(dir / "res" / "report.json"));
+  EXPECT_EQ(report["profile"], "smoke");
+  EXPECT_EQ(report["checks"].get<int>(), 30);  // the not-reproducible claim is not a check
+  EXPECT_EQ(report["papers"]["002"]["title"], "DualAdam");
+  std::map<std::string, int> kinds;
+  for (const auto& row : report["rows"]) {
+    const std::string q = row["quantity"], v = row["verdict"];
+    ++kinds[v];
+    if (row["target"] == "dualadam_warmup") {
+      EXPECT_EQ(row["paper"], "002");
+      if (q.rfind("step ratio at t=1,", 0) == 0) {
+        EXPECT_EQ(v, "holds_when") << q;
+        EXPECT_EQ(row["note"].get<std::string>().rfind("holds only when t = 1", 0), 0u) << row["note"];
+      } else if (q == "step ratio at t=6250, g=3") {
+        EXPECT_EQ(v, "differs");
+      } else {
+        EXPECT_TRUE(v == "holds" || v == "differs") << q;
+      }
+    } else {
+      EXPECT_EQ(row["target"], "not_reproducible_here");
+      EXPECT_EQ(v, "not_reproducible");
+      EXPECT_EQ(row["paper"], "003");
+      EXPECT_EQ(row["note"], "GPU scale");
+      EXPECT_TRUE(row["ours"].is_null());
+      EXPECT_EQ(row["reference"].get<double>(), 1.5);
+    }
+  }
+  EXPECT_EQ(kinds["holds_when"], 5);
+  EXPECT_EQ(kinds["not_reproducible"], 1);
+  EXPECT_GE(kinds["differs"], 1);
+  EXPECT_EQ(report["verdicts"]["holds_when"].get<int>(), 5);
+  ASSERT_EQ(report["skipped"].size(), 1u);
+  EXPECT_EQ(report["skipped"][0]["target"], "sim_yang_landscape");
+  EXPECT_EQ(report["skipped"][0]["reason"], "skipped for the test");
+  const auto skipped = nlohmann::json::parse(std::ifstream(dir / "res" / "sim_yang_landscape" / "summary.json"));
+  EXPECT_EQ(skipped["skipped"], "skipped for the test");
+  EXPECT_TRUE(fs::exists(dir / "res" / "sim_yang_landscape" / "manifest.json"));
+  std::ifstream md(dir / "res" / "report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("not reproducible here"), std::string::npos);
+  EXPECT_NE(text.find("holds only when"), std::string::npos);
+  EXPECT_NE(text.find("| sim_yang_landscape | — | — | — | skipped |"), std::string::npos);
 }
 
 TEST(ReproduceCli, TypoedKeyOrTargetNamesTheNearestExit2NothingWritten) {
