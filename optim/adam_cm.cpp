@@ -243,20 +243,12 @@ torch::Tensor AdamCritical<K>::step(LossClosure closure) {
     const auto& g = p.grad();
     const double gnorm = o.synced() ? group_norm : critical_grad_norm(g);  // unsynced: grad.norm()
     // "State initialization": step 0, m = v = 0, TensorList(decay, K = topC)
-    auto& st = this->template state_for<AdamCriticalParamState>(p, [&] {
-      AdamCriticalParamState s;
-      s.exp_avg(zeros_state(p));
-      s.exp_avg_sq(zeros_state(p));
-      s.buffer = CriticalBuffer(p, o.topC(), o.decay());
-      return s;
-    });
+    auto& st = this->template adam_state_for<AdamCriticalParamState>(
+        p, o.amsgrad(), [&](AdamCriticalParamState& s) { s.buffer = CriticalBuffer(p, o.topC(), o.decay()); });
     // np.random.uniform() is drawn only when the buffer is full and critical_test > 0.
     const auto plan = st.buffer.plan(gnorm, [&] {
       return o.critical_test() > 0.0 && critical_uniform(generator(gi)) < o.critical_test();
     });
-    if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-      st.max_exp_avg_sq(zeros_state(p));
-    }
     st.step(st.step() + 1);
     const int64_t t = st.step();
     const torch::Tensor& sum = st.buffer.aggr_sum();

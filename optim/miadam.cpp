@@ -210,15 +210,7 @@ bool MIAdam::in_mi_phase(const MIAdamOptions& o, int64_t t) const {
 torch::Tensor MIAdam::step(LossClosure closure) {
   return step_each<MIAdamOptions>(closure, [&](size_t, const MIAdamOptions& o, size_t, const torch::Tensor& p) {
     const auto& g = p.grad();
-    auto& st = state_for<MIAdamParamState>(p, [&] {
-      MIAdamParamState s;
-      s.exp_avg(zeros_state(p));
-      s.exp_avg_sq(zeros_state(p));
-      return s;
-    });
-    if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-      st.max_exp_avg_sq(zeros_state(p));
-    }
+    auto& st = adam_state_for<MIAdamParamState>(p, o.amsgrad());
     st.step(st.step() + 1);
     const int64_t t = st.step();
     const bool mi = in_mi_phase(o, t);

@@ -1,6 +1,7 @@
 #include "optim/optimizer_base.h"
 
 #include <atomic>
+#include <set>
 #include <sstream>
 
 #include "common/error.h"
@@ -39,6 +40,18 @@ torch::Tensor OptimizerBase::run_closure(const LossClosure& closure) {
 void OptimizerBase::set_epoch(int64_t epoch) {
   FLATMIN_CHECK(epoch >= 0, "set_epoch: epoch = " << epoch << " must be >= 0 (epochs are 1-based)");
   epoch_ = epoch;
+}
+
+void OptimizerBase::check_new_group(const std::vector<torch::Tensor>& params) const {
+  std::set<const void*> seen;
+  for (const auto& g : param_groups_) {
+    for (const auto& p : g.params()) seen.insert(p.unsafeGetTensorImpl());
+  }
+  for (const auto& p : params) {
+    FLATMIN_CHECK(p.is_leaf(), "add_param_group: can't optimize a non-leaf Tensor");
+    FLATMIN_CHECK(seen.insert(p.unsafeGetTensorImpl()).second,
+                  "add_param_group: some parameters appear in more than one parameter group");
+  }
 }
 
 void OptimizerBase::save_extra(torch::serialize::OutputArchive& archive) const {

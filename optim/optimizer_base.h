@@ -66,6 +66,10 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// checkpoint holds it (the Python state_dict path).
   void save_extra_state(torch::serialize::OutputArchive& archive) const { save_extra(archive); }
   void load_extra_state(torch::serialize::InputArchive& archive) { load_extra(archive); }
+  /// Appends a parameter group with `options` (already parsed), set up and validated as a group given
+  /// at construction; nothing changes when they are invalid or a tensor is already in a group
+  /// (torch.optim's add_param_group).
+  virtual void add_group(std::vector<torch::Tensor> params, std::unique_ptr<torch::optim::OptimizerOptions> options) = 0;
 
  protected:
   /// State of `p`, or nullptr.
@@ -83,6 +87,25 @@ class OptimizerBase : public torch::optim::Optimizer {
       it = state_.emplace(key, std::make_unique<State>(make())).first;
     }
     return static_cast<State&>(*it->second);
+  }
+
+  /// State of `p` holding Adam's moments: created on first use with exp_avg = exp_avg_sq = 0 (then
+  /// `init(state)` for the rest), and max_exp_avg_sq = 0 added once amsgrad is on.
+  template <class State, class Init>
+  State& adam_state_for(const torch::Tensor& p, bool amsgrad, Init&& init) {
+    auto& st = state_for<State>(p, [&] {
+      State s;
+      s.exp_avg(zeros_state(p));
+      s.exp_avg_sq(zeros_state(p));
+      init(s);
+      return s;
+    });
+    if (amsgrad && !st.max_exp_avg_sq().defined()) st.max_exp_avg_sq(zeros_state(p));
+    return st;
+  }
+  template <class State>
+  State& adam_state_for(const torch::Tensor& p, bool amsgrad) {
+    return adam_state_for<State>(p, amsgrad, [](State&) {});
   }
 
   /// torch::optim's step(closure) contract: the closure (if any) runs with grad enabled; its loss
@@ -130,6 +153,9 @@ class OptimizerBase : public torch::optim::Optimizer {
 
   int64_t epoch_ = 1;
 
+  /// Refuses a new group's tensors that are not leaves or already belong to a group.
+  void check_new_group(const std::vector<torch::Tensor>& params) const;
+
  private:
   void check_layout(torch::serialize::InputArchive& archive, const std::string& kind);
   void write_layout(torch::serialize::OutputArchive& archive, const std::string& kind) const;
@@ -164,6 +190,13 @@ class OptimizerWith : public OptimizerBase {
     options.serialize(archive);
     options.validate();
     param_groups_.at(i).set_options(std::make_unique<Options>(options));
+  }
+  void add_group(std::vector<torch::Tensor> params, std::unique_ptr<torch::optim::OptimizerOptions> options) override {
+    auto& o = static_cast<Options&>(*options);
+    Derived::prepare_group(o, params, param_groups_.size());
+    o.validate();
+    check_new_group(params);
+    param_groups_.emplace_back(std::move(params), std::move(options));
   }
 
  protected:

@@ -165,6 +165,20 @@ void set_group_options(const std::string& name, torch::optim::Optimizer& optimiz
   optimizer.param_groups()[group].set_options(std::move(parsed));
 }
 
+void add_param_group(const std::string& name, torch::optim::Optimizer& optimizer, GroupSpec group) {
+  const auto& e = find(name);
+  const auto index = optimizer.param_groups().size();
+  FLATMIN_CHECK(group.options.is_object(), name << ": group " << index << " options must be a JSON object");
+  json merged = e.to_json(optimizer.defaults());
+  merged.update(group.options);
+  auto parsed = e.parse(merged, name + " (group " + std::to_string(index) + ")");
+  if (auto* base = dynamic_cast<OptimizerBase*>(&optimizer)) return base->add_group(std::move(group.params), std::move(parsed));
+  // LibTorch's own optimizers: theirs checks leaves and duplicates; newer versions replace per-group
+  // options by the defaults (spec §14.2), so they are set again.
+  optimizer.add_param_group(torch::optim::OptimizerParamGroup(std::move(group.params), parsed->clone()));
+  optimizer.param_groups().back().set_options(std::move(parsed));
+}
+
 bool save_param_state(const torch::optim::Optimizer& optimizer, const torch::Tensor& p,
                       torch::serialize::OutputArchive& archive) {
   const auto& state = optimizer.state();

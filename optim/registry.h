@@ -48,6 +48,11 @@ nlohmann::json resolved_defaults(const std::string& name, const torch::optim::Op
 void set_group_options(const std::string& name, torch::optim::Optimizer& optimizer, size_t group,
                        const nlohmann::json& options);
 
+/// Appends `group` to the optimizer (torch.optim's add_param_group): its options are merged over
+/// the optimizer's defaults, parsed and validated as at construction; on invalid options or a tensor
+/// already in a group nothing changes.
+void add_param_group(const std::string& name, torch::optim::Optimizer& optimizer, GroupSpec group);
+
 /// Writes p's per-parameter state as its checkpoint does; false when p has no state yet.
 bool save_param_state(const torch::optim::Optimizer& optimizer, const torch::Tensor& p,
                       torch::serialize::OutputArchive& archive);

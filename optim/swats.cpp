@@ -228,15 +228,7 @@ void sgd_dispatch(const torch::Tensor& p, const torch::Tensor& g, SwatsParamStat
 torch::Tensor Swats::step(LossClosure closure) {
   return step_each<SwatsOptions>(closure, [&](size_t, SwatsOptions& o, size_t, const torch::Tensor& p) {
     const auto& g = p.grad();
-    auto& st = state_for<SwatsParamState>(p, [&] {
-      SwatsParamState s;
-      s.exp_avg(zeros_state(p));
-      s.exp_avg_sq(zeros_state(p));
-      return s;
-    });
-    if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
-      st.max_exp_avg_sq(zeros_state(p));
-    }
+    auto& st = adam_state_for<SwatsParamState>(p, o.amsgrad());
     st.step(st.step() + 1);  // official: state['step'] += 1 before the phase test (counts SGD steps too)
     const int64_t t = st.step();
 

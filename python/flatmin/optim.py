@@ -60,6 +60,24 @@ def _from_json(options):
             for k, v in options.items()}
 
 
+def _split_group(group, i):
+    """A torch-style group dict as (tensors, options), checked as torch.optim checks it."""
+    if not isinstance(group, dict) or "params" not in group:
+        raise TypeError(f"parameter group {i} must be a dict with a 'params' entry")
+    options = dict(group)
+    ps = options.pop("params")
+    if isinstance(ps, set):
+        raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                        "of tensors in sets will change between runs. Please use a list instead.")
+    ps = [ps] if isinstance(ps, torch.Tensor) else list(ps)
+    for p in ps:
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(f"parameter group {i}: optimizer can only optimize Tensors, got {torch.typename(p)}")
+        if not p.is_leaf:
+            raise ValueError(f"parameter group {i}: can't optimize a non-leaf Tensor")
+    return ps, options
+
+
 class Optimizer(torch.optim.Optimizer):
     """A flatmin registry optimizer (``name``) over ``params`` (tensors or torch-style group dicts)."""
 
@@ -77,19 +95,7 @@ class Optimizer(torch.optim.Optimizer):
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
-        groups = []
-        for i, g in enumerate(params):
-            if not isinstance(g, dict) or "params" not in g:
-                raise TypeError(f"parameter group {i} must be a dict with a 'params' entry")
-            g = dict(g)
-            ps = g.pop("params")
-            ps = [ps] if isinstance(ps, torch.Tensor) else list(ps)
-            for p in ps:
-                if not isinstance(p, torch.Tensor):
-                    raise TypeError(f"parameter group {i}: optimizer can only optimize Tensors, got {torch.typename(p)}")
-                if not p.is_leaf:
-                    raise ValueError(f"parameter group {i}: can't optimize a non-leaf Tensor")
-            groups.append((ps, g))
+        groups = [_split_group(g, i) for i, g in enumerate(params)]
         # The C++ registry parses and validates everything (nearest-name errors, ranges, presets).
         impl = _C.Optimizer(name, _dumps(options), [(ps, _dumps(o)) for ps, o in groups])
         self._impl = impl
@@ -105,10 +111,19 @@ class Optimizer(torch.optim.Optimizer):
     # ---- torch.optim.Optimizer -----------------------------------------------------------------
 
     def add_param_group(self, param_group):
-        if not getattr(self, "_constructing", False):
-            raise NotImplementedError(f"{type(self).__name__}: parameter groups are fixed at construction "
-                                      "(create the optimizer with every group)")
-        super().add_param_group(param_group)
+        """Appends a group (torch.optim's contract: options it leaves out take the defaults); the C++
+        optimizer parses and validates it first, so a bad group changes nothing."""
+        if getattr(self, "_constructing", False):
+            return super().add_param_group(param_group)
+        ps, options = _split_group(param_group, len(self.param_groups))
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in existing for p in ps):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self._impl.add_param_group(ps, _dumps(options))
+        i = len(self.param_groups)
+        super().add_param_group({**options, "params": ps})
+        self.param_groups[i].update(_from_json(json.loads(self._impl.group_options(i))))
+        self._pushed.append(self._options_of(self.param_groups[i]))
 
     def _options_of(self, group):
         return {k: group[k] for k in self._fields if k in group}

@@ -126,6 +126,10 @@ class PyOptimizer {
     py::gil_scoped_release release;
     opt_->step();
   }
+  void add_param_group(std::vector<torch::Tensor> params, const std::string& options) {
+    const auto what = name_ + " group " + std::to_string(opt_->param_groups().size());
+    optim::add_param_group(name_, *opt_, {std::move(params), parse_json(options, what)});
+  }
   void set_epoch(int64_t epoch) { optim::set_epoch(*opt_, epoch); }
   int64_t epoch() const {
     const auto* b = dynamic_cast<const optim::OptimizerBase*>(opt_.get());
@@ -220,6 +224,7 @@ void bind_optim(py::module_& m) {
       .def(py::init<std::string, const std::string&, const std::vector<std::pair<std::vector<torch::Tensor>, std::string>>&>(),
            py::arg("name"), py::arg("options_json"), py::arg("groups"))
       .def("step", &PyOptimizer::step)
+      .def("add_param_group", &PyOptimizer::add_param_group, py::arg("params"), py::arg("options_json"))
       .def("set_epoch", &PyOptimizer::set_epoch)
       .def("epoch", &PyOptimizer::epoch)
       .def("defaults", &PyOptimizer::defaults)

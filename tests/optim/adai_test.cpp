@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -182,12 +183,7 @@ TEST_P(AdaiReference, ProducesReferenceTrajectory) {
 
 RefAdaiGroup make(double lr, double wd, bool decoupled, double d, double beta0 = 0.1, double eps = 1e-3) {
   RefAdaiGroup c;
-  c.lr = lr;
-  c.wd = wd;
-  c.decoupled = decoupled;
-  c.d = d;
-  c.beta0 = beta0;
-  c.eps = eps;
+  std::tie(c.lr, c.wd, c.decoupled, c.d, c.beta0, c.eps) = std::tie(lr, wd, decoupled, d, beta0, eps);
   return c;
 }
 

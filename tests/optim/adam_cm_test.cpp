@@ -5,6 +5,7 @@
 
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -247,10 +248,7 @@ TEST_P(CriticalReference, ProducesReferenceTrajectory) {
 
 RefCritical base(bool momenta, int64_t topC, bool synced, double lr) {
   RefCritical c;
-  c.momenta = momenta;
-  c.topC = topC;
-  c.synced = synced;
-  c.lr = lr;
+  std::tie(c.momenta, c.topC, c.synced, c.lr) = std::tie(momenta, topC, synced, lr);
   return c;
 }
 

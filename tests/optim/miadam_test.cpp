@@ -3,6 +3,7 @@
 #include "optim/miadam.h"
 
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -50,10 +51,7 @@ TEST_P(MIAdamReference, ProducesReferenceTrajectory) {
 
 RefMIAdam make(int order, double lr, double kappa, int64_t switch_epoch) {
   RefMIAdam c;
-  c.order = order;
-  c.lr = lr;
-  c.kappa = kappa;
-  c.switch_epoch = switch_epoch;
+  std::tie(c.order, c.lr, c.kappa, c.switch_epoch) = std::tie(order, lr, kappa, switch_epoch);
   return c;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -90,12 +91,7 @@ TEST_P(NAdamReference, ProducesReferenceTrajectory) {
 
 RefNAdam make(double lr, double wd, bool decoupled, double psi = 4e-3, double beta1 = 0.9, bool bug = false) {
   RefNAdam c;
-  c.lr = lr;
-  c.wd = wd;
-  c.decoupled = decoupled;
-  c.psi = psi;
-  c.beta1 = beta1;
-  c.bug113 = bug;
+  std::tie(c.lr, c.wd, c.decoupled, c.psi, c.beta1, c.bug113) = std::tie(lr, wd, decoupled, psi, beta1, bug);
   return c;
 }
 

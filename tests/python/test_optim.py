@@ -229,8 +229,6 @@ def test_bad_params_and_groups():
     with pytest.raises(ValueError, match="did you mean 'weight_decay'"):
         fo.Adamax([{"params": [p], "wieght_decay": 0.1}])
     opt = fo.Adamax([p])
-    with pytest.raises(NotImplementedError):
-        opt.add_param_group({"params": [torch.ones(1, requires_grad=True)]})
     with pytest.raises(ValueError, match="parameter groups"):
         opt.load_state_dict({"state": {}, "param_groups": []})
     opt.param_groups[0]["lr"] = -1.0
@@ -238,6 +236,53 @@ def test_bad_params_and_groups():
     with pytest.raises(ValueError, match="lr = -1 violates"):
         opt.step()
     assert math.isfinite(p.detach().sum().item())
+
+
+@pytest.mark.parametrize("name", fo.names())
+def test_add_param_group_equals_the_group_given_at_construction(name):
+    spec = spec_for(name)
+    given_p, added_p = make_params(), make_params()
+    given = make_opt(spec, given_p)
+    g0, g1 = spec["groups"]
+    added = fo.create(name, [added_p[i] for i in g0["params"]], **spec["options"])
+    added.add_param_group({"params": [added_p[i] for i in g1["params"]], **g1["options"]})
+    assert added.param_groups[1] == {**given.param_groups[1], "params": added.param_groups[1]["params"]}
+    assert run_steps(added, added_p, 1, 12, 2) == run_steps(given, given_p, 1, 12, 2)
+
+
+@pytest.mark.parametrize("name", ["miadam1", "adam_cm", "dualadam", "sgd"])
+def test_group_added_mid_training_survives_state_dict(name):
+    spec = spec_for(name)
+    params = make_params()
+    g0, g1 = spec["groups"]
+    opt = fo.create(name, [params[i] for i in g0["params"]], **spec["options"])
+    run_steps(opt, params, 1, 4, 2)  # params[1] has a gradient but no group yet: unchanged
+    assert params[1].detach().tolist() == PARAMS[1]
+    opt.add_param_group({"params": [params[i] for i in g1["params"]], **g1["options"]})
+    run_steps(opt, params, 5, 8, 2)
+    saved = opt.state_dict()
+    copy = [torch.tensor(p.detach().tolist(), dtype=torch.float64, requires_grad=True) for p in params]
+    resumed = fo.create(name, [{"params": [copy[i] for i in g["params"]]} for g in spec["groups"]], **spec["options"])
+    resumed.load_state_dict(saved)
+    assert run_steps(resumed, copy, 9, 12, 2) == run_steps(opt, params, 9, 12, 2)
+
+
+def test_add_param_group_refuses_bad_groups_and_changes_nothing():
+    p, q = torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)
+    opt = fo.MIAdam1([p], lr=0.01)
+    with pytest.raises(ValueError, match="lr = -1 violates"):
+        opt.add_param_group({"params": [q], "lr": -1.0})
+    with pytest.raises(ValueError, match="did you mean 'weight_decay'"):
+        opt.add_param_group({"params": [q], "wieght_decay": 0.1})
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [p]})
+    with pytest.raises(ValueError, match="non-leaf"):
+        opt.add_param_group({"params": [q * 2]})
+    with pytest.raises(TypeError, match="ordered collections"):
+        opt.add_param_group({"params": {q}})
+    assert len(opt.param_groups) == 1 and len(opt.state_dict()["flatmin"]["groups"]) == 1
+    opt.add_param_group({"params": [q], "kappa": 0.5})
+    assert opt.param_groups[1]["kappa"] == 0.5 and opt.param_groups[1]["lr"] == 0.01
 
 
 def test_version_and_package():
