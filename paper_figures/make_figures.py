@@ -17,6 +17,8 @@ import fig_label_noise  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
 import fig_sim_escape  # noqa: E402
 import fig_sim_regret  # noqa: E402
+import fig_table2_imagenet  # noqa: E402
+import fig_table3_text  # noqa: E402
 import fig_training_curves  # noqa: E402
 import fig_theory_regret  # noqa: E402
 import fig_theory_slopes  # noqa: E402
@@ -30,6 +32,7 @@ FIGURES.update({"sim_yang_landscape": fig_yang_landscape, "sim_fig2_yang": fig2_
 FIGURES.update({"hessian_esd": fig_esd})
 FIGURES.update({"train_adam_vs_miadam1": fig_training_curves, "label_noise_rate": fig_label_noise})
 FIGURES.update({"fig3_hessian": fig3_hessian})
+FIGURES.update({"table2_imagenet": fig_table2_imagenet, "table3_text": fig_table3_text})
 
 
 def main():

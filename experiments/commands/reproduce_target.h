@@ -57,5 +57,6 @@ void add_theory_targets(std::map<std::string, TargetRunner>& targets);
 void add_sim_targets(std::map<std::string, TargetRunner>& targets);
 void add_train_targets(std::map<std::string, TargetRunner>& targets);
 void add_fig3_targets(std::map<std::string, TargetRunner>& targets);
+void add_table_targets(std::map<std::string, TargetRunner>& targets);
 
 }  // namespace flatmin::experiments
