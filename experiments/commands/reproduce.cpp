@@ -55,6 +55,9 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
       {"label_noise_rate", {"rate", "seed"}},
       {"fig3_hessian", {"baseline", "hessian", "sweep", "trace_sigmas", "workers", "data_dir"}},
       {"table2_imagenet", {"printed", "denominator", "reference", "alpha", "would_run"}},
+      {"fig1_filtering", {"steps", "burn_in", "segment", "batch_size", "min_bin", "orders", "kappa", "tolerance", "high_frequency",
+                          "coordinate", "seed", "data_dir", "train_subset", "optimizer"}},
+      {"adam_cm_toy", {"z", "exploration", "buffer"}},
       {"table3_text", {"printed", "runs", "z_min", "baseline", "method", "would_run"}}};
   const auto it = keys.find(name);
   if (it == keys.end()) return;  // a target added without a key list: not checked
@@ -156,6 +159,8 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     add_train_targets(t);
     add_fig3_targets(t);
     add_table_targets(t);
+    add_fig1_targets(t);
+    add_adam_cm_targets(t);
     return t;
   }();
   return targets;
