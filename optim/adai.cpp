@@ -25,26 +25,10 @@ namespace flatmin::optim {
 // ---------------------------------------------------------------------------------------------
 // State
 
-void AdaiParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(beta1_prod);
-}
-
-void AdaiParamState::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, beta1_prod);
-}
-
 void AdaiParamState::adopt(const torch::Tensor& p) {
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined() && beta1_prod().defined(),
                 "optimizer checkpoint: adai state lacks exp_avg, exp_avg_sq or beta1_prod");
-  exp_avg(adopt_state_tensor(exp_avg(), p, "adai exp_avg"));
-  exp_avg_sq(adopt_state_tensor(exp_avg_sq(), p, "adai exp_avg_sq"));
-  beta1_prod(adopt_state_tensor(beta1_prod(), p, "adai beta1_prod"));
+  adopt_fields(p, "adai");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
 
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
+#include "optim/param_state.h"
 
 namespace flatmin::optim {
 
@@ -48,15 +49,15 @@ struct AdaiOptions : OptionsBase<AdaiOptions> {
   void check(const std::string& who) const;
 };
 
-struct AdaiParamState : public torch::optim::OptimizerCloneableParamState<AdaiParamState> {
-  TORCH_ARG(int64_t, step) = 0;           ///< t (per tensor)
-  TORCH_ARG(torch::Tensor, exp_avg);      ///< m
-  TORCH_ARG(torch::Tensor, exp_avg_sq);   ///< v
-  TORCH_ARG(torch::Tensor, beta1_prod);   ///< Π β1 (element-wise, starts at 1)
+#define FLATMIN_ADAI_STATE(X)                                          \
+  X(int64_t, step, as_is)              /* t (per tensor) */              \
+  X(torch::Tensor, exp_avg, like_param)    /* m */                       \
+  X(torch::Tensor, exp_avg_sq, like_param) /* v */                       \
+  X(torch::Tensor, beta1_prod, like_param) /* Π β1 (element-wise, starts at 1) */
 
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
+struct AdaiParamState : public torch::optim::OptimizerCloneableParamState<AdaiParamState> {
+  FLATMIN_STATE_FIELDS(FLATMIN_ADAI_STATE)
+  FLATMIN_STATE_SERIALIZE()
   void adopt(const torch::Tensor& p);
 };
 

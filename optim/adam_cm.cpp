@@ -31,18 +31,12 @@ template struct AdamCriticalOptions<CriticalKind::kGradients>;
 // State
 
 void AdamCriticalParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
+  write_fields(archive);
   buffer.save(archive);
 }
 
 void AdamCriticalParamState::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
+  read_fields(archive);
   buffer.load(archive);
 }
 
@@ -50,10 +44,7 @@ void AdamCriticalParamState::adopt(const torch::Tensor& p) {
   const std::string who = "adam_cm/adam_cg";
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined() && step() >= 1,
                 "optimizer checkpoint: " << who << " state lacks moments or its step count");
-  auto fix = [&](const torch::Tensor& t, const std::string& what) { return adopt_state_tensor(t, p, who + " " + what); };
-  exp_avg(fix(exp_avg(), "exp_avg"));
-  exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
-  max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
+  adopt_fields(p, who);
   buffer.adopt(p, who);
 }
 

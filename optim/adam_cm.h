@@ -31,6 +31,7 @@
 #include "optim/critical_buffer.h"
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
+#include "optim/param_state.h"
 
 namespace flatmin::optim {
 
@@ -60,13 +61,15 @@ using AdamCMOptions = AdamCriticalOptions<CriticalKind::kMomenta>;
 using AdamCGOptions = AdamCriticalOptions<CriticalKind::kGradients>;
 
 /// Per-tensor state: Adam moments and the critical buffer (official TensorList).
-struct AdamCriticalParamState : public torch::optim::OptimizerCloneableParamState<AdamCriticalParamState> {
-  TORCH_ARG(int64_t, step) = 0;              ///< t (counts the initialisation step too, as the official code)
-  TORCH_ARG(torch::Tensor, exp_avg);         ///< m_t (CM: stays 0 at the first step)
-  TORCH_ARG(torch::Tensor, exp_avg_sq);      ///< v_t
-  TORCH_ARG(torch::Tensor, max_exp_avg_sq);  ///< amsgrad max of v (undefined otherwise)
+#define FLATMIN_ADAM_CRITICAL_STATE(X)                                                                  \
+  X(int64_t, step, as_is)                      /* t (counts the initialisation step too, as the official) */ \
+  X(torch::Tensor, exp_avg, like_param)        /* m_t (CM: stays 0 at the first step) */                    \
+  X(torch::Tensor, exp_avg_sq, like_param)     /* v_t */                                                    \
+  X(torch::Tensor, max_exp_avg_sq, like_param) /* amsgrad max of v (undefined otherwise) */
 
- public:
+struct AdamCriticalParamState : public torch::optim::OptimizerCloneableParamState<AdamCriticalParamState> {
+  FLATMIN_STATE_FIELDS(FLATMIN_ADAM_CRITICAL_STATE)
+
   CriticalBuffer buffer;  ///< the critical items, their priorities and running sum
 
   void serialize(torch::serialize::InputArchive& archive) override;

@@ -25,19 +25,13 @@ namespace flatmin::optim {
 // State
 
 void MIAdamParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
+  write_fields(archive);
   archive.write("bufs/size", c10::IValue(static_cast<int64_t>(bufs().size())));
   for (size_t j = 0; j < bufs().size(); ++j) archive.write("bufs/" + std::to_string(j), bufs()[j]);
 }
 
 void MIAdamParamState::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
+  read_fields(archive);
   c10::IValue n;
   archive.read("bufs/size", n);
   std::vector<torch::Tensor> b(static_cast<size_t>(n.toInt()));
@@ -46,13 +40,10 @@ void MIAdamParamState::serialize(torch::serialize::InputArchive& archive) {
 }
 
 void MIAdamParamState::adopt(const torch::Tensor& p) {
-  auto fix = [&](const torch::Tensor& t, const std::string& what) { return adopt_state_tensor(t, p, "miadam " + what); };
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: miadam state lacks moments");
-  exp_avg(fix(exp_avg(), "exp_avg"));
-  exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
-  max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
+  adopt_fields(p, "miadam");
   auto b = bufs();
-  for (size_t j = 0; j < b.size(); ++j) b[j] = fix(b[j], "buf " + std::to_string(j));
+  for (size_t j = 0; j < b.size(); ++j) b[j] = adopt_state_tensor(b[j], p, "miadam buf " + std::to_string(j));
   bufs(std::move(b));
 }
 

@@ -18,6 +18,7 @@
 
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
+#include "optim/param_state.h"
 
 namespace flatmin::optim {
 
@@ -46,11 +47,14 @@ struct MIAdamOptions : OptionsBase<MIAdamOptions> {
   FLATMIN_OPTIONS(MIAdamOptions, "miadam", FLATMIN_MIADAM_FIELDS)
 };
 
+#define FLATMIN_MIADAM_STATE(X)                                                        \
+  X(int64_t, step, as_is)                        /* t (per tensor, counts all steps) */       \
+  X(torch::Tensor, exp_avg, like_param)          /* m_t */                                    \
+  X(torch::Tensor, exp_avg_sq, like_param)       /* v_t */                                    \
+  X(torch::Tensor, max_exp_avg_sq, like_param)   /* amsgrad max of v (undefined otherwise) */
+
 struct MIAdamParamState : public torch::optim::OptimizerCloneableParamState<MIAdamParamState> {
-  TORCH_ARG(int64_t, step) = 0;                 ///< t (per tensor, counts all steps)
-  TORCH_ARG(torch::Tensor, exp_avg);            ///< m_t
-  TORCH_ARG(torch::Tensor, exp_avg_sq);         ///< v_t
-  TORCH_ARG(torch::Tensor, max_exp_avg_sq);     ///< amsgrad max of v (undefined otherwise)
+  FLATMIN_STATE_FIELDS(FLATMIN_MIADAM_STATE)
   TORCH_ARG(std::vector<torch::Tensor>, bufs);  ///< m̄^(1..n): κ-accumulators (created at the first MI step)
 
  public:

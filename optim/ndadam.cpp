@@ -39,21 +39,9 @@ std::string axes_str(const std::vector<int64_t>& a) {
 // ---------------------------------------------------------------------------------------------
 // State
 
-void NDAdamParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
-}
-
-void NDAdamParamState::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
-}
-
 void NDAdamParamState::adopt(const torch::Tensor& p) {
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: ndadam state lacks moments");
-  exp_avg(adopt_state_tensor(exp_avg(), p, "ndadam exp_avg"));
+  adopt_fields(p, "ndadam");
   exp_avg_sq(exp_avg_sq().to(p.device()).contiguous());
   // v is per element or per vector (size 1 on the vec_axes): same dim, each size p's or 1. Whether
   // it fits the group's vec_axes is checked at the next step.

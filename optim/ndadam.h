@@ -23,6 +23,7 @@
 
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
+#include "optim/param_state.h"
 
 namespace flatmin::optim {
 
@@ -39,14 +40,14 @@ struct NDAdamOptions : OptionsBase<NDAdamOptions> {
   void check(const std::string& who) const;
 };
 
-struct NDAdamParamState : public torch::optim::OptimizerCloneableParamState<NDAdamParamState> {
-  TORCH_ARG(int64_t, step) = 0;          ///< t (per tensor)
-  TORCH_ARG(torch::Tensor, exp_avg);     ///< m, one per element
-  TORCH_ARG(torch::Tensor, exp_avg_sq);  ///< v: one per element, or one per vector (size 1 on vec_axes)
+#define FLATMIN_NDADAM_STATE(X)                                                                   \
+  X(int64_t, step, as_is)                /* t (per tensor) */                                       \
+  X(torch::Tensor, exp_avg, like_param)  /* m, one per element */                                   \
+  X(torch::Tensor, exp_avg_sq, as_is)    /* v: one per element, or one per vector (size 1 on vec_axes) */
 
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
+struct NDAdamParamState : public torch::optim::OptimizerCloneableParamState<NDAdamParamState> {
+  FLATMIN_STATE_FIELDS(FLATMIN_NDADAM_STATE)
+  FLATMIN_STATE_SERIALIZE()
   void adopt(const torch::Tensor& p);
 };
 

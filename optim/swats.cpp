@@ -25,31 +25,9 @@ namespace flatmin::optim {
 // ---------------------------------------------------------------------------------------------
 // State
 
-void SwatsParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg2);
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer);
-}
-
-void SwatsParamState::serialize(torch::serialize::InputArchive& archive) {
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, exp_avg2);
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer);
-}
-
 void SwatsParamState::adopt(const torch::Tensor& p) {
-  auto fix = [&](const torch::Tensor& t, const std::string& what) { return adopt_state_tensor(t, p, "swats " + what); };
   FLATMIN_CHECK(exp_avg().defined() && exp_avg_sq().defined(), "optimizer checkpoint: swats state lacks moments");
-  exp_avg(fix(exp_avg(), "exp_avg"));
-  exp_avg_sq(fix(exp_avg_sq(), "exp_avg_sq"));
-  max_exp_avg_sq(fix(max_exp_avg_sq(), "max_exp_avg_sq"));
-  momentum_buffer(fix(momentum_buffer(), "momentum_buffer"));
+  adopt_fields(p, "swats");
 }
 
 bool swats_switch_test(int64_t step, double corrected, double scaling) {

@@ -26,6 +26,7 @@
 
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
+#include "optim/param_state.h"
 
 namespace flatmin::optim {
 
@@ -50,17 +51,17 @@ struct SwatsOptions : OptionsBase<SwatsOptions> {
   FLATMIN_OPTIONS(SwatsOptions, "swats", FLATMIN_SWATS_FIELDS)
 };
 
-struct SwatsParamState : public torch::optim::OptimizerCloneableParamState<SwatsParamState> {
-  TORCH_ARG(int64_t, step) = 0;               ///< k (per tensor; counts SGD-phase steps too, as the official)
-  TORCH_ARG(torch::Tensor, exp_avg);          ///< m
-  TORCH_ARG(torch::Tensor, exp_avg_sq);       ///< a (Adam's v)
-  TORCH_ARG(torch::Tensor, max_exp_avg_sq);   ///< amsgrad max (undefined otherwise)
-  TORCH_ARG(double, exp_avg2) = 0.0;          ///< λ, the EMA of the projected SGD lr γ (kept in double)
-  TORCH_ARG(torch::Tensor, momentum_buffer);  ///< SGD-phase buffer (undefined until the first SGD step)
+#define FLATMIN_SWATS_STATE(X)                                                                         \
+  X(int64_t, step, as_is)                     /* k (per tensor; counts SGD-phase steps too, as the official) */ \
+  X(torch::Tensor, exp_avg, like_param)         /* m */                                                     \
+  X(torch::Tensor, exp_avg_sq, like_param)      /* a (Adam's v) */                                          \
+  X(torch::Tensor, max_exp_avg_sq, like_param)  /* amsgrad max (undefined otherwise) */                     \
+  X(double, exp_avg2, as_is)                    /* λ, the EMA of the projected SGD lr γ (kept in double) */ \
+  X(torch::Tensor, momentum_buffer, like_param) /* SGD-phase buffer (undefined until the first SGD step) */
 
- public:
-  void serialize(torch::serialize::InputArchive& archive) override;
-  void serialize(torch::serialize::OutputArchive& archive) const override;
+struct SwatsParamState : public torch::optim::OptimizerCloneableParamState<SwatsParamState> {
+  FLATMIN_STATE_FIELDS(FLATMIN_SWATS_STATE)
+  FLATMIN_STATE_SERIALIZE()
   void adopt(const torch::Tensor& p);
 };
 
