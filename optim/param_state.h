@@ -3,9 +3,8 @@
 /// Hand-written per-parameter state from ONE field list (the elementwise optimizers use
 /// ElementwiseState<Rule> instead). A list is a macro taking X, one `X(type, name, adopt)` per field:
 ///
-///   #define FLATMIN_ADAI_STATE(X)                  \
-///     X(int64_t, step, as_is)           /* t */   \
-///     X(torch::Tensor, exp_avg, like_param) ...
+///   #define FLATMIN_ADAI_STATE(X)  X(int64_t, step, as_is)  X(torch::Tensor, exp_avg, like_param) …
+///   (one field per line, lines joined by backslashes)
 ///   struct AdaiParamState : torch::optim::OptimizerCloneableParamState<AdaiParamState> {
 ///     FLATMIN_STATE_FIELDS(FLATMIN_ADAI_STATE)
 ///     FLATMIN_STATE_SERIALIZE()          // or serialize by hand: write_fields/read_fields + extras

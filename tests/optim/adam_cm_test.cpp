@@ -33,11 +33,12 @@ using optim::AdamCMOptions;
 
 using VecGrad = std::function<double(int64_t t, size_t i, size_t j, double theta)>;
 
-struct RefCritical {
+struct RefCritical {    // the first four fields are the ones the tests vary: RefCritical{momenta, topC, synced, lr}
   bool momenta = true;  ///< Adam_CM (true) or Adam_C (false)
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = 0, decay = 0.7, critical_test = 0;
   int64_t topC = 5;
-  bool synced = true, amsgrad = false;
+  bool synced = true;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = 0, decay = 0.7, critical_test = 0;
+  bool amsgrad = false;
   uint64_t seed = 0;
 };
 
@@ -246,33 +247,27 @@ TEST_P(CriticalReference, ProducesReferenceTrajectory) {
   for (const auto& p : ps) EXPECT_EQ(int64_t(state_of(*opt, p).buffer.items().size()), c.topC);
 }
 
-RefCritical base(bool momenta, int64_t topC, bool synced, double lr) {
-  RefCritical c;
-  std::tie(c.momenta, c.topC, c.synced, c.lr) = std::tie(momenta, topC, synced, lr);
-  return c;
-}
-
 std::vector<Case> cases() {
   std::vector<Case> out;
   for (bool momenta : {true, false}) {
     const std::string k = momenta ? "CM" : "CG";
     auto name = [&](const char* s) { return k + s; };
-    out.push_back({name("SyncedTopC3"), base(momenta, 3, true, 0.05), true});
-    out.push_back({name("UnsyncedTopC2"), base(momenta, 2, false, 0.05), true});
-    auto wd = base(momenta, 3, true, 0.1);
+    out.push_back({name("SyncedTopC3"), RefCritical{momenta, 3, true, 0.05}, true});
+    out.push_back({name("UnsyncedTopC2"), RefCritical{momenta, 2, false, 0.05}, true});
+    auto wd = RefCritical{momenta, 3, true, 0.1};
     wd.wd = 0.05;
     wd.amsgrad = true;
     wd.decay = 0.9;
     out.push_back({name("WeightDecayAmsgradDecay09"), wd, false});
-    auto fifo = base(momenta, 3, true, 0.05);
+    auto fifo = RefCritical{momenta, 3, true, 0.05};
     fifo.critical_test = 0.5;
     fifo.seed = 12345;
     out.push_back({name("FifoMixedSeeded"), fifo, false});
-    auto fifo_u = base(momenta, 2, false, 0.05);
+    auto fifo_u = RefCritical{momenta, 2, false, 0.05};
     fifo_u.critical_test = 0.3;
     fifo_u.seed = 7;
     out.push_back({name("FifoMixedUnsynced"), fifo_u, false});
-    auto always = base(momenta, 3, true, 0.05);
+    auto always = RefCritical{momenta, 3, true, 0.05};
     always.critical_test = 1.0;
     out.push_back({name("FifoAlways"), always, false});
   }
@@ -285,7 +280,7 @@ INSTANTIATE_TEST_SUITE_P(All, CriticalReference, ::testing::ValuesIn(cases()),
 // synced (default) and unsynced priorities give different trajectories: guards the option.
 TEST(AdamCM, SyncedAndUnsyncedPrioritiesDiffer) {
   const std::vector<std::vector<double>> theta0 = {{0.5, -1.0, 2.0}, {0.8, -0.3}};
-  auto a = base(true, 2, true, 0.05), b = base(true, 2, false, 0.05);
+  auto a = RefCritical{true, 2, true, 0.05}, b = RefCritical{true, 2, false, 0.05};
   const auto ra = ref_critical(a, theta0, 12, cm_grad), rb = ref_critical(b, theta0, 12, cm_grad);
   double diff = 0;
   for (size_t j = 0; j < ra[12].size(); ++j) diff = std::max(diff, std::abs(ra[12][j] - rb[12][j]));
@@ -357,7 +352,7 @@ TEST(AdamCritical, BufferInvariantsHoldAtEveryStep) {
     for (bool synced : {true, false}) {
       const int64_t topC = 4;
       const double decay = 0.85;
-      RefCritical c = base(momenta, topC, synced, 0.02);
+      RefCritical c{momenta, topC, synced, 0.02};
       c.decay = decay;
       auto ps = tensors({{0.5, -1.0, 2.0, 0.1}, {0.8, -0.3}});
       auto opt = make(c, ps);
@@ -427,7 +422,7 @@ TEST(AdamCritical, BufferInvariantsHoldAtEveryStep) {
 // overwritten at every step and the other slots never change.
 TEST(AdamCritical, FifoModeReplacesTheStaleIndexNotTheOldest) {
   for (bool momenta : {true, false}) {
-    RefCritical c = base(momenta, 3, true, 0.02);
+    RefCritical c{momenta, 3, true, 0.02};
     c.critical_test = 1.0;
     auto ps = tensors({{0.5, -1.0}, {0.3}});
     auto opt = make(c, ps);
@@ -450,7 +445,7 @@ TEST(AdamCritical, FifoModeReplacesTheStaleIndexNotTheOldest) {
 
 TEST(AdamCritical, SeededFifoDrawsAreDeterministicAndSeedDependent) {
   auto run = [](int64_t seed) {
-    RefCritical c = base(true, 2, true, 0.05);
+    RefCritical c{true, 2, true, 0.05};
     c.critical_test = 0.5;
     c.seed = uint64_t(seed);
     auto ps = tensors({{0.5, -1.0, 2.0}, {0.8, -0.3}});
@@ -479,7 +474,7 @@ std::string rng_text(const std::string& bytes) {
 // options, the whole buffer and the generator come from the checkpoint.
 TEST(AdamCritical, SaveLoadContinueIsBitIdenticalWithRandomFifo) {
   for (bool momenta : {true, false}) {
-    RefCritical c = base(momenta, 3, true, 0.05);
+    RefCritical c{momenta, 3, true, 0.05};
     c.critical_test = 0.4;
     c.seed = 99;
     c.wd = 0.01;
@@ -497,7 +492,7 @@ TEST(AdamCritical, SaveLoadContinueIsBitIdenticalWithRandomFifo) {
     std::vector<std::vector<double>> now;
     for (const auto& t : p) now.push_back(std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel()));
     auto q = tensors(now);
-    RefCritical wrong = base(momenta, 5, false, 0.5);  // wrong options on purpose
+    RefCritical wrong{momenta, 5, false, 0.5};  // wrong options on purpose
     wrong.seed = 1;
     auto resumed = make(wrong, q);
     load_from_string(*resumed, bytes);
@@ -553,7 +548,7 @@ TEST(AdamCritical, TwoParamGroupsWithDifferentOptionsMatchSeparateRuns) {
 TEST(AdamCritical, SkipsParametersWithoutGradient) {
   for (bool momenta : {true, false}) {
     auto p = tensors({{1.0, 2.0}, {3.0}});
-    auto opt = make(base(momenta, 2, true, 0.1), p);
+    auto opt = make(RefCritical{momenta, 2, true, 0.1}, p);
     for (int t = 0; t < 3; ++t) {
       p[0].mutable_grad() = torch::tensor({0.3 + t, -0.4}, torch::kFloat64);
       opt->step();
@@ -603,7 +598,7 @@ TEST(AdamCritical, FusedKernelMatchesTensorPath) {
       const int64_t n = 70001;  // > GRAIN_SIZE: exercises the parallel split
       auto i1 = torch::randn({n}, dtype), i2 = torch::randn({37}, dtype);
       auto p1 = std::vector<torch::Tensor>{i1.clone(), i2.clone()}, p2 = std::vector<torch::Tensor>{i1.clone(), i2.clone()};
-      RefCritical c = base(momenta, 3, true, 0.1);
+      RefCritical c{momenta, 3, true, 0.1};
       c.wd = 0.01;
       c.amsgrad = dtype == torch::kFloat64;
       c.critical_test = 0.3;
@@ -673,7 +668,7 @@ TEST(AdamCritical, ReplayFollowsTheReference) {
                            {"steps", 15},
                            {"quadratic", {{"a", {{1.0, 2.0, 3.0}, {0.5, 0.5}}}, {"c", {{0, 0, 0}, {1, 1}}}}}};
     const auto r = optim::replay(spec);
-    RefCritical c = base(momenta, 2, true, 0.05);
+    RefCritical c{momenta, 2, true, 0.05};
     c.decay = 0.8;
     c.critical_test = 0.5;
     c.seed = 11;

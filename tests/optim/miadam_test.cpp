@@ -49,33 +49,27 @@ TEST_P(MIAdamReference, ProducesReferenceTrajectory) {
   EXPECT_NE(ours[30][0], ours[29][0]);
 }
 
-RefMIAdam make(int order, double lr, double kappa, int64_t switch_epoch) {
-  RefMIAdam c;
-  std::tie(c.order, c.lr, c.kappa, c.switch_epoch) = std::tie(order, lr, kappa, switch_epoch);
-  return c;
-}
-
 std::vector<Case> cases() {
   std::vector<Case> out;
-  out.push_back({"Order1Official", make(1, 0.05, 0.9, 5)});
-  out.push_back({"Order2Official", make(2, 0.3, 0.95, 5)});
-  out.push_back({"Order3Official", make(3, 0.5, 0.98, 5)});
-  auto wd = make(2, 0.2, 0.9, 4);
+  out.push_back({"Order1Official", RefMIAdam{1, 0.05, 0.9, 5}});
+  out.push_back({"Order2Official", RefMIAdam{2, 0.3, 0.95, 5}});
+  out.push_back({"Order3Official", RefMIAdam{3, 0.5, 0.98, 5}});
+  auto wd = RefMIAdam{2, 0.2, 0.9, 4};
   wd.wd = 0.01;
   wd.amsgrad = true;
   out.push_back({"Order2WeightDecayAmsgrad", wd});
-  auto lit = make(1, 0.05, 0.9, 99);
+  auto lit = RefMIAdam{1, 0.05, 0.9, 99};
   lit.switch_step = 17;
   lit.alpha_algorithm1 = true;
   lit.eps_inside = true;
   lit.eps = 1e-3;  // large enough that √(v̂+ε) and √v̂+ε differ visibly
   out.push_back({"Order1PaperLiteral", lit});
-  auto lit3 = make(3, 0.5, 1.0, 99);  // κ = 1: the pure multiple integral of Theorem 1
+  auto lit3 = RefMIAdam{3, 0.5, 1.0, 99};  // κ = 1: the pure multiple integral of Theorem 1
   lit3.switch_step = 12;
   lit3.alpha_algorithm1 = true;
   lit3.eps_inside = true;
   out.push_back({"Order3PaperLiteralKappa1", lit3});
-  out.push_back({"Order5Dynamic", make(5, 0.6, 0.7, 6)});
+  out.push_back({"Order5Dynamic", RefMIAdam{5, 0.6, 0.7, 6}});
   return out;
 }
 
@@ -84,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(All, MIAdamReference, ::testing::ValuesIn(cases()),
 
 TEST(MIAdam, EpsPlacementMatters) {
   // Guards the paper-literal option: the two ε placements must give different trajectories.
-  auto c = make(1, 0.05, 0.9, 99);
+  auto c = RefMIAdam{1, 0.05, 0.9, 99};
   c.eps = 1e-2;
   auto ps1 = scalars({1.0}), ps2 = scalars({1.0});
   MIAdam a(ps1, to_options(c));
@@ -133,7 +127,7 @@ TEST(MIAdam, SwitchBoundaryLastMIStepFirstAdamStep) {
   const auto a2 = drive(mi, mi_p, 3, spe, g, last_mi);
   const auto b2 = drive(adam, adam_p, 3, spe, g, last_mi);
   // Steps 1..8 (MI) and 9..11 (Adam) follow the independent reference.
-  RefMIAdam c = make(2, 0.1, 0.9, switch_epoch);
+  RefMIAdam c{2, 0.1, 0.9, switch_epoch};
   const auto ref = ref_miadam(c, {1.0}, last_mi + 3, spe, [&](int64_t t, size_t i, double th) { return g(t, i, th); });
   for (int64_t t = 1; t <= last_mi; ++t) EXPECT_NEAR(a[t][0], ref[t][0], kRelTolDouble) << "MI step " << t;
   for (int64_t k = 1; k <= 3; ++k) EXPECT_NEAR(a2[k][0], ref[last_mi + k][0], kRelTolDouble) << "Adam step " << last_mi + k;

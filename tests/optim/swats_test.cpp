@@ -242,35 +242,28 @@ TEST_P(SwatsReference, ProducesReferenceTrajectory) {
   EXPECT_NE(ours[steps][0][0], ours[steps - 1][0][0]);
 }
 
+/// `c` with `edit` applied.
+template <class Edit>
+RefSwats with(RefSwats c, Edit edit) {
+  edit(c);
+  return c;
+}
+
 std::vector<Case> cases() {
-  std::vector<Case> out;
-  RefSwats base = known_switch_config();
-  out.push_back({"Official", base, true});
-  RefSwats nes = base;
-  nes.nesterov = true;
-  out.push_back({"OfficialNesterov", nes, true});
-  RefSwats fix = base;
-  fix.fix = true;
-  out.push_back({"PaperMomentum", fix, true});
-  RefSwats fixn = fix;
-  fixn.nesterov = true;
-  out.push_back({"PaperMomentumNesterov", fixn, true});
-  RefSwats ams = base;
-  ams.ams = true;
-  ams.wd = 0.05;  // the L2 term makes γ drift: no switch, Adam phase with amsgrad throughout
-  out.push_back({"AdamPhaseAmsgradL2", ams, false});
-  RefSwats sgd = base;
-  sgd.start_sgd = true;
-  sgd.wd = 0.05;
-  sgd.lr = 0.05;
-  out.push_back({"SgdPhaseL2", sgd, false});
-  RefSwats sgdn = sgd;
-  sgdn.nesterov = true;
-  out.push_back({"SgdPhaseL2Nesterov", sgdn, false});
-  RefSwats sgdf = sgdn;
-  sgdf.fix = true;
-  out.push_back({"SgdPhaseL2PaperNesterov", sgdf, false});
-  return out;
+  const RefSwats base = known_switch_config();
+  const RefSwats fix = with(base, [](RefSwats& c) { c.fix = true; });
+  // the L2 term makes γ drift: no switch, Adam phase with amsgrad throughout
+  const RefSwats ams = with(base, [](RefSwats& c) { c.ams = true, c.wd = 0.05; });
+  const RefSwats sgd = with(base, [](RefSwats& c) { c.start_sgd = true, c.wd = 0.05, c.lr = 0.05; });
+  const RefSwats sgdn = with(sgd, [](RefSwats& c) { c.nesterov = true; });
+  return {{"Official", base, true},
+          {"OfficialNesterov", with(base, [](RefSwats& c) { c.nesterov = true; }), true},
+          {"PaperMomentum", fix, true},
+          {"PaperMomentumNesterov", with(fix, [](RefSwats& c) { c.nesterov = true; }), true},
+          {"AdamPhaseAmsgradL2", ams, false},
+          {"SgdPhaseL2", sgd, false},
+          {"SgdPhaseL2Nesterov", sgdn, false},
+          {"SgdPhaseL2PaperNesterov", with(sgdn, [](RefSwats& c) { c.fix = true; }), false}};
 }
 
 INSTANTIATE_TEST_SUITE_P(All, SwatsReference, ::testing::ValuesIn(cases()),

@@ -18,11 +18,12 @@ inline double binom(int64_t a, int64_t b) {
   return r;
 }
 
-struct RefMIAdam {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = 0, kappa = 0.98;
+struct RefMIAdam {  // the first four fields are the ones the tests vary: RefMIAdam{order, lr, kappa, switch_epoch}
   int order = 1;
-  bool amsgrad = false;
+  double lr = 1e-3, kappa = 0.98;
   int64_t switch_epoch = 20;   ///< MI while epoch < switch_epoch
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = 0;
+  bool amsgrad = false;
   int64_t switch_step = -1;    ///< ≥ 0: MI while t < switch_step
   bool alpha_algorithm1 = false;
   bool eps_inside = false;
