@@ -9,6 +9,7 @@
 #include "common/csv.h"
 #include "common/cli_parse.h"
 #include "common/error.h"
+#include "common/output_path.h"
 #include "common/version.h"
 #include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
     if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(targs);
     if (regret->parsed()) return flatmin::experiments::run_regret_cmd(targs);
     if (validate->parsed()) return flatmin::experiments::run_validate_cmd(targs);
+    flatmin::common::check_output_file(out, "--out");  // before any work (issue 15)
     FLATMIN_CHECK(steps >= 1, "--steps = " << steps << " must be >= 1");
     FLATMIN_CHECK(order >= 1, "--order = " << order << " must be >= 1");
     const auto g = flatmin::theory::miadam_gain_table(kappa, order, lr, steps);

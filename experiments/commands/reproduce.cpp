@@ -17,6 +17,7 @@
 #include "common/format.h"
 #include "common/json_io.h"
 #include "common/nearest.h"
+#include "common/output_path.h"
 #include "common/progress.h"
 #include "common/status.h"
 #include "experiments/commands/common_cli.h"
@@ -167,6 +168,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
 }
 
 int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& argv) {
+  common::check_output_dir(args.out, "--out");  // before any work (issue 15)
   parse_device(args.device);  // training, simulation and Hessian targets run there; theory and optimizer probes on the CPU
   const fs::path config_path = args.config.empty() ? fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs/reproduce.json"
                                                    : fs::path(args.config);

@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/output_path.h"
 #include "common/status.h"
 #include "experiments/train/trainer.h"
 
@@ -158,6 +159,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   base = common::merge_profile(base, args.profile, "sweep base");  // merged here; run configs carry none
   if (!c.overrides.is_null()) base.merge_patch(c.overrides);
   const fs::path out = sweep_out(args);
+  common::check_output_dir(out.string(), args.out.empty() ? "sweep \"out\"" : "--out");  // before any work (issue 15)
   std::vector<SweepRun> runs;
   std::set<std::string> labels;
   for (const auto& o : c.optimizers) {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/bad_output.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -527,3 +528,70 @@ assert torch.allclose(m(x[:1]), y[:1], atol=1e-5), "not in eval mode"
             0)
       << err;
 }
+
+namespace {
+
+using flatmin::common::testing_support::expect_bad_outputs_refused;
+
+// issue 15: every command checks its output location (under /proc, a file used as a folder, an existing
+// folder where a file goes, an unwritable parent) before any work: one line naming the flag and the path,
+// exit 2, nothing written. The inputs are valid, so the output location is the only thing wrong.
+const char* kTinyRecipe = R"({"name": "t", "data": {"dataset": "synthetic", "synthetic": {"train": 64, "test": 32}},
+  "model": {"name": "small_cnn"}, "optimizer": {"name": "sgd", "options": {"lr": 0.1}}, "epochs": 1, "batch_size": 32})";
+
+TEST(OutputLocationCli, FlatminCommandsRefuseUnusableOutputBeforeAnyWork) {
+  TempDir dir;
+  write(dir / "s.json", kSpec);
+  const std::string in = dir.path().string() + "/";
+  expect_bad_outputs_refused("flatmin", "--out", true, dir, [&](const std::string& o) {
+    return "flatmin optim-replay --spec " + in + "s.json --out " + o;
+  });
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 reproduce --only dualadam_warmup --out " + o;
+  });
+  write(dir / "sim.json", R"({"landscape": {"name": "yang"}, "n": 3, "steps": 200,
+    "optimizers": [{"name": "adam", "options": {"lr": 0.05}}]})");
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 simulate study --config " + in + "sim.json --out " + o;
+  });
+  write(dir / "t.json", kTinyRecipe);
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 train --no-progress --config " + in + "t.json --out " + o;
+  });
+  write(dir / "sw.json", std::string(R"({"base": )") + kTinyRecipe +
+                             R"(, "optimizers": [{"name": "sgd", "options": {"lr": 0.1}}], "seeds": [1]})");
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 sweep --no-progress --config " + in + "sw.json --out " + o;
+  });
+  for (const bool slurm : {false, true}) {  // the sweep file's own "out", run or written as a SLURM array
+    for (const auto& b : flatmin::common::testing_support::bad_outputs(dir, false)) {
+      write(dir / "sw2.json", std::string(R"({"base": )") + kTinyRecipe + R"(, "out": ")" + b.path +
+                                  R"(", "optimizers": [{"name": "sgd", "options": {"lr": 0.1}}], "seeds": [1]})");
+      const auto r = run("flatmin --threads 1 sweep --no-progress --config " + in + "sw2.json" + (slurm ? " --print-slurm" : ""), dir);
+      EXPECT_EQ(r.code, 2) << b.why << "\n" << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_NE(r.err.find("sweep \"out\" " + b.path), std::string::npos) << r.err;
+    }
+  }
+}
+
+TEST(OutputLocationCli, TheoryCommandsRefuseUnusableOutputBeforeAnyWork) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  write(dir / "esc.json", R"({"lr": 0.1, "paths": 16, "t_max": 100})");
+  write(dir / "sweep.json", R"({"studies": [{"name": "x", "axis": "B_over_eta", "vary": "lr", "values": [0.1, 0.2], "base": {"paths": 16}}]})");
+  write(dir / "regret.json", R"({"problem": "noisy_quadratic", "T": 200, "reps": 2})");
+  write(dir / "flow.json", R"({"lr": 0.1})");
+  write(dir / "validate.json", R"({"defaults": {"paths": 16}, "mc_checks": [{"claim": "m", "config": {"lr": 0.1}}]})");
+  for (const std::string cmd : {"escape-time", "sweep", "regret", "flow", "validate"}) {
+    const std::string cfg = in + (cmd == "escape-time" ? std::string("esc") : cmd) + ".json";
+    expect_bad_outputs_refused("flatmin-theory", "--out", false, dir, [&](const std::string& o) {
+      return "flatmin-theory --threads 1 " + cmd + " --config " + cfg + " --out " + o;
+    });
+  }
+  expect_bad_outputs_refused("flatmin-theory", "--out", true, dir, [&](const std::string& o) {
+    return "flatmin-theory miadam-gain --steps 10 --out " + o;
+  });
+}
+
+}  // namespace

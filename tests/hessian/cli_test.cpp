@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/bad_output.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -303,4 +304,14 @@ json.dump({"top": torch.linalg.eigvalsh((H + H.T) / 2)[-1].item(), "trace": H.tr
   EXPECT_NEAR(s["top_eigenvalues"][0]["value"].get<double>(), top, 1e-8 * std::abs(top));
   EXPECT_NEAR(s["trace"]["estimate"].get<double>(), tr, 1e-8 * std::abs(tr));
   EXPECT_EQ(s["status"], "ok");
+}
+
+// issue 15: an unusable --out is refused before the model is loaded or a single HVP is computed (it used to be
+// noticed only when the results were written): one line naming --out and the path, exit 2, nothing written.
+TEST(HessianCli, UnusableOutIsRefusedBeforeAnyWork) {
+  TempDir tmp;
+  flatmin::common::testing_support::expect_bad_outputs_refused("flatmin", "--out", false, tmp, [&](const std::string& o) {
+    return "flatmin --threads 1 hessian --model " + kData + "mlp_bn.pt --data " + kData +
+           "mlp_bn_data.pt --loss cross_entropy --top-k 2 --trace --density --out " + o;
+  });
 }
