@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "common/nearest.h"
 #include "common/output_path.h"
 #include "common/progress.h"
@@ -144,10 +145,15 @@ train::SweepArgs target_sweep_args(const json& cfg, const fs::path& dir, const T
   s.profile = ctx.profile;
   s.device = ctx.device;
   s.out = dir / "sweep";
-  s.workers = cfg.value("workers", default_workers);
+  const json workers = cfg.value("workers", json(default_workers));
+  FLATMIN_CHECK(workers.is_number_integer() && workers.get<int64_t>() >= 0 && workers.get<int64_t>() <= common::limits::kThreads,
+                "reproduce target: 'workers' must be an integer in [0, " << common::limits::kThreads << "], got " << workers.dump());
+  s.workers = workers.get<int>();
   s.threads = at::get_num_threads();
   s.exe = fs::read_symlink("/proc/self/exe");
-  s.data_dir = cfg.value("data_dir", "");
+  const json data_dir = cfg.value("data_dir", json(""));
+  FLATMIN_CHECK(data_dir.is_string(), "reproduce target: 'data_dir' must be a string, got " << data_dir.dump());
+  s.data_dir = data_dir.get<std::string>();
   return s;
 }
 

@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "common/output_path.h"
 #include "common/status.h"
 #include "experiments/train/trainer.h"
@@ -92,6 +93,10 @@ SweepConfig read_sweep_config(const json& c) {
     r.require(seed >= 0, "seeds", seed, ">= 0");
     s.seeds.push_back(static_cast<uint64_t>(seed));
   }
+  const double runs = double(s.optimizers.size()) * double(s.noise_rates.size()) * double(s.seeds.size());
+  FLATMIN_CHECK(runs <= double(common::limits::kSweepRuns),
+                "sweep: optimizers x noise_rates x seeds = " << runs << " runs exceeds the bound "
+                                                             << common::format_count(common::limits::kSweepRuns));
   return s;
 }
 

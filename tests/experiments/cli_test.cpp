@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <vector>
 #include <fstream>
 #include <iterator>
@@ -536,7 +537,7 @@ using flatmin::common::testing_support::expect_bad_outputs_refused;
 // issue 15: every command checks its output location (under /proc, a file used as a folder, an existing
 // folder where a file goes, an unwritable parent) before any work: one line naming the flag and the path,
 // exit 2, nothing written. The inputs are valid, so the output location is the only thing wrong.
-const char* kTinyRecipe = R"({"name": "t", "data": {"dataset": "synthetic", "synthetic": {"train": 64, "test": 32}},
+const char* kTinyRecipe = R"({"name": "t", "data": {"dataset": "synthetic", "synthetic": {"n": 64}},
   "model": {"name": "small_cnn"}, "optimizer": {"name": "sgd", "options": {"lr": 0.1}}, "epochs": 1, "batch_size": 32})";
 
 TEST(OutputLocationCli, FlatminCommandsRefuseUnusableOutputBeforeAnyWork) {
@@ -592,6 +593,64 @@ TEST(OutputLocationCli, TheoryCommandsRefuseUnusableOutputBeforeAnyWork) {
   expect_bad_outputs_refused("flatmin-theory", "--out", true, dir, [&](const std::string& o) {
     return "flatmin-theory miadam-gain --steps 10 --out " + o;
   });
+}
+
+}  // namespace
+
+namespace {
+
+/// One `flatmin`/`flatmin-theory` run that must be bad input: exit 2, one line with the prefix, naming every
+/// string of `names`.
+void expect_one_line_error(const std::string& cmd, const std::vector<std::string>& names, const TempDir& dir) {
+  const auto r = run(cmd, dir);
+  const std::string prog = cmd.rfind("flatmin-theory", 0) == 0 ? "flatmin-theory" : "flatmin";
+  EXPECT_EQ(r.code, 2) << cmd << "\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << cmd << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind(prog + ": error: ", 0), 0u) << cmd << "\n" << r.err;
+  for (const auto& n : names) EXPECT_NE(r.err.find(n), std::string::npos) << cmd << ": message lacks '" << n << "'\n" << r.err;
+}
+
+std::string with(const std::string& base_json, const std::function<void(nlohmann::json&)>& edit) {
+  auto j = nlohmann::json::parse(base_json);
+  edit(j);
+  return j.dump();
+}
+
+// issue 15: every count has a documented bound (docs/robustness.md "Bounds"), checked before any work: the
+// message names the key or flag and the bound.
+TEST(BoundsCli, CountsAboveTheirBoundAreBadInputNamingTheBound) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  const std::string out = " --out " + in + "o";
+  std::string spec = kSpec;
+  spec.replace(spec.find("\"steps\": 40"), 11, "\"steps\": 1e18");
+  write(dir / "s.json", spec);
+  expect_one_line_error("flatmin optim-replay --spec " + in + "s.json --out " + in + "o.csv", {"steps = 1e+18", "[0, 10000000]"}, dir);
+  expect_one_line_error("flatmin-theory miadam-gain --steps 1000000000000000000 --out " + in + "g.csv", {"--steps", "1e7"}, dir);
+  expect_one_line_error("flatmin-theory miadam-gain --order 1000 --out " + in + "g.csv", {"--order", "64"}, dir);
+  write(dir / "sim.json", R"({"landscape": {"name": "yang"}, "n": 3, "steps": 1e18, "optimizers": [{"name": "adam", "options": {"lr": 0.05}}]})");
+  expect_one_line_error("flatmin --threads 1 simulate study --config " + in + "sim.json" + out, {"steps = 1e+18", "1e9"}, dir);
+  write(dir / "esc.json", R"({"paths": 1000, "max_steps": 1e10})");
+  expect_one_line_error("flatmin --threads 1 simulate escape --config " + in + "esc.json" + out, {"max_steps", "1e9"}, dir);
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["epochs"] = 1e18; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"epochs = 1e+18", "1e6"}, dir);
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["data"]["synthetic"]["n"] = 100000000; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"synthetic.n", "1e7"}, dir);
+  write(dir / "t.json", kTinyRecipe);
+  expect_one_line_error("flatmin --threads 1 train --no-progress --stop-after 10000000 --config " + in + "t.json" + out,
+                        {"--stop-after", "1e6"}, dir);
+  expect_one_line_error("flatmin --threads 100000 train --no-progress --config " + in + "t.json" + out, {"--threads", "4096"}, dir);
+  write(dir / "sw.json", nlohmann::json({{"base", nlohmann::json::parse(kTinyRecipe)},
+                                         {"optimizers", {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}}}},
+                                         {"seeds", std::vector<int>(200000, 1)}}).dump());
+  expect_one_line_error("flatmin --threads 1 sweep --no-progress --config " + in + "sw.json" + out, {"seeds", "1e5"}, dir);
+  write(dir / "reg.json", R"({"T": 1000, "threads": 100000})");
+  expect_one_line_error("flatmin-theory regret --config " + in + "reg.json" + out, {"threads", "4096"}, dir);
+  write(dir / "e.json", R"({"lr": 0.1, "dt": 1e-6, "t_max": 1e6})");
+  expect_one_line_error("flatmin-theory escape-time --config " + in + "e.json" + out, {"t_max/dt", "1e9"}, dir);
+  EXPECT_FALSE(fs::exists(dir / "o"));
+  EXPECT_FALSE(fs::exists(dir / "o.csv"));
+  EXPECT_FALSE(fs::exists(dir / "g.csv"));
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -314,4 +316,23 @@ TEST(HessianCli, UnusableOutIsRefusedBeforeAnyWork) {
     return "flatmin --threads 1 hessian --model " + kData + "mlp_bn.pt --data " + kData +
            "mlp_bn_data.pt --loss cross_entropy --top-k 2 --trace --density --out " + o;
   });
+}
+
+// issue 15: the counts of an analysis have documented bounds (docs/robustness.md "Bounds"), checked before any HVP.
+TEST(HessianCli, CountsAboveTheirBoundNameTheOptionAndTheBound) {
+  TempDir tmp;
+  const std::string base = "--model " + kData + "mlp_bn.pt --data " + kData + "mlp_bn_data.pt --out " + (tmp / "o").string() + " ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--density --num-bins 100000000", "--num-bins 100000000 must be in [2, 1e7]"},
+      {"--trace --trace-max-samples 1000000000", "--trace-max-samples 1000000000 must be <= 1e8"},
+      {"--density --slq-runs 1000000000", "--slq-runs 1000000000 must be in [0, 1e8]"},
+      {"--trace --trace-block 100000", "--trace-block 100000 must be in [1, 4096]"},
+      {"--top-k 1 --batch-size 10000000000", "--batch-size 10000000000 must be in [0, 1e9]"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run(base + args, tmp);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(tmp / "o")) << args;
+  }
 }
