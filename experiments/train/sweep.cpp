@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -59,6 +60,17 @@ struct SweepConfig {
   json overrides;  ///< null when not given
 };
 
+/// A label names its run folders (<out>/runs/<label>_noise…): 1 to 100 characters of [A-Za-z0-9._-], not "." or "..",
+/// so that no label reaches outside the sweep folder or into another run's.
+void check_label(const std::string& label, size_t i) {
+  const bool safe_chars = std::all_of(label.begin(), label.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+  });
+  FLATMIN_CHECK(!label.empty() && label.size() <= 100 && safe_chars && label != "." && label != "..",
+                "sweep: optimizers[" << i << "].label " << json(label).dump()
+                                     << " must be 1 to 100 characters of [A-Za-z0-9._-], not '.' or '..' (it names the run folders)");
+}
+
 SweepConfig read_sweep_config(const json& c) {
   // read everything and name unknown keys first, then check what is required
   common::ConfigReader r(c, "sweep");
@@ -72,8 +84,13 @@ SweepConfig read_sweep_config(const json& c) {
   s.out = r.string("out", "");
   s.overrides = r.raw("overrides", nullptr);
   const json opts = r.raw("optimizers", nullptr);
+  if (!opts.is_null() && !opts.is_array())
+    throw common::InputTypeError("sweep: 'optimizers' must be an array of {name, label?, options?} objects, got " + opts.dump());
+  if (!s.overrides.is_null() && !s.overrides.is_object())
+    throw common::InputTypeError("sweep: 'overrides' must be an object (merged into the base recipe), got " + s.overrides.dump());
   if (opts.is_array()) {
-    for (const auto& o : opts) {
+    for (size_t i = 0; i < opts.size(); ++i) {
+      const json& o = opts[i];
       FLATMIN_CHECK(o.is_object(), "sweep: every optimizers[] entry must be an object with a 'name'");
       common::ConfigReader e(o, "sweep optimizers[]");
       SweepOptimizer so;
@@ -82,6 +99,7 @@ SweepConfig read_sweep_config(const json& c) {
       so.options = e.raw("options", json::object());
       e.finish();
       FLATMIN_CHECK(!so.name.empty(), "sweep: every optimizers[] entry needs a 'name'");
+      check_label(so.label, i);
       s.optimizers.push_back(std::move(so));
     }
   }
@@ -183,7 +201,11 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
         r.config["optimizer"] = {{"name", o.name}, {"options", o.options}};
         r.config["seed"] = s;
         r.config["data"]["label_noise"]["rate"] = p;
-        resolve_train_config(r.config, args.profile);  // validates now, before anything runs
+        try {  // every run is validated now (options in range, data, model spec), before any folder exists
+          resolve_train_config(r.config, args.profile);
+        } catch (const common::InputError& e) {
+          throw common::InputError("sweep: run " + r.id + ": " + e.what());
+        }
         runs.push_back(std::move(r));
       }
     }

@@ -363,6 +363,10 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   r.require(s.warmup_epochs >= 0 && s.warmup_epochs <= double(lim::kEpochs), "schedule.warmup_epochs", s.warmup_epochs,
             "in [0, " + common::format_count(lim::kEpochs) + "]");
   for (const auto m : s.milestones) r.require(m >= 0 && m <= lim::kEpochs, "schedule.milestones", s.milestones, "in [0, " + common::format_count(lim::kEpochs) + "]");
+  // The optimizer's name and options, checked now on a probe parameter (construction validates them; a sweep
+  // resolves every run before creating any folder, so an out-of-range option is bad input before any work).
+  FLATMIN_CHECK(!c.optimizer.name.empty(), "train config.optimizer: missing 'name'");
+  optim::make_optimizer(c.optimizer.name, c.optimizer.options, std::vector<torch::Tensor>{torch::zeros({1})});
   return c;
 }
 

@@ -653,4 +653,34 @@ TEST(BoundsCli, CountsAboveTheirBoundAreBadInputNamingTheBound) {
   EXPECT_FALSE(fs::exists(dir / "g.csv"));
 }
 
+// issue 15: a sweep checks every run (labels, options) before it creates any folder: a label cannot leave the
+// sweep folder, and an out-of-range option of the last optimizer leaves nothing behind.
+TEST(SweepCli, UnsafeLabelsAndOutOfRangeOptionsAreRefusedBeforeAnyFolder) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  const auto sweep = [&](const nlohmann::json& optimizers) {
+    write(dir / "sw.json", nlohmann::json({{"base", nlohmann::json::parse(kTinyRecipe)}, {"optimizers", optimizers},
+                                           {"seeds", {1, 2}}, {"noise_rates", {0.0, 0.2}}}).dump());
+    return "flatmin --threads 1 sweep --no-progress --config " + in + "sw.json --out " + in + "deep/sweep";
+  };
+  fs::create_directories(dir / "deep");
+  for (const std::string& label :
+       std::vector<std::string>{"../../evil", "..", ".", "", "a/b", "tab\there", std::string(101, 'x'), "caf\xc3\xa9"}) {
+    const nlohmann::json opts = {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}, {"label", label}}};
+    expect_one_line_error(sweep(opts), {"optimizers[0].label", "[A-Za-z0-9._-]"}, dir);
+    EXPECT_FALSE(fs::exists(dir / "deep" / "sweep")) << label;
+    EXPECT_FALSE(fs::exists(dir / "evil")) << label;
+  }
+  for (const std::string& label : std::vector<std::string>{"adam-1.e3_x", std::string(100, 'x')}) {  // allowed (checked with --print-slurm: nothing runs)
+    const nlohmann::json opts = {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}, {"label", label}}};
+    const auto r = run(sweep(opts) + " --print-slurm", dir);
+    EXPECT_EQ(r.code, 0) << label << "\n" << r.err;
+  }
+  fs::remove_all(dir / "deep" / "sweep");
+  const nlohmann::json opts = {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}},
+                               {{"name", "miadam1"}, {"label", "mi"}, {"options", {{"lr", 0.01}, {"kappa", 1.5}}}}};
+  expect_one_line_error(sweep(opts), {"sweep: run mi_noise0_seed1", "kappa"}, dir);
+  EXPECT_FALSE(fs::exists(dir / "deep" / "sweep"));
+}
+
 }  // namespace
