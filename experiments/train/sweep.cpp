@@ -122,7 +122,9 @@ json load_base(const SweepArgs& args, const json& b) {
   if (b.is_string()) {
     fs::path p = b.get<std::string>();
     if (p.is_relative()) p = args.config_dir / p;
-    return common::read_json_file(p);
+    json recipe = common::read_json_file(p);
+    FLATMIN_CHECK(recipe.is_object(), "sweep: 'base' " << p.string() << " must hold a recipe object");
+    return recipe;
   }
   FLATMIN_CHECK(b.is_object(), "sweep: 'base' must be a recipe object or the path of a recipe file");
   return b;

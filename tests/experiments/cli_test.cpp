@@ -616,6 +616,44 @@ std::string with(const std::string& base_json, const std::function<void(nlohmann
   return j.dump();
 }
 
+// issue 15: a wrong JSON type names the key and the expected type (train, sweep, reproduce with a config of
+// one's own), before anything is written.
+TEST(InputTypesCli, WrongTypesNameTheKeyAndTheExpectedType) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  const std::string out = " --out " + in + "o";
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["data"]["std"] = 0.0; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"'std'", "an array of numbers"}, dir);
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["epochs"] = "3"; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"'epochs'", "an integer"}, dir);
+  const auto sweep = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = {{"base", nlohmann::json::parse(kTinyRecipe)}, {"optimizers", {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}}}},
+                        {"seeds", {1}}};
+    edit(j);
+    write(dir / "sw.json", j.dump());
+    return "flatmin --threads 1 sweep --no-progress --config " + in + "sw.json" + out;
+  };
+  expect_one_line_error(sweep([](auto& j) { j["overrides"] = {1}; }), {"'overrides'", "an object"}, dir);
+  expect_one_line_error(sweep([](auto& j) { j["optimizers"] = {{"name", "sgd"}}; }), {"'optimizers'", "an array"}, dir);
+  expect_one_line_error(sweep([](auto& j) { j["seeds"] = 1; }), {"'seeds'", "an array of integers"}, dir);
+  expect_one_line_error(sweep([](auto& j) { j["optimizers"][0]["options"] = {1}; }), {"options", "object"}, dir);
+  // reproduce --config: every value has the JSON kind of the shipped reproduce.json's
+  const auto repro = [&](const std::function<void(nlohmann::json&)>& edit) {
+    std::ifstream shipped(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+    auto j = nlohmann::json::parse(shipped);
+    edit(j["targets"]["dualadam_warmup"]);
+    write(dir / "r.json", j.dump());
+    return "flatmin --threads 1 reproduce --only dualadam_warmup --config " + in + "r.json" + out;
+  };
+  expect_one_line_error(repro([](auto& t) { t["sig_digits"] = "2"; }), {"dualadam_warmup", "'sig_digits'", "a number", "\"2\""}, dir);
+  expect_one_line_error(repro([](auto& t) { t["t"] = 5; }), {"'t'", "an array"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["reference"][1][2] = "x"; }), {"'reference[1][2]'", "a number"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["options"] = {1}; }), {"'options'", "an object"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["notes"] = "x"; }), {"'notes'", "an object of strings"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["skip"] = 3; }), {"'skip'", "a string"}, dir);
+  EXPECT_FALSE(fs::exists(dir / "o"));
+}
+
 // issue 15: every count has a documented bound (docs/robustness.md "Bounds"), checked before any work: the
 // message names the key or flag and the bound.
 TEST(BoundsCli, CountsAboveTheirBoundAreBadInputNamingTheBound) {
