@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <cmath>
+#include <limits>
 
 #include "common/error.h"
 #include "common/nearest.h"
@@ -31,7 +32,11 @@ void ConfigReader::wrong_type(const std::string& key, const char* expected) cons
 }
 
 void ConfigReader::require(bool ok, const std::string& key, const json& v, const std::string& what) const {
-  if (!ok) throw InputError(where_ + ": " + key + " = " + v.dump() + " must be " + what);
+  if (ok) return;
+  // a count beyond int64 was read as the largest integer (integer()): show it as given
+  const bool saturated = v.is_number_integer() && (v == std::numeric_limits<int64_t>::max() || v == std::numeric_limits<int64_t>::min());
+  const json& shown = saturated && j_.contains(key) ? j_.at(key) : v;
+  throw InputError(where_ + ": " + key + " = " + shown.dump() + " must be " + what);
 }
 
 double ConfigReader::number(const std::string& key, double def) {
@@ -51,15 +56,21 @@ double ConfigReader::number(const std::string& key) {
   return number(key, 0.0);
 }
 
-int64_t ConfigReader::integer(const std::string& key, int64_t def) {
+int64_t ConfigReader::read_integer(const std::string& key, int64_t def, bool saturate) {
   int64_t v = def;
   if (has(key)) {
     const auto& x = at(key);
-    // 3.0 is accepted as 3 (JSON writers often emit integral floats); 3.5 is not.
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+    // 3.0 is accepted as 3 (JSON writers often emit integral floats); 3.5 is not. A count beyond 9e15 (e.g.
+    // 1e18) reads as the largest integer of its sign, so that the caller's bound check names the bound.
     if (x.is_number_float()) {
       const double d = x.get<double>();
-      if (!(std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15)) wrong_type(key, "an integer");
-      v = static_cast<int64_t>(d);
+      const bool integral = std::isfinite(d) && d == std::floor(d);
+      if (!integral || (!saturate && std::fabs(d) >= 9.0e15)) wrong_type(key, "an integer");
+      v = std::fabs(d) < 9.0e15 ? static_cast<int64_t>(d) : (d > 0 ? kMax : kMin);
+    } else if (x.is_number_unsigned() && x.get<uint64_t>() > static_cast<uint64_t>(kMax)) {
+      if (!saturate) wrong_type(key, "an integer below 2^63");
+      v = kMax;
     } else if (x.is_number_integer()) {
       v = x.get<int64_t>();
     } else {
@@ -70,13 +81,17 @@ int64_t ConfigReader::integer(const std::string& key, int64_t def) {
   return v;
 }
 
+int64_t ConfigReader::integer(const std::string& key, int64_t def) { return read_integer(key, def, false); }
+
+int64_t ConfigReader::count(const std::string& key, int64_t def) { return read_integer(key, def, true); }
+
 int64_t ConfigReader::integer(const std::string& key) {
   FLATMIN_CHECK(has(key), where_ << ": missing required key '" << key << "' (an integer)");
   return integer(key, 0);
 }
 
 int64_t ConfigReader::integer(const std::string& key, int64_t def, int64_t lo, int64_t hi) {
-  const int64_t v = integer(key, def);
+  const int64_t v = count(key, def);
   require(v >= lo && v <= hi, key, v, "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return v;
 }

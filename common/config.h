@@ -30,7 +30,11 @@ class ConfigReader {
   double number(const std::string& key);  ///< required
   int64_t integer(const std::string& key, int64_t def);
   int64_t integer(const std::string& key);  ///< required
-  /// An integer in [lo, hi] (a count with its documented bound): out of range names the key and the range.
+  /// A count: an integer whose bound the caller checks (common/limits.h) with require(); a value too large for
+  /// int64 (`1e18` as a float, 2^64 - 1) reads as the largest integer of its sign, so that the bound check
+  /// rejects it showing the value as given (integer() calls it a wrong type).
+  int64_t count(const std::string& key, int64_t def);
+  /// A count in [lo, hi] (its documented bound): out of range names the key and the range.
   int64_t integer(const std::string& key, int64_t def, int64_t lo, int64_t hi);
   bool boolean(const std::string& key, bool def);
   std::string string(const std::string& key, const std::string& def);
@@ -60,6 +64,7 @@ class ConfigReader {
 
  private:
   const nlohmann::json& at(const std::string& key) const;
+  int64_t read_integer(const std::string& key, int64_t def, bool saturate);
   [[noreturn]] void wrong_type(const std::string& key, const char* expected) const;
   /// An array (else wrong_type naming `array`) whose every element passes `ok` (else naming `expected`), read as T.
   template <class T, class Ok>

@@ -9,6 +9,8 @@
 #include "common/csv.h"
 #include "common/cli_parse.h"
 #include "common/error.h"
+#include "common/limits.h"
+#include "common/output_path.h"
 #include "common/version.h"
 #include "experiments/theory_commands/theory_commands.h"
 #include "theory/miadam_gain.h"
@@ -63,14 +65,19 @@ int main(int argc, char** argv) {
     for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))  // the executable's options, here too
       sub->footer("Also accepted here: --threads N (before or after the subcommand), --version.");
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
-    FLATMIN_CHECK(targs.threads >= 0, "--threads = " << targs.threads << " must be >= 0 (0 = all cores)");
+    namespace lim = flatmin::common::limits;
+    FLATMIN_CHECK(targs.threads >= 0 && targs.threads <= lim::kThreads,
+                  "--threads = " << targs.threads << " must be >= 0 and <= " << lim::kThreads << " (0 = all cores)");
     if (esc->parsed()) return flatmin::experiments::run_escape_time_cmd(targs);
     if (flow->parsed()) return flatmin::experiments::run_flow_cmd(targs);
     if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(targs);
     if (regret->parsed()) return flatmin::experiments::run_regret_cmd(targs);
     if (validate->parsed()) return flatmin::experiments::run_validate_cmd(targs);
-    FLATMIN_CHECK(steps >= 1, "--steps = " << steps << " must be >= 1");
-    FLATMIN_CHECK(order >= 1, "--order = " << order << " must be >= 1");
+    flatmin::common::check_output_file(out, "--out");  // before any work (issue 15)
+    // every step is a row of the table (held in memory, then written): the bound keeps the CSV under ~1 GB
+    FLATMIN_CHECK(steps >= 1 && steps <= lim::kRecordedSteps,
+                  "--steps = " << steps << " must be in [1, " << flatmin::common::format_count(lim::kRecordedSteps) << "]");
+    FLATMIN_CHECK(order >= 1 && order <= lim::kOrder, "--order = " << order << " must be in [1, " << lim::kOrder << "]");
     const auto g = flatmin::theory::miadam_gain_table(kappa, order, lr, steps);
     flatmin::common::AtomicFile file(out);
     flatmin::common::CsvWriter csv(file.stream(), {"step", "buffer_gain", "step_ratio"});

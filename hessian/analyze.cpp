@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/progress.h"
 
 namespace flatmin::hessian {
@@ -103,18 +104,24 @@ TraceMethod parse_trace_method(const std::string& name) {
 void AnalyzeOptions::validate(Eigen::Index n) const {
   FLATMIN_CHECK(top_k.k >= 0 && top_k.k <= n, "--top-k " << top_k.k << " must be in [0, n_params = " << n << "]");
   FLATMIN_CHECK(top_k.tol > 0 && std::isfinite(top_k.tol), "--eig-tol " << top_k.tol << " must be > 0");
-  FLATMIN_CHECK(top_k.maxit >= 1, "--eig-maxit must be >= 1");
+  constexpr std::int64_t kIt = common::limits::kIterations;
+  const std::string it_bound = common::format_count(kIt);
+  FLATMIN_CHECK(top_k.maxit >= 1 && top_k.maxit <= kIt, "--eig-maxit " << top_k.maxit << " must be in [1, " << it_bound << "]");
   FLATMIN_CHECK(top_k.ncv == 0 || (top_k.ncv > top_k.k && top_k.ncv <= n),
                 "--ncv " << top_k.ncv << " must satisfy top-k < ncv <= n_params (" << n << ")");
   FLATMIN_CHECK(hutchinson.min_samples >= 2 && hutchinson.max_samples >= hutchinson.min_samples,
                 "trace samples: need 2 <= --trace-min-samples <= --trace-max-samples");
+  FLATMIN_CHECK(hutchinson.max_samples <= kIt, "--trace-max-samples " << hutchinson.max_samples << " must be <= " << it_bound);
+  FLATMIN_CHECK(hutchinson.block >= 1 && hutchinson.block <= common::limits::kProbeBlock,
+                "--trace-block " << hutchinson.block << " must be in [1, " << common::limits::kProbeBlock << "]");
   FLATMIN_CHECK(hutchinson.rtol >= 0 && hutchinson.atol >= 0, "--trace-rtol/--trace-atol must be >= 0");
-  FLATMIN_CHECK(hutchpp_budget >= 6, "--hutchpp-budget must be >= 6");
+  FLATMIN_CHECK(hutchpp_budget >= 6 && hutchpp_budget <= kIt, "--hutchpp-budget " << hutchpp_budget << " must be in [6, " << it_bound << "]");
   FLATMIN_CHECK(trace_method != TraceMethod::Exact || n <= 20000,
                 "--trace-method exact needs n_params <= 20000 (got " << n << ")");
-  FLATMIN_CHECK(slq.steps >= 1, "--slq-steps must be >= 1");
-  FLATMIN_CHECK(slq.runs >= 0, "--slq-runs must be >= 0");
-  FLATMIN_CHECK(smoothing.num_bins >= 2, "--num-bins must be >= 2");
+  FLATMIN_CHECK(slq.steps >= 1 && slq.steps <= kIt, "--slq-steps " << slq.steps << " must be in [1, " << it_bound << "]");
+  FLATMIN_CHECK(slq.runs >= 0 && slq.runs <= kIt, "--slq-runs " << slq.runs << " must be in [0, " << it_bound << "]");
+  FLATMIN_CHECK(smoothing.num_bins >= 2 && smoothing.num_bins <= common::limits::kDensityBins,
+                "--num-bins " << smoothing.num_bins << " must be in [2, " << common::format_count(common::limits::kDensityBins) << "]");
   FLATMIN_CHECK(smoothing.sigma_squared > 0 && smoothing.sigma >= 0, "density sigma must be > 0");
   FLATMIN_CHECK(max_hvps >= 0, "--max-hvps " << max_hvps << " must be >= 0 (0 = no limit)");
   FLATMIN_CHECK(max_seconds >= 0 && std::isfinite(max_seconds), "--max-seconds " << max_seconds << " must be >= 0 (0 = no limit)");

@@ -13,6 +13,7 @@
 #include <torch/script.h>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace flatmin::hessian {
 
@@ -267,7 +268,8 @@ HessianOperator::HessianOperator(Model model, Dataset data, OperatorOptions opt)
   FLATMIN_CHECK(opt.graph_cache == "auto" || opt.graph_cache == "on" || opt.graph_cache == "off",
                 "--graph-cache '" << opt.graph_cache << "' must be auto, on or off");
   FLATMIN_CHECK(std::isfinite(opt.weight_decay), "--weight-decay must be finite");
-  FLATMIN_CHECK(opt.batch_size >= 0, "--batch-size " << opt.batch_size << " must be >= 0");
+  FLATMIN_CHECK(opt.batch_size >= 0 && opt.batch_size <= common::limits::kSamples,
+                "--batch-size " << opt.batch_size << " must be in [0, " << common::format_count(common::limits::kSamples) << "] (0 = whole dataset)");
   try {
     I.device = torch::Device(opt.device);
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/progress.h"
 #include "theory/rng.h"
 #include "theory/lane_engine.h"
@@ -170,11 +171,12 @@ void parallel_for_paths(std::int64_t n, int threads, const std::function<void(st
 EscapeRun parse_escape_run(const nlohmann::json& cfg) {
   common::ConfigReader c(cfg, "escape-time");
   EscapeRun r;
-  const std::int64_t paths = c.integer("paths", r.paths), seed = c.integer("seed", static_cast<std::int64_t>(r.seed)),
-                     threads = c.integer("threads", r.threads), sp = c.integer("survival_points", r.survival_points);
-  c.require(paths >= 2 && paths <= 1000000000, "paths", paths, "in [2, 1e9]");
+  const std::int64_t paths = c.count("paths", r.paths), seed = c.integer("seed", static_cast<std::int64_t>(r.seed)),
+                     threads = c.count("threads", r.threads), sp = c.count("survival_points", r.survival_points);
+  c.require(paths >= 2 && paths <= common::limits::kPaths, "paths", paths, "in [2, " + common::format_count(common::limits::kPaths) + "]");
   c.require(seed >= 0, "seed", seed, "a non-negative integer");
-  c.require(threads >= 0 && threads <= 1024, "threads", threads, "in [0, 1024] (0 = all cores)");
+  c.require(threads >= 0 && threads <= common::limits::kThreads, "threads", threads,
+            "in [0, " + std::to_string(common::limits::kThreads) + "] (0 = all cores)");
   c.require(sp >= 2 && sp <= 1000000, "survival_points", sp, "in [2, 1e6]");
   r.paths = paths;
   r.seed = static_cast<std::uint64_t>(seed);

@@ -6,6 +6,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace flatmin::theory {
 
@@ -130,7 +131,8 @@ void check_dynamics_params(const DynamicsParams& d) {
   FLATMIN_CHECK(d.vbar >= 0, "vbar = " << d.vbar << " must be >= 0 (0 = the noise variance at the start minimum)");
   FLATMIN_CHECK(d.dt > 0, "dt = " << d.dt << " must be > 0");
   FLATMIN_CHECK(d.t_max > d.dt, "t_max = " << d.t_max << " must exceed dt = " << d.dt);
-  FLATMIN_CHECK(d.t_max / d.dt < 1e13, "t_max/dt = " << d.t_max / d.dt << " steps is too many");
+  FLATMIN_CHECK(d.t_max / d.dt <= double(common::limits::kSteps),
+                "t_max/dt = " << d.t_max / d.dt << " steps per path exceeds the bound " << common::format_count(common::limits::kSteps));
 }
 
 void check_dt_resolves(double curv, const DynamicsParams& d) {

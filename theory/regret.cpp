@@ -9,6 +9,7 @@
 #include "common/csv.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/format.h"
 #include "common/status.h"
 #include "theory/escape.h"
@@ -49,9 +50,9 @@ RegretConfig parse_regret_config(const nlohmann::json& cfg) {
   c.lambda = r.number("lambda", c.lambda);
   c.beta2 = r.number("beta2", c.beta2);
   c.eps = r.number("eps", c.eps);
-  const std::int64_t T = r.integer("T", c.T), cpd = r.integer("checkpoints_per_decade", c.checkpoints_per_decade),
-                     reps = r.integer("reps", c.reps), seed = r.integer("seed", static_cast<std::int64_t>(c.seed)),
-                     thr = r.integer("threads", c.threads);
+  const std::int64_t T = r.count("T", c.T), cpd = r.count("checkpoints_per_decade", c.checkpoints_per_decade),
+                     reps = r.count("reps", c.reps), seed = r.integer("seed", static_cast<std::int64_t>(c.seed)),
+                     thr = r.count("threads", c.threads);
   if (r.has("optimizers")) {
     const nlohmann::json opts = r.raw("optimizers", nlohmann::json::array());
     FLATMIN_CHECK(opts.is_array(), "regret: 'optimizers' must be an array of {name, kappa?}, got " << opts.dump());
@@ -80,9 +81,10 @@ RegretConfig parse_regret_config(const nlohmann::json& cfg) {
   FLATMIN_CHECK(c.sigma >= 0 && c.a_width >= 0 && c.a_width < 1, "need sigma >= 0 and 0 <= a_width < 1");
   FLATMIN_CHECK(T >= 10 && T <= 1000000000, "T = " << T << " must be an integer in [10, 1e9]");
   FLATMIN_CHECK(cpd >= 1 && cpd <= 100, "checkpoints_per_decade must be an integer in [1, 100]");
-  FLATMIN_CHECK(reps >= 1 && reps <= 1000000, "reps must be an integer >= 1");
+  FLATMIN_CHECK(reps >= 1 && reps <= 1000000, "reps = " << reps << " must be an integer in [1, 1e6]");
   FLATMIN_CHECK(seed >= 0, "seed must be a non-negative integer");
-  FLATMIN_CHECK(thr >= 0, "threads must be a non-negative integer");
+  FLATMIN_CHECK(thr >= 0 && thr <= common::limits::kThreads,
+                "threads = " << thr << " must be an integer in [0, " << common::limits::kThreads << "] (0 = all cores)");
   FLATMIN_CHECK(c.problem == "noisy_quadratic" || reps == 1, "reps > 1 needs problem noisy_quadratic (quadratic is deterministic)");
   FLATMIN_CHECK(!c.optimizers.empty(), "optimizers is empty");
   c.T = T;

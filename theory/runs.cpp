@@ -56,8 +56,9 @@ ExactEscape exact_escape(const EscapeProblem& oracle, const QuadratureOptions& q
 QuadratureOptions parse_quadrature_options(const nlohmann::json& cfg) {
   common::ConfigReader r(cfg, "escape-time");
   QuadratureOptions q;
-  q.intervals = static_cast<int>(r.integer("quadrature_intervals", q.intervals));
-  r.require(q.intervals >= 100 && q.intervals <= 100000000, "quadrature_intervals", q.intervals, "an integer in [100, 1e8]");
+  const std::int64_t intervals = r.count("quadrature_intervals", q.intervals);  // checked before the cast to int
+  r.require(intervals >= 100 && intervals <= 100000000, "quadrature_intervals", intervals, "an integer in [100, 1e8]");
+  q.intervals = static_cast<int>(intervals);
   return q;
 }
 
@@ -166,7 +167,7 @@ FlowSummary flow_run(const nlohmann::json& cfg, FlowTrajectory& traj) {
   o.beta2 = r.number("beta2", o.beta2);
   o.eps = r.number("eps", o.eps);
   o.kappa = r.number("kappa", o.kappa);
-  o.order = static_cast<int>(r.integer("order", o.order));
+  o.order = static_cast<int>(r.integer("order", o.order, 1, 3));
   o.abs_tol = r.number("abs_tol", o.abs_tol);
   o.rel_tol = r.number("rel_tol", o.rel_tol);
   const double t_end = r.number("t_end", 100 * o.lr), t_out = r.number("t_out", o.lr);

@@ -209,7 +209,7 @@ void validate_oracle(ValidationContext& ctx, const nlohmann::json& v) {
     FLATMIN_CHECK(e.has("config") && e.has("reference"), e.where() << ": oracle_checks entries need config and a numeric reference");
     s.config = ctx.esc(e.object("config"));
     s.reference = e.number("reference");
-    s.sig = static_cast<int>(e.integer("sig", 3));
+    s.sig = static_cast<int>(e.integer("sig", 3, 1, 17));  // significant digits of a double
     parse_escape_problem(s.config);
     ctx.oracle.push_back(s);
   });
@@ -357,7 +357,7 @@ void run_kappa(ValidationContext& ctx) {
 void validate_regret(ValidationContext& ctx, const nlohmann::json& v) {
   FLATMIN_CHECK(v.is_object(), "'regret' must be a regret config object");
   nlohmann::json r = v;
-  ctx.decay_window = common::ConfigReader(v, "regret").integer("decay_window", ctx.decay_window);
+  ctx.decay_window = common::ConfigReader(v, "regret").integer("decay_window", ctx.decay_window, 2, 1000000000);
   r.erase("decay_window");
   r.erase("claim");
   ctx.regret = parse_regret_config(r);
@@ -400,7 +400,7 @@ void run_regret_section(ValidationContext& ctx) {
 // ---- (9) Yang landscape
 void validate_yang(ValidationContext& ctx, const nlohmann::json& v) {
   common::ConfigReader e = entry_reader(v, "yang", {"reference", "sig"});
-  ctx.yang.sig = static_cast<int>(e.integer("sig", 4));
+  ctx.yang.sig = static_cast<int>(e.integer("sig", 4, 1, 17));
   common::ConfigReader ref(e.object("reference"), "yang.reference");
   for (const char* name : {"dL", "H_ae", "H_ue", "det_quarter"})
     if (ref.has(name)) ctx.yang.config[name] = ref.number(name);

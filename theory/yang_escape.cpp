@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "theory/escape.h"
 #include "theory/landscape.h"
 #include "theory/rng.h"
@@ -26,13 +27,17 @@ YangEscapeConfig parse_yang_escape(const nlohmann::json& cfg) {
   c.eps = r.number("eps", c.eps);
   c.kappa = r.number("kappa", c.kappa);
   c.delta = r.number("delta", c.delta);
-  const std::int64_t paths = r.integer("paths", c.paths), ms = r.integer("max_steps", c.max_steps),
-                     seed = r.integer("seed", static_cast<std::int64_t>(c.seed)), th = r.integer("threads", c.threads);
+  const std::int64_t paths = r.count("paths", c.paths), ms = r.count("max_steps", c.max_steps),
+                     seed = r.integer("seed", static_cast<std::int64_t>(c.seed)), th = r.count("threads", c.threads);
   r.finish();
   FLATMIN_CHECK(c.lr > 0 && c.delta > 0, "yang: need lr > 0 and delta > 0");
   FLATMIN_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 > 0 && c.beta2 < 1 && c.eps > 0, "yang: betas/eps out of range");
   FLATMIN_CHECK(c.kappa > 0 && c.kappa <= 1, "yang: kappa = " << c.kappa << " violates 0 < kappa <= 1");
   FLATMIN_CHECK(paths >= 2 && ms >= 1 && seed >= 0 && th >= 0, "yang: paths >= 2, max_steps >= 1, seed >= 0, threads >= 0 (integers)");
+  namespace lim = common::limits;
+  r.require(paths <= lim::kPaths, "paths", paths, "<= " + common::format_count(lim::kPaths));
+  r.require(ms <= lim::kSteps, "max_steps", ms, "<= " + common::format_count(lim::kSteps));
+  r.require(th <= lim::kThreads, "threads", th, "<= " + std::to_string(lim::kThreads));
   c.paths = paths;
   c.max_steps = ms;
   c.seed = static_cast<std::uint64_t>(seed);

@@ -8,11 +8,13 @@
 
 #include "common/allocator.h"
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace flatmin::experiments {
 
 void setup_threads(int threads) {
-  FLATMIN_CHECK(threads >= 0, "--threads = " << threads << " must be >= 0 (0 = all cores)");
+  FLATMIN_CHECK(threads >= 0 && threads <= common::limits::kThreads,
+                "--threads = " << threads << " must be >= 0 and <= " << common::limits::kThreads << " (0 = all cores)");
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
   common::tune_allocator();  // keep LibTorch's freed temporaries in the process (common/allocator.h)

@@ -11,6 +11,7 @@
 #include "common/dist/communicator.h"
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/output_path.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/commands/hessian_checkpoint.h"
 #include "hessian/hessian_operator.h"
@@ -87,14 +88,13 @@ CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
 
 int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   namespace fh = flatmin::hessian;
+  common::check_output_dir(a.out, "--out");  // before any work: not after the whole computation (issue 15)
   auto manifest = make_manifest("hessian", argv);
   // Data parallel when FLATMIN_RANK/FLATMIN_WORLD_SIZE/FLATMIN_DIST_INIT (or torchrun's variables)
   // are set; under --device cuda each rank takes GPU <local rank> (common/dist/communicator.h).
   auto dopts = flatmin::dist::options_from_env();
   const std::string device = flatmin::dist::bind_device(dopts, parse_device(a.op.device)).str();
   if (dopts.world_size > 1) flatmin::dist::resolve_backend(dopts, flatmin::dist::gloo_built(), flatmin::dist::nccl_built());
-  FLATMIN_CHECK(!std::filesystem::exists(a.out) || std::filesystem::is_directory(a.out),
-                "--out '" << a.out << "' exists and is not a directory");
   fh::OperatorOptions oo = a.op;  // the parsed options on this rank's device
   oo.device = device;
   fh::AnalyzeOptions ao = a.analysis;  // the parsed options; progress is this command's

@@ -16,7 +16,9 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "common/nearest.h"
+#include "common/output_path.h"
 #include "common/progress.h"
 #include "common/status.h"
 #include "experiments/commands/common_cli.h"
@@ -78,6 +80,57 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
       }
     }
   }
+}
+
+/// "a number", "a string", … — the JSON kind of `v` as a message names it.
+std::string kind_name(const json& v) {
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  return "null";
+}
+
+bool same_kind(const json& a, const json& b) { return (a.is_number() && b.is_number()) || a.type() == b.type(); }
+
+/// A target's values must have the JSON kind of the shipped reproduce.json's (`ref`, key by key, recursively; a
+/// list's entries that of the shipped list's entries when those share one kind): the runners read them with
+/// typed accessors, so a wrong type is an InputTypeError naming the key and the expected kind before anything
+/// runs, not a `[json.exception.type_error]` during it. Keys the shipped target lacks, and nulls, are not checked.
+void check_types_like(const json& ref, const json& v, const std::string& key, const std::string& where) {
+  if (ref.is_null() || v.is_null()) return;
+  if (!same_kind(ref, v)) throw common::InputTypeError(where + ": '" + key + "' must be " + kind_name(ref) + ", got " + v.dump());
+  if (ref.is_object()) {
+    for (const auto& [k, x] : v.items()) {
+      if (ref.contains(k)) check_types_like(ref.at(k), x, key.empty() ? k : key + "." + k, where);
+    }
+  } else if (ref.is_array() && !ref.empty()) {
+    const bool uniform = std::all_of(ref.begin(), ref.end(), [&](const json& e) { return same_kind(e, ref.front()); });
+    for (size_t i = 0; i < v.size(); ++i) {
+      const json& r = uniform ? ref.front() : (i < ref.size() ? ref.at(i) : json());
+      check_types_like(r, v.at(i), key + "[" + std::to_string(i) + "]", where);
+    }
+  }
+}
+
+/// The keys every target may have, read as strings (skip, source, claim), objects of strings (notes, conditions)
+/// or a string / object of strings (paper).
+void check_common_target_types(const json& cfg, const std::string& where) {
+  auto fail = [&](const std::string& key, const std::string& what) {
+    throw common::InputTypeError(where + ": '" + key + "' must be " + what + ", got " + cfg.at(key).dump());
+  };
+  for (const char* key : {"skip", "source", "claim"}) {
+    if (cfg.contains(key) && !cfg.at(key).is_null() && !cfg.at(key).is_string()) fail(key, "a string");
+  }
+  auto strings_object = [](const json& o) {
+    return o.is_object() && std::all_of(o.begin(), o.end(), [](const json& e) { return e.is_string(); });
+  };
+  for (const char* key : {"notes", "conditions"}) {
+    if (cfg.contains(key) && !strings_object(cfg.at(key))) fail(key, "an object of strings (quantity -> text)");
+  }
+  if (cfg.contains("paper") && !cfg.at("paper").is_string() && !strings_object(cfg.at("paper")))
+    fail("paper", "a string or an object of strings (row target -> paper)");
 }
 
 /// The paper a row belongs to: cfg "paper" is a string ("001") or an object of row target → paper with
@@ -143,10 +196,15 @@ train::SweepArgs target_sweep_args(const json& cfg, const fs::path& dir, const T
   s.profile = ctx.profile;
   s.device = ctx.device;
   s.out = dir / "sweep";
-  s.workers = cfg.value("workers", default_workers);
+  const json workers = cfg.value("workers", json(default_workers));
+  FLATMIN_CHECK(workers.is_number_integer() && workers.get<int64_t>() >= 0 && workers.get<int64_t>() <= common::limits::kThreads,
+                "reproduce target: 'workers' must be an integer in [0, " << common::limits::kThreads << "], got " << workers.dump());
+  s.workers = workers.get<int>();
   s.threads = at::get_num_threads();
   s.exe = fs::read_symlink("/proc/self/exe");
-  s.data_dir = cfg.value("data_dir", "");
+  const json data_dir = cfg.value("data_dir", json(""));
+  FLATMIN_CHECK(data_dir.is_string(), "reproduce target: 'data_dir' must be a string, got " << data_dir.dump());
+  s.data_dir = data_dir.get<std::string>();
   return s;
 }
 
@@ -167,6 +225,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
 }
 
 int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& argv) {
+  common::check_output_dir(args.out, "--out");  // before any work (issue 15)
   parse_device(args.device);  // training, simulation and Hessian targets run there; theory and optimizer probes on the CPU
   const fs::path config_path = args.config.empty() ? fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs/reproduce.json"
                                                    : fs::path(args.config);
@@ -185,9 +244,20 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   for (const auto& name : args.only) {
     if (runners.count(name) == 0) throw common::InputError("--only: " + common::unknown_name_message("target", name, names));
   }
-  for (const auto& [name, cfg] : config["targets"].items()) {  // every target's keys, before anything runs
+  // The shipped targets fix the JSON kind of every value (a --config of one's own is checked against them).
+  const fs::path shipped_path = fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs/reproduce.json";
+  std::error_code ec;
+  const json shipped = fs::equivalent(shipped_path, config_path, ec) || !fs::is_regular_file(shipped_path, ec)
+                           ? json::object() : common::read_json_file(shipped_path).value("targets", json::object());
+  for (const auto& [name, cfg] : config["targets"].items()) {  // every target's keys and types, before anything runs
     if (runners.count(name) == 0) throw common::InputError(config_path.string() + ": " + common::unknown_name_message("target", name, names));
     check_target_keys(name, cfg, config_path.string());
+    const std::string where = config_path.string() + ": target '" + name + "'";
+    const json merged = common::merge_profile(cfg, args.profile, "target '" + name + "'");
+    check_common_target_types(merged, where);
+    if (shipped.contains(name)) {
+      check_types_like(common::merge_profile(shipped.at(name), args.profile, "target '" + name + "'"), merged, "", where);
+    }
   }
   const fs::path out(args.out);
   std::vector<ReportRow> report;

@@ -4,6 +4,7 @@
 #include "common/csv.h"
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/output_path.h"
 #include "common/status.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/simulations/simulate.h"
@@ -22,6 +23,7 @@ void write_tables(const std::filesystem::path& dir, const simulations::SimOutput
 int run_simulate(const std::string& kind, const std::filesystem::path& config, const std::filesystem::path& out,
                  const std::string& device, const std::vector<std::string>& argv) {
   parse_device(device);
+  common::check_output_dir(out.string(), "--out");  // before any work (issue 15)
   auto manifest = make_manifest("simulate " + kind, argv);
   const auto cfg = common::read_json_file(config);
   manifest.set_config({{"kind", kind}, {"device", device}, {"config_file", config.string()}, {"given", cfg}});

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/train/sweep.h"
 
@@ -30,7 +31,11 @@ CLI::App* add_sweep_subcommand(CLI::App& app, SweepCmdArgs& a) {
 
 int run_sweep_cmd(const SweepCmdArgs& a, int threads, const std::vector<std::string>& argv) {
   if (!a.print_slurm) parse_device(a.device);
-  FLATMIN_CHECK(a.workers >= 0, "--workers must be >= 0");
+  namespace lim = common::limits;
+  FLATMIN_CHECK(a.workers >= 0 && a.workers <= lim::kThreads,
+                "--workers " << a.workers << " must be in [0, " << lim::kThreads << "] (0 = in this process)");
+  FLATMIN_CHECK(a.ranks_per_run >= 1 && a.ranks_per_run <= lim::kThreads,
+                "--ranks-per-run " << a.ranks_per_run << " must be in [1, " << lim::kThreads << "]");
   train::SweepArgs s;
   s.config = common::read_json_file(a.config);
   s.config_dir = std::filesystem::path(a.config).parent_path();

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "experiments/commands/common_cli.h"
 #include "experiments/train/trainer.h"
 
@@ -34,7 +35,11 @@ CLI::App* add_train_subcommand(CLI::App& app, TrainCmdArgs& a) {
 
 int run_train_cmd(const TrainCmdArgs& a, const std::vector<std::string>& argv) {
   parse_device(a.device);
-  FLATMIN_CHECK(a.stop_after >= 0, "--stop-after must be >= 0");
+  namespace lim = common::limits;
+  FLATMIN_CHECK(a.stop_after >= 0 && a.stop_after <= lim::kEpochs,
+                "--stop-after " << a.stop_after << " must be in [0, " << common::format_count(lim::kEpochs) << "] (0 = all epochs)");
+  FLATMIN_CHECK(a.world_size >= 1 && a.world_size <= lim::kThreads,
+                "--world-size " << a.world_size << " must be in [1, " << lim::kThreads << "]");
   train::TrainArgs t;
   t.config = common::read_json_file(a.config);
   t.profile = a.profile;

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "common/nearest.h"
 #include "common/progress.h"
 #include "experiments/simulations/escape.h"
@@ -107,14 +108,16 @@ std::unique_ptr<Landscape> read_landscape(Reader& r) {
 RunSpec read_run(Reader& r, const std::string& device, int64_t default_steps, int64_t default_tail) {
   RunSpec run;
   run.device = device;
-  run.steps = r.integer("steps", default_steps);
-  FLATMIN_CHECK(run.steps >= 1, r.where() << ": steps = " << run.steps << " must be >= 1");
-  run.steps_per_epoch = r.integer("steps_per_epoch", 100);
-  FLATMIN_CHECK(run.steps_per_epoch >= 1, r.where() << ": steps_per_epoch must be >= 1");
+  const std::string steps_bound = "in [1, " + common::format_count(common::limits::kSteps) + "]";
+  run.steps = r.count("steps", default_steps);
+  r.require(run.steps >= 1 && run.steps <= common::limits::kSteps, "steps", run.steps, steps_bound);
+  run.steps_per_epoch = r.count("steps_per_epoch", 100);
+  r.require(run.steps_per_epoch >= 1 && run.steps_per_epoch <= common::limits::kSteps, "steps_per_epoch", run.steps_per_epoch,
+            steps_bound);
   run.noise_std = r.number("noise_std", 0.0);
   FLATMIN_CHECK(std::isfinite(run.noise_std) && run.noise_std >= 0, r.where() << ": noise_std must be >= 0");
   run.seed = static_cast<uint64_t>(r.integer("seed", 0));
-  run.tail = r.integer("tail", default_tail);
+  run.tail = r.count("tail", default_tail);
   FLATMIN_CHECK(run.tail >= 0 && run.tail <= run.steps, r.where() << ": tail = " << run.tail << " must be in [0, steps]");
   return run;
 }
@@ -139,8 +142,16 @@ SimOutput trajectories(const json& cfg, const std::string& device) {
   for (double lr : lrs) check_positive(r, "lr", lr);
   const auto opts = read_optimizers(r, four_optimizers());
   RunSpec run = read_run(r, device, 3000, 100);
-  run.record_every = r.integer("record_every", 1);
-  FLATMIN_CHECK(run.record_every >= 1, r.where() << ": record_every must be >= 1");
+  run.record_every = r.count("record_every", 1);
+  r.require(run.record_every >= 1 && run.record_every <= common::limits::kSteps, "record_every", run.record_every,
+            "in [1, " + common::format_count(common::limits::kSteps) + "]");
+  {  // every recorded iterate of every path is a row of paths.csv, held in memory first
+    const double rows = (double(run.steps / run.record_every) + 2) * double(x0.size()) * double(lrs.size()) * double(opts.size());
+    FLATMIN_CHECK(rows <= double(common::limits::kRecordedSteps),
+                  r.where() << ": (steps / record_every + 2) x starts x lrs x optimizers = " << rows
+                            << " recorded rows exceeds " << common::format_count(common::limits::kRecordedSteps)
+                            << " (raise record_every)");
+  }
   const double box_lo = r.number("box_lo", -6), box_hi = r.number("box_hi", 6);
   FLATMIN_CHECK(box_lo < box_hi, r.where() << ": need box_lo < box_hi");
   const double grid_step = r.number("landscape_grid_step", 0.1);
@@ -202,7 +213,7 @@ SimOutput study(const json& cfg, const std::string& device) {
   spec.lo = r.number("lo", -6);
   spec.hi = r.number("hi", 6);
   FLATMIN_CHECK(spec.lo < spec.hi, r.where() << ": need lo < hi");
-  spec.n = r.integer("n", 50);
+  spec.n = r.count("n", 50);
   FLATMIN_CHECK(spec.n >= 1 && spec.n <= 2000, r.where() << ": n = " << spec.n << " must be in [1, 2000]");
   const json lr_j = r.raw("lr", nullptr);
   FLATMIN_CHECK(lr_j.is_null() || (lr_j.is_number() && lr_j.get<double>() > 0), r.where() << ": 'lr' must be a positive number");
@@ -213,7 +224,7 @@ SimOutput study(const json& cfg, const std::string& device) {
   check_positive(r, "capture_radius", spec.capture_radius);
   spec.flat_max = r.number("flat_max", 0);
   FLATMIN_CHECK(spec.flat_max >= 0, r.where() << ": flat_max must be >= 0 (0 = auto)");
-  const int64_t bins = r.integer("hist_bins", 40);
+  const int64_t bins = r.count("hist_bins", 40);
   FLATMIN_CHECK(bins >= 1 && bins <= 10000, r.where() << ": hist_bins must be in [1, 10000]");
   SimOutput out;
   out.resolved = r.finish();
@@ -304,12 +315,15 @@ SimOutput escape(const json& cfg, const std::string& device) {
     spec.well.absorb = w.number("absorb", 0.5);
     r.set("well", w.finish());
   }
-  spec.paths = r.integer("paths", 2000);
-  FLATMIN_CHECK(spec.paths >= 2, r.where() << ": paths must be >= 2");
-  spec.max_steps = r.integer("max_steps", 1000000);
-  FLATMIN_CHECK(spec.max_steps >= 1, r.where() << ": max_steps must be >= 1");
-  spec.steps_per_epoch = r.integer("steps_per_epoch", 100);
-  FLATMIN_CHECK(spec.steps_per_epoch >= 1, r.where() << ": steps_per_epoch must be >= 1");
+  namespace lim = common::limits;
+  spec.paths = r.count("paths", 2000);
+  r.require(spec.paths >= 2 && spec.paths <= lim::kPaths, "paths", spec.paths, "in [2, " + common::format_count(lim::kPaths) + "]");
+  spec.max_steps = r.count("max_steps", 1000000);
+  r.require(spec.max_steps >= 1 && spec.max_steps <= lim::kSteps, "max_steps", spec.max_steps,
+            "in [1, " + common::format_count(lim::kSteps) + "]");
+  spec.steps_per_epoch = r.count("steps_per_epoch", 100);
+  r.require(spec.steps_per_epoch >= 1 && spec.steps_per_epoch <= lim::kSteps, "steps_per_epoch", spec.steps_per_epoch,
+            "in [1, " + common::format_count(lim::kSteps) + "]");
   const auto noise = r.string("noise", "gaussian");
   FLATMIN_CHECK(noise == "gaussian" || noise == "rademacher", r.where() << ": noise must be gaussian or rademacher");
   spec.rademacher = noise == "rademacher";
@@ -361,7 +375,7 @@ SimOutput escape(const json& cfg, const std::string& device) {
 SimOutput regret(const json& cfg, const std::string&) {
   Reader r(cfg, "regret config");
   RegretSpec spec;
-  spec.T = r.integer("T", 100000);
+  spec.T = r.count("T", 100000);
   FLATMIN_CHECK(spec.T >= 1 && spec.T <= 100000000, r.where() << ": T = " << spec.T << " must be in [1, 1e8]");
   spec.alpha0 = r.number("alpha0", 0.1);
   check_positive(r, "alpha0", spec.alpha0);

@@ -9,6 +9,7 @@
 #include "common/format.h"
 #include "common/json_io.h"
 #include "common/manifest.h"
+#include "common/output_path.h"
 #include "common/status.h"
 #include "theory/regret.h"
 #include "theory/runs.h"
@@ -31,7 +32,9 @@ void set_threads(nlohmann::json& cfg, int threads) {
   if (threads > 0) cfg["threads"] = threads;
 }
 
+/// Every command's manifest is made first: the output folder is checked here, before any work (issue 15).
 common::Manifest manifest(const std::string& cmd, const TheoryArgs& a) {
+  common::check_output_dir(a.out.string(), "--out");
   common::Manifest m(cmd, a.argv);
   m.set_field("threads_requested", a.threads);
   return m;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -22,6 +23,8 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
+#include "common/output_path.h"
 #include "common/status.h"
 #include "experiments/train/trainer.h"
 
@@ -57,6 +60,17 @@ struct SweepConfig {
   json overrides;  ///< null when not given
 };
 
+/// A label names its run folders (<out>/runs/<label>_noise…): 1 to 100 characters of [A-Za-z0-9._-], not "." or "..",
+/// so that no label reaches outside the sweep folder or into another run's.
+void check_label(const std::string& label, size_t i) {
+  const bool safe_chars = std::all_of(label.begin(), label.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+  });
+  FLATMIN_CHECK(!label.empty() && label.size() <= 100 && safe_chars && label != "." && label != "..",
+                "sweep: optimizers[" << i << "].label " << json(label).dump()
+                                     << " must be 1 to 100 characters of [A-Za-z0-9._-], not '.' or '..' (it names the run folders)");
+}
+
 SweepConfig read_sweep_config(const json& c) {
   // read everything and name unknown keys first, then check what is required
   common::ConfigReader r(c, "sweep");
@@ -70,8 +84,13 @@ SweepConfig read_sweep_config(const json& c) {
   s.out = r.string("out", "");
   s.overrides = r.raw("overrides", nullptr);
   const json opts = r.raw("optimizers", nullptr);
+  if (!opts.is_null() && !opts.is_array())
+    throw common::InputTypeError("sweep: 'optimizers' must be an array of {name, label?, options?} objects, got " + opts.dump());
+  if (!s.overrides.is_null() && !s.overrides.is_object())
+    throw common::InputTypeError("sweep: 'overrides' must be an object (merged into the base recipe), got " + s.overrides.dump());
   if (opts.is_array()) {
-    for (const auto& o : opts) {
+    for (size_t i = 0; i < opts.size(); ++i) {
+      const json& o = opts[i];
       FLATMIN_CHECK(o.is_object(), "sweep: every optimizers[] entry must be an object with a 'name'");
       common::ConfigReader e(o, "sweep optimizers[]");
       SweepOptimizer so;
@@ -80,6 +99,7 @@ SweepConfig read_sweep_config(const json& c) {
       so.options = e.raw("options", json::object());
       e.finish();
       FLATMIN_CHECK(!so.name.empty(), "sweep: every optimizers[] entry needs a 'name'");
+      check_label(so.label, i);
       s.optimizers.push_back(std::move(so));
     }
   }
@@ -91,6 +111,10 @@ SweepConfig read_sweep_config(const json& c) {
     r.require(seed >= 0, "seeds", seed, ">= 0");
     s.seeds.push_back(static_cast<uint64_t>(seed));
   }
+  const double runs = double(s.optimizers.size()) * double(s.noise_rates.size()) * double(s.seeds.size());
+  FLATMIN_CHECK(runs <= double(common::limits::kSweepRuns),
+                "sweep: optimizers x noise_rates x seeds = " << runs << " runs exceeds the bound "
+                                                             << common::format_count(common::limits::kSweepRuns));
   return s;
 }
 
@@ -98,7 +122,9 @@ json load_base(const SweepArgs& args, const json& b) {
   if (b.is_string()) {
     fs::path p = b.get<std::string>();
     if (p.is_relative()) p = args.config_dir / p;
-    return common::read_json_file(p);
+    json recipe = common::read_json_file(p);
+    FLATMIN_CHECK(recipe.is_object(), "sweep: 'base' " << p.string() << " must hold a recipe object");
+    return recipe;
   }
   FLATMIN_CHECK(b.is_object(), "sweep: 'base' must be a recipe object or the path of a recipe file");
   return b;
@@ -158,6 +184,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   base = common::merge_profile(base, args.profile, "sweep base");  // merged here; run configs carry none
   if (!c.overrides.is_null()) base.merge_patch(c.overrides);
   const fs::path out = sweep_out(args);
+  common::check_output_dir(out.string(), args.out.empty() ? "sweep \"out\"" : "--out");  // before any work (issue 15)
   std::vector<SweepRun> runs;
   std::set<std::string> labels;
   for (const auto& o : c.optimizers) {
@@ -176,7 +203,11 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
         r.config["optimizer"] = {{"name", o.name}, {"options", o.options}};
         r.config["seed"] = s;
         r.config["data"]["label_noise"]["rate"] = p;
-        resolve_train_config(r.config, args.profile);  // validates now, before anything runs
+        try {  // every run is validated now (options in range, data, model spec), before any folder exists
+          resolve_train_config(r.config, args.profile);
+        } catch (const common::InputError& e) {
+          throw common::InputError("sweep: run " + r.id + ": " + e.what());
+        }
         runs.push_back(std::move(r));
       }
     }

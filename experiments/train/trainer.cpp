@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "common/manifest.h"
 #include "common/nearest.h"
 #include "common/output_path.h"
@@ -201,14 +202,14 @@ DataConfig parse_data_config(const json& j, const std::string& where, bool requi
   int64_t seeds_min = 0;
   d.dataset = r.string("dataset", "");
   d.dir = r.string("dir", "");
-  d.train_subset = r.integer("train_subset", 0);
-  d.test_subset = r.integer("test_subset", 0);
+  d.train_subset = r.count("train_subset", 0);
+  d.test_subset = r.count("test_subset", 0);
   int64_t raw = 0;
   d.subset_seed = read_seed(r, "subset_seed", raw);
   seeds_min = raw;
   {
     common::ConfigReader a(r.object("augment"), r.where() + ".augment");
-    d.augment.crop_padding = a.integer("crop_padding", 0);
+    d.augment.crop_padding = a.count("crop_padding", 0);
     d.augment.hflip = a.boolean("hflip", false);
     a.finish();
   }
@@ -226,12 +227,13 @@ DataConfig parse_data_config(const json& j, const std::string& where, bool requi
     n.finish();
   }
   d.synthetic = r.object("synthetic");
+  int64_t syn_n = 0, syn_classes = 0, syn_channels = 0, syn_size = 0;
   {
     common::ConfigReader y(d.synthetic, r.where() + ".synthetic");  // make_synthetic reads these
-    y.integer("n", 256);
-    y.integer("classes", 4);
-    y.integer("channels", 1);
-    y.integer("size", 8);
+    syn_n = y.count("n", 256);
+    syn_classes = y.count("classes", 4);
+    syn_channels = y.count("channels", 1);
+    syn_size = y.count("size", 8);
     y.number("noise", 40.0);
     seeds_min = std::min(seeds_min, y.integer("seed", 1));
     y.finish();
@@ -242,10 +244,18 @@ DataConfig parse_data_config(const json& j, const std::string& where, bool requi
   FLATMIN_CHECK(has_dataset || !require_dataset,
                 where << ": missing required key 'dataset' (fashion_mnist, cifar10, cifar100 or synthetic)");
   if (has_dataset) require_choice(where, "dataset", d.dataset, {"fashion_mnist", "cifar10", "cifar100", "synthetic"});
-  r.require(d.train_subset >= 0, "train_subset", d.train_subset, ">= 0 (0 = all)");
-  r.require(d.test_subset >= 0, "test_subset", d.test_subset, ">= 0 (0 = all)");
+  namespace lim = common::limits;
+  const std::string samples_bound = "in [0, " + common::format_count(lim::kSamples) + "] (0 = all)";
+  r.require(d.train_subset >= 0 && d.train_subset <= lim::kSamples, "train_subset", d.train_subset, samples_bound);
+  r.require(d.test_subset >= 0 && d.test_subset <= lim::kSamples, "test_subset", d.test_subset, samples_bound);
+  // the synthetic set is held in memory: n x channels x size^2 floats
+  r.require(syn_n <= lim::kSyntheticSamples, "synthetic.n", syn_n, "<= " + common::format_count(lim::kSyntheticSamples));
+  r.require(syn_classes <= lim::kClasses, "synthetic.classes", syn_classes, "<= " + common::format_count(lim::kClasses));
+  r.require(syn_channels <= lim::kChannels, "synthetic.channels", syn_channels, "<= " + std::to_string(lim::kChannels));
+  r.require(syn_size <= lim::kImageSize, "synthetic.size", syn_size, "<= " + std::to_string(lim::kImageSize));
   r.require(seeds_min >= 0, "seeds (subset_seed, label_noise.seed, synthetic.seed)", seeds_min, ">= 0");
-  r.require(d.augment.crop_padding >= 0, "augment.crop_padding", d.augment.crop_padding, ">= 0");
+  r.require(d.augment.crop_padding >= 0 && d.augment.crop_padding <= lim::kImageSize, "augment.crop_padding", d.augment.crop_padding,
+            "in [0, " + std::to_string(lim::kImageSize) + "]");
   const double rate = d.label_noise.rate;
   r.require(rate >= 0 && rate <= 1, "label_noise.rate", rate, "in [0, 1]");
   require_choice(where + ".label_noise", "mode", d.label_noise.mode, {"official", "exact"});
@@ -292,7 +302,7 @@ ScheduleConfig read_schedule(const json& j, int64_t epochs, bool& has_eta_min) {
   s.type = r.string("type", "constant");
   s.milestones = r.integers("milestones", {});
   s.gamma = r.number("gamma", 0.1);
-  s.t_max = r.integer("t_max", epochs);
+  s.t_max = r.count("t_max", epochs);
   s.eta_min_factor = r.number("eta_min_factor", 0.0);
   s.warmup_epochs = r.number("warmup_epochs", 0.0);
   has_eta_min = r.has("eta_min");
@@ -318,9 +328,9 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   c.model = read_model(r);
   c.optimizer = read_named(r, "optimizer");
   if (r.has("weight_decay")) c.optimizer.options["weight_decay"] = r.raw("weight_decay", nullptr);  // the registry checks it
-  c.epochs = r.integer("epochs", 0);
-  c.batch_size = r.integer("batch_size", 128);
-  c.test_batch_size = r.integer("test_batch_size", c.batch_size);
+  c.epochs = r.count("epochs", 0);
+  c.batch_size = r.count("batch_size", 128);
+  c.test_batch_size = r.count("test_batch_size", c.batch_size);
   c.drop_last = r.boolean("drop_last", false);
   c.seed = read_seed(r, "seed", run_seed);
   c.set_epoch = r.boolean("set_epoch", true);
@@ -336,9 +346,12 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   FLATMIN_CHECK(has_data, "train config: missing 'data'");
   FLATMIN_CHECK(has_model, "train config: missing 'model'");
   FLATMIN_CHECK(has_optimizer, "train config: missing 'optimizer'");
-  r.require(c.epochs >= 1, "epochs", c.epochs, ">= 1");
-  r.require(c.batch_size >= 1, "batch_size", c.batch_size, ">= 1");
-  r.require(c.test_batch_size >= 1, "test_batch_size", c.test_batch_size, ">= 1");
+  namespace lim = common::limits;
+  const std::string epochs_bound = "in [1, " + common::format_count(lim::kEpochs) + "]";
+  const std::string batch_bound = "in [1, " + common::format_count(lim::kSamples) + "]";
+  r.require(c.epochs >= 1 && c.epochs <= lim::kEpochs, "epochs", c.epochs, epochs_bound);
+  r.require(c.batch_size >= 1 && c.batch_size <= lim::kSamples, "batch_size", c.batch_size, batch_bound);
+  r.require(c.test_batch_size >= 1 && c.test_batch_size <= lim::kSamples, "test_batch_size", c.test_batch_size, batch_bound);
   r.require(run_seed >= 0, "seed", run_seed, ">= 0");
   const double dfac = c.divergence_factor;
   r.require(dfac == 0 || dfac > 1, "divergence_factor", dfac, "> 1 (or 0: off)");
@@ -346,8 +359,14 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   require_choice(w + ".schedule", "type", s.type, {"constant", "multistep", "cosine"});
   FLATMIN_CHECK(!has_eta_min, "train config.schedule.eta_min: give eta_min_factor (eta_min / base lr; DualAdam's recipe: 0.001)");
   r.require(s.gamma > 0, "schedule.gamma", s.gamma, "> 0");
-  r.require(s.t_max >= 1, "schedule.t_max", s.t_max, ">= 1");
-  r.require(s.warmup_epochs >= 0, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
+  r.require(s.t_max >= 1 && s.t_max <= lim::kEpochs, "schedule.t_max", s.t_max, epochs_bound);
+  r.require(s.warmup_epochs >= 0 && s.warmup_epochs <= double(lim::kEpochs), "schedule.warmup_epochs", s.warmup_epochs,
+            "in [0, " + common::format_count(lim::kEpochs) + "]");
+  for (const auto m : s.milestones) r.require(m >= 0 && m <= lim::kEpochs, "schedule.milestones", s.milestones, "in [0, " + common::format_count(lim::kEpochs) + "]");
+  // The optimizer's name and options, checked now on a probe parameter (construction validates them; a sweep
+  // resolves every run before creating any folder, so an out-of-range option is bad input before any work).
+  FLATMIN_CHECK(!c.optimizer.name.empty(), "train config.optimizer: missing 'name'");
+  optim::make_optimizer(c.optimizer.name, c.optimizer.options, std::vector<torch::Tensor>{torch::zeros({1})});
   return c;
 }
 

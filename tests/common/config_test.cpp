@@ -2,11 +2,13 @@
 #include "common/config.h"
 
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace flatmin::common {
 namespace {
@@ -67,6 +69,30 @@ TEST(ConfigReader, BoundedIntegerNamesTheKeyAndTheRange) {
             "spec: steps = 1000000000000000000 must be in [0, 10000000]");
   EXPECT_EQ(r.integer("n", 1, 0, 5), 5);
   EXPECT_EQ(r.integer("absent", 3, 0, 5), 3);
+}
+
+// issue 15: a count given as 1e18 (a float) or beyond int64 is read saturated, so that its bound check names
+// the value as given and the bound; integer() still calls such a value a wrong type.
+TEST(ConfigReader, CountBeyondInt64IsRejectedByItsBoundShowingTheValueAsGiven) {
+  const json j = json::parse(R"({"steps": 1e18, "epochs": 18446744073709551615, "n": 3.0, "half": 2.5, "neg": -1e30})");
+  ConfigReader r(j, "cfg");
+  EXPECT_EQ(r.count("steps", 1), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(r.count("epochs", 1), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(r.count("neg", 1), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(r.count("n", 1), 3);
+  EXPECT_EQ(error_of([&] { r.count("half", 1); }), "cfg: 'half' must be an integer, got 2.5");
+  EXPECT_EQ(error_of([&] { r.require(false, "steps", r.count("steps", 1), "in [1, 1e9]"); }), "cfg: steps = 1e+18 must be in [1, 1e9]");
+  EXPECT_EQ(error_of([&] { r.integer("steps", 1, 1, 1000000000); }), "cfg: steps = 1e+18 must be in [1, 1000000000]");
+  EXPECT_EQ(error_of([&] { r.integer("epochs", 1, 1, 10); }), "cfg: epochs = 18446744073709551615 must be in [1, 10]");
+  EXPECT_EQ(error_of([&] { r.integer("steps", 1); }), "cfg: 'steps' must be an integer, got 1e+18");
+}
+
+TEST(Limits, FormatCount) {
+  EXPECT_EQ(format_count(1000000000), "1e9");
+  EXPECT_EQ(format_count(20000000), "2e7");
+  EXPECT_EQ(format_count(4096), "4096");
+  EXPECT_EQ(format_count(64), "64");
+  EXPECT_EQ(format_count(123456), "123456");
 }
 
 TEST(ConfigReader, ChoiceNamesTheNearestAllowedValue) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <vector>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/bad_output.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -527,3 +529,196 @@ assert torch.allclose(m(x[:1]), y[:1], atol=1e-5), "not in eval mode"
             0)
       << err;
 }
+
+namespace {
+
+using flatmin::common::testing_support::expect_bad_outputs_refused;
+
+// issue 15: every command checks its output location (under /proc, a file used as a folder, an existing
+// folder where a file goes, an unwritable parent) before any work: one line naming the flag and the path,
+// exit 2, nothing written. The inputs are valid, so the output location is the only thing wrong.
+const char* kTinyRecipe = R"({"name": "t", "data": {"dataset": "synthetic", "synthetic": {"n": 64}},
+  "model": {"name": "small_cnn"}, "optimizer": {"name": "sgd", "options": {"lr": 0.1}}, "epochs": 1, "batch_size": 32})";
+
+TEST(OutputLocationCli, FlatminCommandsRefuseUnusableOutputBeforeAnyWork) {
+  TempDir dir;
+  write(dir / "s.json", kSpec);
+  const std::string in = dir.path().string() + "/";
+  expect_bad_outputs_refused("flatmin", "--out", true, dir, [&](const std::string& o) {
+    return "flatmin optim-replay --spec " + in + "s.json --out " + o;
+  });
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 reproduce --only dualadam_warmup --out " + o;
+  });
+  write(dir / "sim.json", R"({"landscape": {"name": "yang"}, "n": 3, "steps": 200,
+    "optimizers": [{"name": "adam", "options": {"lr": 0.05}}]})");
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 simulate study --config " + in + "sim.json --out " + o;
+  });
+  write(dir / "t.json", kTinyRecipe);
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 train --no-progress --config " + in + "t.json --out " + o;
+  });
+  write(dir / "sw.json", std::string(R"({"base": )") + kTinyRecipe +
+                             R"(, "optimizers": [{"name": "sgd", "options": {"lr": 0.1}}], "seeds": [1]})");
+  expect_bad_outputs_refused("flatmin", "--out", false, dir, [&](const std::string& o) {
+    return "flatmin --threads 1 sweep --no-progress --config " + in + "sw.json --out " + o;
+  });
+  for (const bool slurm : {false, true}) {  // the sweep file's own "out", run or written as a SLURM array
+    for (const auto& b : flatmin::common::testing_support::bad_outputs(dir, false)) {
+      write(dir / "sw2.json", std::string(R"({"base": )") + kTinyRecipe + R"(, "out": ")" + b.path +
+                                  R"(", "optimizers": [{"name": "sgd", "options": {"lr": 0.1}}], "seeds": [1]})");
+      const auto r = run("flatmin --threads 1 sweep --no-progress --config " + in + "sw2.json" + (slurm ? " --print-slurm" : ""), dir);
+      EXPECT_EQ(r.code, 2) << b.why << "\n" << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_NE(r.err.find("sweep \"out\" " + b.path), std::string::npos) << r.err;
+    }
+  }
+}
+
+TEST(OutputLocationCli, TheoryCommandsRefuseUnusableOutputBeforeAnyWork) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  write(dir / "esc.json", R"({"lr": 0.1, "paths": 16, "t_max": 100})");
+  write(dir / "sweep.json", R"({"studies": [{"name": "x", "axis": "B_over_eta", "vary": "lr", "values": [0.1, 0.2], "base": {"paths": 16}}]})");
+  write(dir / "regret.json", R"({"problem": "noisy_quadratic", "T": 200, "reps": 2})");
+  write(dir / "flow.json", R"({"lr": 0.1})");
+  write(dir / "validate.json", R"({"defaults": {"paths": 16}, "mc_checks": [{"claim": "m", "config": {"lr": 0.1}}]})");
+  for (const std::string cmd : {"escape-time", "sweep", "regret", "flow", "validate"}) {
+    const std::string cfg = in + (cmd == "escape-time" ? std::string("esc") : cmd) + ".json";
+    expect_bad_outputs_refused("flatmin-theory", "--out", false, dir, [&](const std::string& o) {
+      return "flatmin-theory --threads 1 " + cmd + " --config " + cfg + " --out " + o;
+    });
+  }
+  expect_bad_outputs_refused("flatmin-theory", "--out", true, dir, [&](const std::string& o) {
+    return "flatmin-theory miadam-gain --steps 10 --out " + o;
+  });
+}
+
+}  // namespace
+
+namespace {
+
+/// One `flatmin`/`flatmin-theory` run that must be bad input: exit 2, one line with the prefix, naming every
+/// string of `names`.
+void expect_one_line_error(const std::string& cmd, const std::vector<std::string>& names, const TempDir& dir) {
+  const auto r = run(cmd, dir);
+  const std::string prog = cmd.rfind("flatmin-theory", 0) == 0 ? "flatmin-theory" : "flatmin";
+  EXPECT_EQ(r.code, 2) << cmd << "\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << cmd << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind(prog + ": error: ", 0), 0u) << cmd << "\n" << r.err;
+  for (const auto& n : names) EXPECT_NE(r.err.find(n), std::string::npos) << cmd << ": message lacks '" << n << "'\n" << r.err;
+}
+
+std::string with(const std::string& base_json, const std::function<void(nlohmann::json&)>& edit) {
+  auto j = nlohmann::json::parse(base_json);
+  edit(j);
+  return j.dump();
+}
+
+// issue 15: a wrong JSON type names the key and the expected type (train, sweep, reproduce with a config of
+// one's own), before anything is written.
+TEST(InputTypesCli, WrongTypesNameTheKeyAndTheExpectedType) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  const std::string out = " --out " + in + "o";
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["data"]["std"] = 0.0; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"'std'", "an array of numbers"}, dir);
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["epochs"] = "3"; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"'epochs'", "an integer"}, dir);
+  const auto sweep = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = {{"base", nlohmann::json::parse(kTinyRecipe)}, {"optimizers", {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}}}},
+                        {"seeds", {1}}};
+    edit(j);
+    write(dir / "sw.json", j.dump());
+    return "flatmin --threads 1 sweep --no-progress --config " + in + "sw.json" + out;
+  };
+  expect_one_line_error(sweep([](auto& j) { j["overrides"] = {1}; }), {"'overrides'", "an object"}, dir);
+  expect_one_line_error(sweep([](auto& j) { j["optimizers"] = {{"name", "sgd"}}; }), {"'optimizers'", "an array"}, dir);
+  expect_one_line_error(sweep([](auto& j) { j["seeds"] = 1; }), {"'seeds'", "an array of integers"}, dir);
+  expect_one_line_error(sweep([](auto& j) { j["optimizers"][0]["options"] = {1}; }), {"options", "object"}, dir);
+  // reproduce --config: every value has the JSON kind of the shipped reproduce.json's
+  const auto repro = [&](const std::function<void(nlohmann::json&)>& edit) {
+    std::ifstream shipped(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+    auto j = nlohmann::json::parse(shipped);
+    edit(j["targets"]["dualadam_warmup"]);
+    write(dir / "r.json", j.dump());
+    return "flatmin --threads 1 reproduce --only dualadam_warmup --config " + in + "r.json" + out;
+  };
+  expect_one_line_error(repro([](auto& t) { t["sig_digits"] = "2"; }), {"dualadam_warmup", "'sig_digits'", "a number", "\"2\""}, dir);
+  expect_one_line_error(repro([](auto& t) { t["t"] = 5; }), {"'t'", "an array"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["reference"][1][2] = "x"; }), {"'reference[1][2]'", "a number"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["options"] = {1}; }), {"'options'", "an object"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["notes"] = "x"; }), {"'notes'", "an object of strings"}, dir);
+  expect_one_line_error(repro([](auto& t) { t["skip"] = 3; }), {"'skip'", "a string"}, dir);
+  EXPECT_FALSE(fs::exists(dir / "o"));
+}
+
+// issue 15: every count has a documented bound (docs/robustness.md "Bounds"), checked before any work: the
+// message names the key or flag and the bound.
+TEST(BoundsCli, CountsAboveTheirBoundAreBadInputNamingTheBound) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  const std::string out = " --out " + in + "o";
+  std::string spec = kSpec;
+  spec.replace(spec.find("\"steps\": 40"), 11, "\"steps\": 1e18");
+  write(dir / "s.json", spec);
+  expect_one_line_error("flatmin optim-replay --spec " + in + "s.json --out " + in + "o.csv", {"steps = 1e+18", "[0, 10000000]"}, dir);
+  expect_one_line_error("flatmin-theory miadam-gain --steps 1000000000000000000 --out " + in + "g.csv", {"--steps", "1e7"}, dir);
+  expect_one_line_error("flatmin-theory miadam-gain --order 1000 --out " + in + "g.csv", {"--order", "64"}, dir);
+  write(dir / "sim.json", R"({"landscape": {"name": "yang"}, "n": 3, "steps": 1e18, "optimizers": [{"name": "adam", "options": {"lr": 0.05}}]})");
+  expect_one_line_error("flatmin --threads 1 simulate study --config " + in + "sim.json" + out, {"steps = 1e+18", "1e9"}, dir);
+  write(dir / "esc.json", R"({"paths": 1000, "max_steps": 1e10})");
+  expect_one_line_error("flatmin --threads 1 simulate escape --config " + in + "esc.json" + out, {"max_steps", "1e9"}, dir);
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["epochs"] = 1e18; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"epochs = 1e+18", "1e6"}, dir);
+  write(dir / "t.json", with(kTinyRecipe, [](auto& j) { j["data"]["synthetic"]["n"] = 100000000; }));
+  expect_one_line_error("flatmin --threads 1 train --no-progress --config " + in + "t.json" + out, {"synthetic.n", "1e7"}, dir);
+  write(dir / "t.json", kTinyRecipe);
+  expect_one_line_error("flatmin --threads 1 train --no-progress --stop-after 10000000 --config " + in + "t.json" + out,
+                        {"--stop-after", "1e6"}, dir);
+  expect_one_line_error("flatmin --threads 100000 train --no-progress --config " + in + "t.json" + out, {"--threads", "4096"}, dir);
+  write(dir / "sw.json", nlohmann::json({{"base", nlohmann::json::parse(kTinyRecipe)},
+                                         {"optimizers", {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}}}},
+                                         {"seeds", std::vector<int>(200000, 1)}}).dump());
+  expect_one_line_error("flatmin --threads 1 sweep --no-progress --config " + in + "sw.json" + out, {"seeds", "1e5"}, dir);
+  write(dir / "reg.json", R"({"T": 1000, "threads": 100000})");
+  expect_one_line_error("flatmin-theory regret --config " + in + "reg.json" + out, {"threads", "4096"}, dir);
+  write(dir / "e.json", R"({"lr": 0.1, "dt": 1e-6, "t_max": 1e6})");
+  expect_one_line_error("flatmin-theory escape-time --config " + in + "e.json" + out, {"t_max/dt", "1e9"}, dir);
+  EXPECT_FALSE(fs::exists(dir / "o"));
+  EXPECT_FALSE(fs::exists(dir / "o.csv"));
+  EXPECT_FALSE(fs::exists(dir / "g.csv"));
+}
+
+// issue 15: a sweep checks every run (labels, options) before it creates any folder: a label cannot leave the
+// sweep folder, and an out-of-range option of the last optimizer leaves nothing behind.
+TEST(SweepCli, UnsafeLabelsAndOutOfRangeOptionsAreRefusedBeforeAnyFolder) {
+  TempDir dir;
+  const std::string in = dir.path().string() + "/";
+  const auto sweep = [&](const nlohmann::json& optimizers) {
+    write(dir / "sw.json", nlohmann::json({{"base", nlohmann::json::parse(kTinyRecipe)}, {"optimizers", optimizers},
+                                           {"seeds", {1, 2}}, {"noise_rates", {0.0, 0.2}}}).dump());
+    return "flatmin --threads 1 sweep --no-progress --config " + in + "sw.json --out " + in + "deep/sweep";
+  };
+  fs::create_directories(dir / "deep");
+  for (const std::string& label :
+       std::vector<std::string>{"../../evil", "..", ".", "", "a/b", "tab\there", std::string(101, 'x'), "caf\xc3\xa9"}) {
+    const nlohmann::json opts = {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}, {"label", label}}};
+    expect_one_line_error(sweep(opts), {"optimizers[0].label", "[A-Za-z0-9._-]"}, dir);
+    EXPECT_FALSE(fs::exists(dir / "deep" / "sweep")) << label;
+    EXPECT_FALSE(fs::exists(dir / "evil")) << label;
+  }
+  for (const std::string& label : std::vector<std::string>{"adam-1.e3_x", std::string(100, 'x')}) {  // allowed (checked with --print-slurm: nothing runs)
+    const nlohmann::json opts = {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}, {"label", label}}};
+    const auto r = run(sweep(opts) + " --print-slurm", dir);
+    EXPECT_EQ(r.code, 0) << label << "\n" << r.err;
+  }
+  fs::remove_all(dir / "deep" / "sweep");
+  const nlohmann::json opts = {{{"name", "sgd"}, {"options", {{"lr", 0.1}}}},
+                               {{"name", "miadam1"}, {"label", "mi"}, {"options", {{"lr", 0.01}, {"kappa", 1.5}}}}};
+  expect_one_line_error(sweep(opts), {"sweep: run mi_noise0_seed1", "kappa"}, dir);
+  EXPECT_FALSE(fs::exists(dir / "deep" / "sweep"));
+}
+
+}  // namespace

@@ -9,9 +9,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/bad_output.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -303,4 +306,33 @@ json.dump({"top": torch.linalg.eigvalsh((H + H.T) / 2)[-1].item(), "trace": H.tr
   EXPECT_NEAR(s["top_eigenvalues"][0]["value"].get<double>(), top, 1e-8 * std::abs(top));
   EXPECT_NEAR(s["trace"]["estimate"].get<double>(), tr, 1e-8 * std::abs(tr));
   EXPECT_EQ(s["status"], "ok");
+}
+
+// issue 15: an unusable --out is refused before the model is loaded or a single HVP is computed (it used to be
+// noticed only when the results were written): one line naming --out and the path, exit 2, nothing written.
+TEST(HessianCli, UnusableOutIsRefusedBeforeAnyWork) {
+  TempDir tmp;
+  flatmin::common::testing_support::expect_bad_outputs_refused("flatmin", "--out", false, tmp, [&](const std::string& o) {
+    return "flatmin --threads 1 hessian --model " + kData + "mlp_bn.pt --data " + kData +
+           "mlp_bn_data.pt --loss cross_entropy --top-k 2 --trace --density --out " + o;
+  });
+}
+
+// issue 15: the counts of an analysis have documented bounds (docs/robustness.md "Bounds"), checked before any HVP.
+TEST(HessianCli, CountsAboveTheirBoundNameTheOptionAndTheBound) {
+  TempDir tmp;
+  const std::string base = "--model " + kData + "mlp_bn.pt --data " + kData + "mlp_bn_data.pt --out " + (tmp / "o").string() + " ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--density --num-bins 100000000", "--num-bins 100000000 must be in [2, 1e7]"},
+      {"--trace --trace-max-samples 1000000000", "--trace-max-samples 1000000000 must be <= 1e8"},
+      {"--density --slq-runs 1000000000", "--slq-runs 1000000000 must be in [0, 1e8]"},
+      {"--trace --trace-block 100000", "--trace-block 100000 must be in [1, 4096]"},
+      {"--top-k 1 --batch-size 10000000000", "--batch-size 10000000000 must be in [0, 1e9]"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run(base + args, tmp);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(tmp / "o")) << args;
+  }
 }
