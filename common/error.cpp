@@ -1,5 +1,6 @@
 #include "common/error.h"
 
+#include <csignal>
 #include <exception>
 #include <iostream>
 
@@ -25,6 +26,9 @@ void report(const std::string& prog, const char* kind, const std::string& msg) {
 }  // namespace
 
 int run_main(const std::string& prog, const std::function<int()>& body) {
+  // A write beyond the file size limit (ulimit -f) then fails with EFBIG, which AtomicFile reports as one line,
+  // instead of killing the process silently with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body();
   } catch (const InputError& e) {
