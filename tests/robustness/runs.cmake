@@ -14,6 +14,10 @@ add_test(NAME robustness_runs_locks
                  --flatmin ${CMAKE_RUNTIME_OUTPUT_DIRECTORY}/flatmin
                  --shim ${CMAKE_BINARY_DIR}/tests/robustness/fault_inject.so)
 set_tests_properties(robustness_runs_locks PROPERTIES LABELS "robustness" TIMEOUT 300)
+add_test(NAME robustness_kill_loop
+         COMMAND ${flatmin_robustness_python} ${CMAKE_CURRENT_LIST_DIR}/kill_loop.py
+                 --flatmin ${CMAKE_RUNTIME_OUTPUT_DIRECTORY}/flatmin)
+set_tests_properties(robustness_kill_loop PROPERTIES LABELS "slow;robustness" TIMEOUT 600)
 add_test(NAME robustness_divergence
          COMMAND ${flatmin_robustness_python} ${CMAKE_CURRENT_LIST_DIR}/divergence.py --bin ${CMAKE_RUNTIME_OUTPUT_DIRECTORY})
 set_tests_properties(robustness_divergence PROPERTIES LABELS "robustness" TIMEOUT 300)
