@@ -1,6 +1,8 @@
 #include "common/atomic_file.h"
+#include "common/temp_cleanup.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -36,7 +38,57 @@ void fsync_path(const std::filesystem::path& path, int flags, bool required) {
   }
 }
 
+constexpr int kTrackedSlots = 64;
+constexpr std::size_t kTrackedPathMax = 4096;
+char g_tracked_path[kTrackedSlots][kTrackedPathMax];
+std::atomic<int> g_tracked_state[kTrackedSlots];  // 0 free, 1 being written, 2 tracked
+
+extern "C" void flatmin_remove_temps_and_die(int sig) {
+  for (int i = 0; i < kTrackedSlots; ++i) {
+    if (g_tracked_state[i].load(std::memory_order_acquire) == 2) ::unlink(g_tracked_path[i]);  // async-signal-safe
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 }  // namespace
+
+void track_temp(const char* path) {
+  const std::size_t n = std::strlen(path);
+  if (n >= kTrackedPathMax) return;
+  for (int i = 0; i < kTrackedSlots; ++i) {
+    int expected = 0;
+    if (g_tracked_state[i].compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+      std::memcpy(g_tracked_path[i], path, n + 1);
+      g_tracked_state[i].store(2, std::memory_order_release);
+      return;
+    }
+  }
+}
+
+void untrack_temp(const char* path) {
+  for (int i = 0; i < kTrackedSlots; ++i) {
+    if (g_tracked_state[i].load(std::memory_order_acquire) == 2 && std::strcmp(g_tracked_path[i], path) == 0) {
+      int expected = 2;
+      if (g_tracked_state[i].compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+        g_tracked_path[i][0] = '\0';
+        g_tracked_state[i].store(0, std::memory_order_release);
+        return;
+      }
+    }
+  }
+}
+
+void remove_temps_on_termination_signals() {
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) continue;  // keep SIG_IGN (nohup) and handlers
+    struct sigaction sa {};
+    sa.sa_handler = flatmin_remove_temps_and_die;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
 
 std::string write_error_message(const std::filesystem::path& file, int err) {
   std::string why;
@@ -122,6 +174,7 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
     throw std::runtime_error("cannot create temporary file '" + temp_.string() + "' for '" +
                              target_.string() + "': " + errno_text(err));
   }
+  track_temp(temp_.c_str());  // removed if SIGTERM/SIGINT/SIGHUP ends the process (run_main)
   buf_ = std::make_unique<FdStreamBuf>(fd_);
   out_ = std::make_unique<std::ostream>(buf_.get());
 }
@@ -131,6 +184,7 @@ AtomicFile::~AtomicFile() {
   if (committed_) return;
   std::error_code ec;
   std::filesystem::remove(temp_, ec);  // best effort; never throw from a destructor
+  untrack_temp(temp_.c_str());
 }
 
 std::ostream& AtomicFile::stream() { return *out_; }
@@ -169,6 +223,7 @@ void AtomicFile::commit() {
                              "': " + errno_text(errno));
   }
   committed_ = true;
+  untrack_temp(temp_.c_str());
 
   // Persist the directory entry too (best effort: some file systems refuse fsync on directories).
   std::filesystem::path dir = target_.parent_path();

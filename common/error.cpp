@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/status.h"
+#include "common/temp_cleanup.h"
 
 namespace flatmin::common {
 
@@ -29,6 +30,7 @@ int run_main(const std::string& prog, const std::function<int()>& body) {
   // A write beyond the file size limit (ulimit -f) then fails with EFBIG, which AtomicFile reports as one line,
   // instead of killing the process silently with SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
+  remove_temps_on_termination_signals();  // SIGTERM/SIGINT/SIGHUP mid-write leave no *.tmp.* behind
   try {
     return body();
   } catch (const InputError& e) {

@@ -16,6 +16,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/temp_cleanup.h"
 #include "tests/support/temp_dir.h"
 
 namespace flatmin::common {
@@ -179,6 +180,36 @@ TEST(WriteFailure, TheLibTorchWriterNeverReportsAFailureButCommitDoes) {
   EXPECT_TRUE(threw);
   EXPECT_FALSE(fs::exists(dir / "m.pt"));
   EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+TEST(WriteFailure, SigtermMidWriteLeavesNoTemporary) {
+  // What `kill <pid>` (SIGTERM) of a long writer did before: its *.tmp.* stayed (358 MB for miadam-gain, issue 15).
+  TempDir dir;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    remove_temps_on_termination_signals();  // as run_main does
+    AtomicFile f(dir / "big.csv");
+    f.stream() << std::string(10000, 'p');
+    f.stream().flush();
+    const char c = 'x';
+    if (::write(ready[1], &c, 1) != 1) _exit(1);
+    ::pause();
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  std::size_t temps_before = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) temps_before += is_atomic_temp_name(e.path().filename().string()) ? 1 : 0;
+  EXPECT_EQ(temps_before, 1u);
+  ::kill(child, SIGTERM);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;  // still ends by the signal
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 }  // namespace
