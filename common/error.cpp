@@ -1,9 +1,11 @@
 #include "common/error.h"
 
+#include <csignal>
 #include <exception>
 #include <iostream>
 
 #include "common/status.h"
+#include "common/temp_cleanup.h"
 
 namespace flatmin::common {
 
@@ -25,6 +27,10 @@ void report(const std::string& prog, const char* kind, const std::string& msg) {
 }  // namespace
 
 int run_main(const std::string& prog, const std::function<int()>& body) {
+  // A write beyond the file size limit (ulimit -f) then fails with EFBIG, which AtomicFile reports as one line,
+  // instead of killing the process silently with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
+  remove_temps_on_termination_signals();  // SIGTERM/SIGINT/SIGHUP mid-write leave no *.tmp.* behind
   try {
     return body();
   } catch (const InputError& e) {

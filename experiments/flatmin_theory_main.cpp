@@ -10,6 +10,7 @@
 #include "common/cli_parse.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/manifest.h"
 #include "common/output_path.h"
 #include "common/version.h"
 #include "experiments/theory_commands/theory_commands.h"
@@ -78,11 +79,19 @@ int main(int argc, char** argv) {
     FLATMIN_CHECK(steps >= 1 && steps <= lim::kRecordedSteps,
                   "--steps = " << steps << " must be in [1, " << flatmin::common::format_count(lim::kRecordedSteps) << "]");
     FLATMIN_CHECK(order >= 1 && order <= lim::kOrder, "--order = " << order << " must be in [1, " << lim::kOrder << "]");
-    const auto g = flatmin::theory::miadam_gain_table(kappa, order, lr, steps);
+    // <out>.manifest.json beside the CSV (as optim-replay): status ok, or diverged when a value overflows
+    flatmin::common::Manifest manifest("miadam-gain", targs.argv);
+    manifest.set_config({{"kappa", kappa}, {"order", order}, {"lr", lr}, {"steps", steps}});
+    std::filesystem::path manifest_path = out;
+    manifest_path.replace_extension(".manifest.json");
+    const auto g = flatmin::common::record_divergence(
+        manifest, manifest_path, [&] { return flatmin::theory::miadam_gain_table(kappa, order, lr, steps); });
     flatmin::common::AtomicFile file(out);
     flatmin::common::CsvWriter csv(file.stream(), {"step", "buffer_gain", "step_ratio"});
     for (std::size_t i = 0; i < g.step.size(); ++i) csv.row({static_cast<double>(g.step[i]), g.buffer_gain[i], g.step_ratio[i]});
     file.commit();
+    manifest.finish();
+    manifest.write(manifest_path);
     if (kappa < 1.0) std::cout << "steady-state step ratio (lr/(1-kappa))^n = " << g.steady_step_ratio << "\n";
     return 0;
   });

@@ -6,6 +6,8 @@
 #include <boost/math/special_functions/beta.hpp>
 
 #include "common/error.h"
+#include "common/format.h"
+#include "common/status.h"
 
 namespace flatmin::theory {
 
@@ -98,6 +100,13 @@ GainTable miadam_gain_table(double kappa, int order, double lr, std::int64_t ste
     const double gain = miadam_buffer_gain(kappa, order, t);
     double ratio = gain;  // MI step / Adam step for constant m: lr^(n+1)·b_n / (lr·m) = lr^n · gain
     for (int j = 0; j < order; ++j) ratio *= lr;
+    if (!std::isfinite(gain) || !std::isfinite(ratio)) {  // an outcome (exit 1), not inf rows with exit 0
+      throw common::DivergedError("miadam-gain: step " + std::to_string(t) + ": " +
+                                  (std::isfinite(gain) ? "step_ratio = lr^n x buffer_gain" : "buffer_gain") + " = " +
+                                  common::format_double(std::isfinite(gain) ? ratio : gain) +
+                                  " overflows the doubles (kappa " + common::format_double(kappa) + ", order " +
+                                  std::to_string(order) + ", lr " + common::format_double(lr) + "); use fewer --steps or a lower --order/--lr");
+    }
     g.step.push_back(t);
     g.buffer_gain.push_back(gain);
     g.step_ratio.push_back(ratio);

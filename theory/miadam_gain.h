@@ -47,7 +47,8 @@ struct GainTable {
   std::vector<double> buffer_gain, step_ratio;
   double steady_step_ratio = 0;
 };
-/// Throws common::InputError unless 0 < κ <= 1, n >= 1, steps >= 1 and lr is finite and >= 0.
+/// Throws common::InputError unless 0 < κ <= 1, n >= 1, steps >= 1 and lr is finite and >= 0, and
+/// common::DivergedError (naming the step) when a gain or step ratio overflows the doubles.
 GainTable miadam_gain_table(double kappa, int order, double lr, std::int64_t steps);
 
 namespace detail {

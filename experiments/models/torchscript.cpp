@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <torch/csrc/jit/frontend/tracer.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/script.h>
 
 #include "common/atomic_file.h"
@@ -134,7 +135,7 @@ std::shared_ptr<Net> load_torchscript_net(const std::string& path) {
 void save_torchscript(Net& model, const torch::Tensor& example, const fs::path& file) {
   if (const auto* ts = dynamic_cast<const TorchScriptNet*>(&model)) {
     common::AtomicFile f(file);
-    ts->module().save(f.stream());
+    torch::jit::ExportModule(ts->module(), f.writer());  // write errors: commit() reports them
     f.commit();
     return;
   }
@@ -158,7 +159,7 @@ void save_torchscript(Net& model, const torch::Tensor& example, const fs::path& 
                                "': the traced forward differs from the model's (its graph depends on the batch size)");
   }
   common::AtomicFile f(file);
-  j.save(f.stream());
+  torch::jit::ExportModule(j, f.writer());
   f.commit();
 }
 

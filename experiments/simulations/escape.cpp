@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "common/format.h"
 #include "common/progress.h"
 #include "common/status.h"
 #include "optim/optimizer_base.h"
@@ -156,6 +157,9 @@ RegretResult run_regret(const OptimizerSpec& optimizer, const RegretSpec& spec) 
       res.t.push_back(t);
       res.regret_over_t.push_back(regret / double(t));
     }
+    if (!std::isfinite(regret))  // θ left the finite numbers: an outcome (exit 1), not inf rows with exit 0
+      throw common::DivergedError("step " + std::to_string(t) + ": theta = " + common::format_double(*pt) +
+                                  ", regret non-finite (lower alpha0)");
     *pg = d;
     group_options.set_lr(spec.alpha0 / std::pow(double(t), spec.power));  // α_t = α/t^h (Theorem 2)
     opt->step();

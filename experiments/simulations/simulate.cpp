@@ -8,6 +8,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/format.h"
+#include "common/status.h"
 #include "common/json_io.h"
 #include "common/limits.h"
 #include "common/nearest.h"
@@ -175,6 +176,19 @@ SimOutput trajectories(const json& cfg, const std::string& device) {
       OptimizerSpec spec = o.spec;
       spec.options["lr"] = lr;
       const auto res = run_2d(*l, spec, x0, y0, run);
+      for (size_t p = 0; p < x0.size(); ++p) {  // a path that left the finite numbers: the run diverged (no inf rows)
+        if (std::isfinite(res.x[p]) && std::isfinite(res.y[p])) continue;
+        int64_t at = run.steps;
+        for (size_t k = 0; k < res.record_steps.size(); ++k) {
+          if (!std::isfinite(res.path_x[k][p]) || !std::isfinite(res.path_y[k][p])) {
+            at = res.record_steps[k];
+            break;
+          }
+        }
+        throw common::DivergedError("simulate trajectories " + o.label + " lr " + common::format_double(lr) + ": path " +
+                                    std::to_string(p) + " is non-finite " + (at < run.steps ? "at recorded step " : "by step ") +
+                                    std::to_string(at) + " (lower the lr)");
+      }
       for (size_t p = 0; p < x0.size(); ++p) {
         for (size_t k = 0; k < res.record_steps.size(); ++k) {
           const double x = res.path_x[k][p], y = res.path_y[k][p];
@@ -404,7 +418,12 @@ SimOutput regret(const json& cfg, const std::string&) {
   json per = json::array();
   common::Progress progress("simulate regret", int64_t(opts.size()));
   for (const auto& o : opts) {
-    const auto res = run_regret(o.spec, spec);
+    RegretResult res;
+    try {
+      res = run_regret(o.spec, spec);
+    } catch (const common::DivergedError& e) {
+      throw common::DivergedError("simulate regret " + o.label + ": " + e.what());
+    }
     json pts = json::array();
     for (size_t i = 0; i < res.t.size(); ++i) {
       t.rows.push_back({o.label, num(res.t[i]), num(res.regret_over_t[i])});

@@ -1,11 +1,12 @@
 #include "experiments/train/sweep.h"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "common/json_io.h"
 #include "common/limits.h"
 #include "common/output_path.h"
+#include "common/run_lock.h"
 #include "common/status.h"
 #include "experiments/train/trainer.h"
 
@@ -161,15 +163,18 @@ pid_t spawn_run(const SweepArgs& args, const SweepRun& r, int threads, int rank)
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
   const std::string log = (r.dir / (rank == 0 ? std::string("log.txt") : "log.rank" + std::to_string(rank) + ".txt")).string();
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args.exe.c_str(), &fa, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("sweep: cannot start " + args.exe.string() + ": " + std::strerror(rc));
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("sweep: cannot start " + args.exe.string() + ": " + std::strerror(errno));
+  if (pid == 0) {  // the child: only async-signal-safe calls until execve
+    // It dies with the sweep (also on kill -9 of the sweep): no orphaned trainer keeps writing its run folder.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) _exit(127);
+    ::execve(args.exe.c_str(), cargv.data(), environ);
+    _exit(127);
+  }
   return pid;
 }
 
@@ -301,6 +306,9 @@ json aggregate_runs(const std::vector<SweepRun>& runs) {
 json run_sweep(const SweepArgs& args) {
   const auto runs = expand_sweep(args);
   const fs::path out = sweep_out(args);
+  // One sweep per folder (a second one: exit 2 naming this PID); each run also locks its own folder.
+  const common::RunLock lock(out, "sweep: folder");
+  common::remove_stale_temps(out, /*all=*/true);
   std::vector<const SweepRun*> todo;
   for (const auto& r : runs) {
     if (!run_finished(r.dir)) todo.push_back(&r);

@@ -24,6 +24,7 @@
 #include "common/nearest.h"
 #include "common/output_path.h"
 #include "common/progress.h"
+#include "common/run_lock.h"
 #include "common/status.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
@@ -46,7 +47,7 @@ constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";
 
 void write_archive_atomic(torch::serialize::OutputArchive& a, const fs::path& file) {
   common::AtomicFile f(file);
-  a.save_to(f.stream());
+  a.save_to(f.writer());  // a full disk is reported by commit(), not thrown from inside LibTorch
   f.commit();
 }
 
@@ -452,6 +453,7 @@ struct Run {
   std::shared_ptr<dist::Communicator> coll;
   std::vector<EpochRow> rows;
   int64_t done_epochs = 0, global_step = 0;
+  std::optional<common::RunLock> lock;  // rank 0 owns the folder for the run's lifetime
   std::optional<common::Manifest> manifest;
   std::unique_ptr<common::Progress> progress;
   int64_t progress_done = 0;
@@ -529,6 +531,13 @@ Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.pro
   FLATMIN_CHECK(steps_per_epoch >= 1, "train: batch_size " << bs << " > training set size " << data.train.n << " with drop_last");
 
   fs::create_directories(out);  // only once data, model and optimizer exist: bad input leaves no folder
+  if (writer) {  // one writer per folder (exit 2 naming the holder), then the temporaries of killed writers go
+    lock.emplace(out, "train: run folder");
+    common::remove_stale_temps(out, /*all=*/true);
+    have_ckpt = fs::is_regular_file(ckpt_file, ec);  // again, under the lock: a run may have ended meanwhile
+    FLATMIN_CHECK(args.resume || !have_ckpt,
+                  out.string() << " already holds a checkpoint: pass --resume to continue it, or choose another --out");
+  }
   if (args.world_size > 1) {
     if (args.sync_bn) {  // every rank must run every BN forward (the statistics are a collective)
       const int64_t last = data.train.n - (steps_per_epoch - 1) * bs;
@@ -791,16 +800,31 @@ json Run::summarize() {
 json run_training(const TrainArgs& args) {
   Run run(args);
   if (run.have_ckpt) run.restore();
-  run.start();
-  const int64_t last_epoch = args.stop_after > 0 ? std::min(run.cfg.epochs, run.done_epochs + args.stop_after) : run.cfg.epochs;
-  run.progress = std::make_unique<common::Progress>(run.cfg.name, (last_epoch - run.done_epochs) * run.steps_per_epoch, 10.0,
-                                                    args.progress && run.writer ? &std::cerr : nullptr);
-  for (int64_t epoch = run.done_epochs + 1; epoch <= last_epoch; ++epoch) {
-    const bool best = run.train_epoch(epoch);
-    if (run.writer) run.save(epoch, best);
+  try {
+    run.start();
+    const int64_t last_epoch = args.stop_after > 0 ? std::min(run.cfg.epochs, run.done_epochs + args.stop_after) : run.cfg.epochs;
+    run.progress = std::make_unique<common::Progress>(run.cfg.name, (last_epoch - run.done_epochs) * run.steps_per_epoch, 10.0,
+                                                      args.progress && run.writer ? &std::cerr : nullptr);
+    for (int64_t epoch = run.done_epochs + 1; epoch <= last_epoch; ++epoch) {
+      const bool best = run.train_epoch(epoch);
+      if (run.writer) run.save(epoch, best);
+    }
+    run.progress->finish();
+    return run.summarize();
+  } catch (const common::DivergedError&) {
+    throw;  // diverge() recorded it
+  } catch (const std::exception& e) {
+    // A run-time failure (a full disk, a file size limit, …): manifest "failed" with the one-line message, best
+    // effort (the manifest itself may not fit); checkpoint.pt stays the last one written completely.
+    if (run.writer && run.manifest) {
+      run.manifest->finish(common::RunStatus::failed, common::single_line(e.what()));
+      try {
+        run.manifest->write(run.out / "manifest.json");
+      } catch (const std::exception&) {
+      }
+    }
+    throw;
   }
-  run.progress->finish();
-  return run.summarize();
 }
 
 }  // namespace flatmin::train

@@ -259,6 +259,20 @@ TEST(TheoryCli, MIAdamGainAndBadInput) {
   const auto bad = run("flatmin-theory miadam-gain --kappa 1.5 --out " + (dir / "h.csv").string(), dir);
   EXPECT_EQ(bad.code, 2);
   EXPECT_FALSE(fs::exists(dir / "h.csv"));
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir / "g.manifest.json")).at("status"), "ok");
+}
+
+TEST(TheoryCli, MIAdamGainOverflowIsDivergedNotInfRows) {
+  // lr^n x gain = (1e10)^40 x ... overflows at step 1: exit 1, one line, no CSV, manifest "diverged"
+  TempDir dir;
+  const auto r = run("flatmin-theory miadam-gain --kappa 0.9 --order 40 --lr 1e10 --steps 5 --out " + (dir / "g.csv").string(), dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("flatmin-theory: diverged: miadam-gain: step 1: step_ratio", 0), 0u) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "g.csv"));
+  const auto m = nlohmann::json::parse(std::ifstream(dir / "g.manifest.json"));
+  EXPECT_EQ(m.at("status"), "diverged");
+  EXPECT_NE(m.at("message").get<std::string>().find("overflows"), std::string::npos);
 }
 
 }  // namespace
