@@ -21,6 +21,10 @@ import fig_sim_escape  # noqa: E402
 import fig_sim_regret  # noqa: E402
 import fig_table2_imagenet  # noqa: E402
 import fig_table3_text  # noqa: E402
+import fig_adai_train_cpu  # noqa: E402
+import fig_adam_cm_train_cpu  # noqa: E402
+import fig_table1_cpu  # noqa: E402
+import fig_table4_label_noise_cpu  # noqa: E402
 import fig_training_curves  # noqa: E402
 import fig_theory_regret  # noqa: E402
 import fig_theory_slopes  # noqa: E402
@@ -36,6 +40,8 @@ FIGURES.update({"train_adam_vs_miadam1": fig_training_curves, "label_noise_rate"
 FIGURES.update({"fig3_hessian": fig3_hessian})
 FIGURES.update({"fig1_filtering": fig1_filtering, "adam_cm_toy": fig_adam_cm_toy})
 FIGURES.update({"table2_imagenet": fig_table2_imagenet, "table3_text": fig_table3_text})
+FIGURES.update({"table1_cpu": fig_table1_cpu, "table4_label_noise_cpu": fig_table4_label_noise_cpu,  # fig_train_compare.py
+                "adam_cm_train_cpu": fig_adam_cm_train_cpu, "adai_train_cpu": fig_adai_train_cpu})
 
 
 def main():

@@ -55,6 +55,11 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
       {"theory", {"config_file", "suite"}},
       {"train_adam_vs_miadam1", {"baseline", "method", "reference_diff_pp", "setting", "sweep", "workers", "data_dir"}},
       {"label_noise_rate", {"rate", "seed"}},
+      // the train-comparison targets (reproduce_compare.cpp) share one key list
+      {"table1_cpu", {"sweep", "workers", "data_dir", "setting", "power", "claims", "paper_table", "noise_check", "classes"}},
+      {"table4_label_noise_cpu", {"sweep", "workers", "data_dir", "setting", "power", "claims", "paper_table", "noise_check", "classes"}},
+      {"adam_cm_train_cpu", {"sweep", "workers", "data_dir", "setting", "power", "claims", "paper_table", "noise_check", "classes"}},
+      {"adai_train_cpu", {"sweep", "workers", "data_dir", "setting", "power", "claims", "paper_table", "noise_check", "classes"}},
       {"fig3_hessian", {"baseline", "hessian", "sweep", "trace_sigmas", "workers", "data_dir"}},
       {"table2_imagenet", {"printed", "denominator", "reference", "alpha", "would_run"}},
       {"fig1_filtering", {"steps", "burn_in", "segment", "batch_size", "min_bin", "orders", "kappa", "tolerance", "high_frequency",
@@ -219,6 +224,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     add_table_targets(t);
     add_fig1_targets(t);
     add_adam_cm_targets(t);
+    add_compare_targets(t);
     return t;
   }();
   return targets;
