@@ -62,8 +62,9 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
       {"fig1_filtering", {"steps", "burn_in", "segment", "batch_size", "min_bin", "orders", "kappa", "tolerance", "high_frequency",
                           "coordinate", "seed", "data_dir", "train_subset", "optimizer"}},
       {"dualadam_ablation_cpu", {"sweep", "workers", "data_dir", "setting", "z", "equivalence_margin_pp", "dualadam", "adam",
-                                 "adam_warmup", "invadam"}},
+                                 "adam_warmup", "invadam", "escape"}},
       {"adam_cm_toy", {"z", "exploration", "buffer"}},
+      {"adai_claims", {"z", "threads", "common", "dynamics", "minimum", "saddle", "e_row"}},
       {"table3_text", {"printed", "runs", "z_min", "baseline", "method", "would_run"}}};
   const auto it = keys.find(name);
   if (it == keys.end()) return;  // a target added without a key list: not checked
@@ -228,6 +229,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     add_table_targets(t);
     add_fig1_targets(t);
     add_adam_cm_targets(t);
+    add_adai_targets(t);
     return t;
   }();
   return targets;

@@ -60,5 +60,6 @@ void add_fig3_targets(std::map<std::string, TargetRunner>& targets);
 void add_table_targets(std::map<std::string, TargetRunner>& targets);
 void add_fig1_targets(std::map<std::string, TargetRunner>& targets);
 void add_adam_cm_targets(std::map<std::string, TargetRunner>& targets);
+void add_adai_targets(std::map<std::string, TargetRunner>& targets);
 
 }  // namespace flatmin::experiments

@@ -18,6 +18,12 @@
 
 namespace flatmin::experiments {
 
+/// InvAdam's escape claim on the 1-D theory engine (reproduce_adai.cpp, LibTorch-free): cfg = {common (escape keys,
+/// paths, seed), dynamics {sgd, adam, invadam: escape keys}, lr (SGD's), k_flat, k_sharp, z}; writes dir/escape.csv and
+/// summary["escape"]; returns the rows "InvAdam's flat-minimum preference exceeds Adam's / SGD's".
+std::vector<ReportRow> invadam_escape_rows(const nlohmann::json& cfg, const std::filesystem::path& dir, nlohmann::json& summary,
+                                           const std::string& target);
+
 namespace {
 
 using nlohmann::json;
@@ -159,6 +165,9 @@ std::vector<ReportRow> dualadam_ablation_cpu(const json& cfg, const fs::path& di
                     note(dual, warm, d, se, "holds iff the " + fmtz(z) + "-SE interval lies within ±" + fmtz(margin) + " pp")});
   }
   better(adam, inv, "paper 002: InvAdam alone 'may face challenges in convergence'");
+  json escape = cfg.at("escape");
+  escape["z"] = z;
+  for (auto& r : invadam_escape_rows(escape, dir, summary, T)) rows.push_back(std::move(r));
   return rows;
 }
 
