@@ -163,6 +163,27 @@ json this_code_version() {
           {"executable_fnv1a", bytes.empty() ? json(nullptr) : json(fnv1a_hex(bytes.data(), bytes.size()))}};
 }
 
+/// The config files a target's config names (any string value ending in ".json" that is a file relative to
+/// experiments/configs or to the source tree, e.g. a sweep's base recipe or the theory suite's config_file):
+/// name → FNV-1a of its bytes, so that editing such a file is a changed input too.
+void referenced_files(const json& j, json& out) {
+  if (j.is_object() || j.is_array()) {
+    for (const auto& v : j) referenced_files(v, out);
+    return;
+  }
+  if (!j.is_string()) return;
+  const std::string v = j.get<std::string>();
+  if (v.size() < 6 || v.compare(v.size() - 5, 5, ".json") != 0 || out.contains(v)) return;
+  for (const fs::path& p : {fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs" / v, fs::path(FLATMIN_SOURCE_DIR) / v}) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) continue;
+    std::ifstream in(p, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out[v] = fnv1a_hex(bytes.data(), bytes.size());
+    return;
+  }
+}
+
 json row_to_json(const ReportRow& r) {
   return {{"target", r.target}, {"quantity", r.quantity}, {"reference", number_or_null(r.reference)},
           {"ours", number_or_null(r.ours)}, {"holds", r.holds}, {"note", r.note}, {"verdict", r.verdict}};
@@ -274,8 +295,10 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     if (!args.only.empty() && std::find(args.only.begin(), args.only.end(), name) == args.only.end()) continue;
     const fs::path dir = out / name;
     const json merged_for_inputs = common::merge_profile(cfg, args.profile, "target '" + name + "'");
-    const json inputs = {{"target", name}, {"config", merged_for_inputs}, {"profile", args.profile}, {"device", args.device},
-                         {"code", code_version}};
+    json files = json::object();
+    referenced_files(merged_for_inputs, files);
+    const json inputs = {{"target", name}, {"config", merged_for_inputs}, {"files", files}, {"profile", args.profile},
+                         {"device", args.device}, {"code", code_version}};
     const std::string hash = inputs_hash(inputs);
     if (!args.force) {
       if (auto reused = reusable_rows(dir, hash)) {  // the same inputs made these results: keep them

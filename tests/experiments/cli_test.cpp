@@ -252,6 +252,30 @@ TEST(ReproduceCli, UnchangedInputsAreReusedForceOrNewConfigRedoes) {
   EXPECT_EQ(smoke.out.find("reused"), std::string::npos) << smoke.out;
 }
 
+// A config file the target names (here by an absolute path in its notes; in practice a sweep's base recipe or the
+// theory suite's config_file) is an input too: editing it redoes the target.
+TEST(ReproduceCli, EditedReferencedConfigFileRedoes) {
+  TempDir dir;
+  std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+  const auto shipped = nlohmann::json::parse(in);
+  auto target = shipped["targets"]["table3_text"];
+  target["notes"] = {{"recipe", (dir / "recipe.json").string()}};
+  std::ofstream(dir / "r.json") << nlohmann::json({{"targets", {{"table3_text", target}}}}).dump();
+  std::ofstream(dir / "recipe.json") << R"({"lr": 0.1})";
+  const std::string cmd = "flatmin reproduce --config " + (dir / "r.json").string() + " --out " + (dir / "res").string();
+  const auto reused = [&] {
+    const auto r = run(cmd, dir);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return nlohmann::json::parse(std::ifstream(dir / "res" / "report.json"))["reused"].size() == 1;
+  };
+  EXPECT_FALSE(reused());
+  EXPECT_TRUE(reused());
+  std::ofstream(dir / "recipe.json") << R"({"lr": 0.2})";
+  EXPECT_FALSE(reused());
+  EXPECT_NE(nlohmann::json::parse(std::ifstream(dir / "res" / "table3_text" / "inputs.json"))["inputs"]["files"].dump().find("recipe.json"),
+            std::string::npos);
+}
+
 TEST(ReproduceCli, TypoedKeyOrTargetNamesTheNearestExit2NothingWritten) {
   TempDir dir;
   std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
