@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     repro->add_option("--device", rargs.device, "cpu, cuda or cuda:N")->capture_default_str();
     repro->add_option("--only", rargs.only, "run only these targets (default: all)");
     repro->add_option("--config", rargs.config, "targets JSON (default: experiments/configs/reproduce.json)");
+    repro->add_flag("--force", rargs.force, "redo every selected target, also those whose inputs (config, profile, device, code version) did not change");
 
     auto* sim = app.add_subcommand("simulate", "2-D landscape, escape and regret simulations with the real optimizers (docs/simulations.md)");
     std::string sim_kind, sim_config, sim_out, sim_device = "cpu";

@@ -8,7 +8,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fig1_filtering  # noqa: E402
+import fig_adai_claims  # noqa: E402
 import fig_adam_cm_toy  # noqa: E402
+import fig_dualadam_ablation  # noqa: E402
 import fig2_multiwell  # noqa: E402
 import fig2_start_study  # noqa: E402
 import fig2_yang  # noqa: E402
@@ -39,6 +41,7 @@ FIGURES.update({"hessian_esd": fig_esd})
 FIGURES.update({"train_adam_vs_miadam1": fig_training_curves, "label_noise_rate": fig_label_noise})
 FIGURES.update({"fig3_hessian": fig3_hessian})
 FIGURES.update({"fig1_filtering": fig1_filtering, "adam_cm_toy": fig_adam_cm_toy})
+FIGURES.update({"dualadam_ablation_cpu": fig_dualadam_ablation, "adai_claims": fig_adai_claims})
 FIGURES.update({"table2_imagenet": fig_table2_imagenet, "table3_text": fig_table3_text})
 FIGURES.update({"table1_cpu": fig_table1_cpu, "table4_label_noise_cpu": fig_table4_label_noise_cpu,  # fig_train_compare.py
                 "adam_cm_train_cpu": fig_adam_cm_train_cpu, "adai_train_cpu": fig_adai_train_cpu})

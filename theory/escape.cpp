@@ -95,9 +95,9 @@ struct Model1D {
   static constexpr std::size_t K = 1;
   const EscapeProblem* p;
   const Coeffs* c;
-  double dt, t_max, absorb, start, m0;
+  double dt, t_max, absorb, absorb_below, start, m0;
   Model1D(const EscapeProblem& prob, const Coeffs& co)
-      : p(&prob), c(&co), dt(prob.dt), t_max(prob.t_max), absorb(prob.absorb), start(prob.start),
+      : p(&prob), c(&co), dt(prob.dt), t_max(prob.t_max), absorb(prob.absorb), absorb_below(prob.absorb_below), start(prob.start),
         m0(prob.landscape.grad(prob.start)) {}
   void init(double* x, std::size_t w) const {
     for (std::size_t j = 0; j < S; ++j) x[j * w] = 0.0;
@@ -107,7 +107,7 @@ struct Model1D {
   void idle(double* x, std::size_t /*w*/) const { x[0] = start; }
   void drift(const double* x, double* d, std::size_t w) const { drift_at<S>(*c, x, d, w); }
   void noise(const double* x, double* s, std::size_t w, const double* xi) const { noise_at<S>(*c, x, s, w, xi[0]); }
-  bool exited(const double* x, std::size_t /*w*/) const { return x[0] >= absorb; }
+  bool exited(const double* x, std::size_t /*w*/) const { return x[0] >= absorb || x[0] <= absorb_below; }
   bool finite(const double* x, std::size_t /*w*/) const { return std::isfinite(x[0]); }
 };
 

@@ -84,11 +84,13 @@ EscapeProblem parse_escape_problem(const nlohmann::json& cfg) {
   const bool has_start = r.has("start"), has_absorb = r.has("absorb");
   if (has_start) p.start = r.number("start");
   if (has_absorb) p.absorb = r.number("absorb");
+  p.absorb_below = r.number("absorb_below", p.absorb_below);
   r.finish();
   check_dynamics_params(p);
   if (!has_start) p.start = p.landscape.minimum();
   if (!has_absorb) p.absorb = p.landscape.absorb();
   FLATMIN_CHECK(p.start < p.absorb, "start = " << p.start << " must be left of absorb = " << p.absorb);
+  FLATMIN_CHECK(!(p.absorb_below >= p.start), "absorb_below = " << p.absorb_below << " must be left of start = " << p.start);
   FLATMIN_CHECK(p.absorb > p.landscape.saddle(), "absorb = " << p.absorb << " must lie beyond the saddle at " << p.landscape.saddle());
   // the curvature rate P·H_a at the minimum
   const double a = p.landscape.minimum();
@@ -172,6 +174,7 @@ nlohmann::json to_json(const EscapeProblem& p) {
   j["dt"] = p.dt;
   j["start"] = p.start;
   j["absorb"] = p.absorb;
+  if (p.two_sided()) j["absorb_below"] = p.absorb_below;
   j["t_max"] = p.t_max;
   return j;
 }

@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,9 @@ struct EscapeProblem : DynamicsParams {
   DoubleWell1D landscape;
   double start = 0;    ///< θ0 (resolved: the minimum a)
   double absorb = 0;   ///< c (resolved: 0.5/√k)
+  /// Two-sided exit (key `absorb_below`): paths are also absorbed at θ <= absorb_below (−inf = one-sided, the
+  /// default). Used for the time to leave a saddle region; the quadrature oracle is one-sided only.
+  double absorb_below = -std::numeric_limits<double>::infinity();
   double H_a = 8.0;    ///< resolved curvature at the start minimum (hessian floor)
 
   /// Gradient-noise variance C(θ) per step (inline: the SDE inner loop calls it every step).
@@ -101,6 +105,7 @@ struct EscapeProblem : DynamicsParams {
   }
   int state_dim() const { return 1 + (has_momentum() ? 1 : 0) + chain(); }
   bool overdamped() const { return state_dim() == 1; }
+  bool two_sided() const { return std::isfinite(absorb_below); }
   double adai_vbar() const;
   /// Overdamped effective drift F_eff = P L' and diffusion D_eff = ηP²C/2 (dθ = −F_eff dt + sqrt(2D_eff) dW).
   double drift_eff(double th) const { return precond(th) * landscape.grad(th); }
@@ -117,7 +122,7 @@ struct EscapeProblem : DynamicsParams {
 void check_dt_resolves(double curv, const DynamicsParams& d);
 
 /// Parses and validates an escape-time config (keys: landscape, noise, T, dynamics, lr, batch, beta1,
-/// kappa, order, beta0, adai_eps, vbar, hessian_floor, dt, start, absorb, t_max; run keys paths, seed,
+/// kappa, order, beta0, adai_eps, vbar, hessian_floor, dt, start, absorb, absorb_below, t_max; run keys paths, seed,
 /// threads, survival_points, quadrature_intervals are validated by the caller). Unknown keys are an
 /// error. Throws common::InputError naming the problem.
 EscapeProblem parse_escape_problem(const nlohmann::json& cfg);

@@ -44,6 +44,7 @@ double exact_escape_time(const EscapeProblem& p, const QuadratureOptions& q, dou
   FLATMIN_CHECK(p.overdamped(), "no 1-D quadrature oracle for dynamics '" << to_string(p.dynamics)
                                                                         << "' with beta1 > 0 or a chain (state dimension "
                                                                         << p.state_dim() << ")");
+  FLATMIN_CHECK(!p.two_sided(), "no 1-D quadrature oracle for a two-sided exit (absorb_below = " << p.absorb_below << ")");
   if (std::isnan(c)) c = p.absorb;
   // left boundary a − (left_factor − 1)(b − a): −3/√k for the double well (theory.md §8)
   const double a = p.landscape.minimum(), gap = p.landscape.saddle() - a;

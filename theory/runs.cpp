@@ -29,7 +29,7 @@ EscapeSummary escape_time_summary(const nlohmann::json& cfg, bool progress) {
   EscapeSummary s = with_run_keys(cfg, progress);
   s.prediction = predict(p);
   s.result = run_escape_mc(p, s.run);
-  if (p.overdamped()) s.exact = exact_escape(p, s.quadrature);
+  if (p.overdamped() && !p.two_sided()) s.exact = exact_escape(p, s.quadrature);
   s.problem = to_json(p);
   return s;
 }

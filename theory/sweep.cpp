@@ -140,7 +140,7 @@ SweepStudy run_sweep_study(const SweepPlan& plan, bool progress) {
       const EscapeProblem m = marginal_problem(nd_problems[idx]);
       pt.exact = exact_escape_time(m);
       pt.bias = discretisation_bias(m);
-    } else if (!nd && p.overdamped()) {
+    } else if (!nd && p.overdamped() && !p.two_sided()) {
       pt.exact = exact_escape_time(p);
       pt.bias = discretisation_bias(p);
     } else {

@@ -1,6 +1,10 @@
 #include "experiments/commands/reproduce.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -64,7 +68,10 @@ void check_target_keys(const std::string& name, const json& cfg, const std::stri
       {"table2_imagenet", {"printed", "denominator", "reference", "alpha", "would_run"}},
       {"fig1_filtering", {"steps", "burn_in", "segment", "batch_size", "min_bin", "orders", "kappa", "tolerance", "high_frequency",
                           "coordinate", "seed", "data_dir", "train_subset", "optimizer"}},
+      {"dualadam_ablation_cpu", {"sweep", "workers", "data_dir", "setting", "z", "equivalence_margin_pp", "dualadam", "adam",
+                                 "adam_warmup", "invadam", "escape"}},
       {"adam_cm_toy", {"z", "exploration", "buffer"}},
+      {"adai_claims", {"z", "threads", "common", "dynamics", "minimum", "saddle", "e_row"}},
       {"table3_text", {"printed", "runs", "z_min", "baseline", "method", "would_run"}}};
   const auto it = keys.find(name);
   if (it == keys.end()) return;  // a target added without a key list: not checked
@@ -185,6 +192,88 @@ std::string verdict_md(const std::string& v) {
 
 json number_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
+// ---- reuse: a target whose inputs did not change keeps its results ---------------------------------------
+
+/// FNV-1a 64 of the bytes, as 16 hex digits.
+std::string fnv1a_hex(const char* data, size_t n, uint64_t h = 1469598103934665603ULL) {
+  for (size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string inputs_hash(const json& inputs) {
+  const std::string s = inputs.dump();  // object keys sorted: the same inputs give the same text
+  return fnv1a_hex(s.data(), s.size());
+}
+
+/// The code that computes the results: the source tree's git SHA and dirty flag (as the manifests record them)
+/// and a hash of this executable (a clean tree at the same commit whose binary was rebuilt differently, or any
+/// uncommitted change that was built, changes it).
+json this_code_version() {
+  const json m = make_manifest("reproduce", {}).to_json();
+  std::ifstream exe("/proc/self/exe", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(exe)), std::istreambuf_iterator<char>());
+  return {{"git_sha", m.value("git_sha", std::string())}, {"git_dirty", m.value("git_dirty", json())},
+          {"executable_fnv1a", bytes.empty() ? json(nullptr) : json(fnv1a_hex(bytes.data(), bytes.size()))}};
+}
+
+/// The config files a target's config names (any string value ending in ".json" that is a file relative to
+/// experiments/configs or to the source tree, e.g. a sweep's base recipe or the theory suite's config_file):
+/// name → FNV-1a of its bytes, so that editing such a file is a changed input too.
+void referenced_files(const json& j, json& out) {
+  if (j.is_object() || j.is_array()) {
+    for (const auto& v : j) referenced_files(v, out);
+    return;
+  }
+  if (!j.is_string()) return;
+  const std::string v = j.get<std::string>();
+  if (v.size() < 6 || v.compare(v.size() - 5, 5, ".json") != 0 || out.contains(v)) return;
+  for (const fs::path& p : {fs::path(FLATMIN_SOURCE_DIR) / "experiments/configs" / v, fs::path(FLATMIN_SOURCE_DIR) / v}) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) continue;
+    std::ifstream in(p, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out[v] = fnv1a_hex(bytes.data(), bytes.size());
+    return;
+  }
+}
+
+json row_to_json(const ReportRow& r) {
+  return {{"target", r.target}, {"quantity", r.quantity}, {"reference", number_or_null(r.reference)},
+          {"ours", number_or_null(r.ours)}, {"holds", r.holds}, {"note", r.note}, {"verdict", r.verdict}};
+}
+
+/// The rows of a finished result of these inputs (dir/inputs.json with this hash, dir/rows.json, an ok manifest),
+/// or nothing.
+std::optional<std::vector<ReportRow>> reusable_rows(const fs::path& dir, const std::string& hash) {
+  try {
+    if (!fs::exists(dir / "inputs.json") || !fs::exists(dir / "rows.json") || !fs::exists(dir / "manifest.json") ||
+        !fs::exists(dir / "summary.json"))
+      return std::nullopt;
+    if (common::read_json_file(dir / "inputs.json").value("hash", std::string()) != hash) return std::nullopt;
+    if (common::read_json_file(dir / "manifest.json").value("status", std::string()) != "ok") return std::nullopt;
+    std::vector<ReportRow> rows;
+    for (const auto& j : common::read_json_file(dir / "rows.json")) {
+      ReportRow r;
+      r.target = j.at("target");
+      r.quantity = j.at("quantity");
+      r.reference = j.at("reference").is_number() ? j.at("reference").get<double>() : std::nan("");
+      r.ours = j.at("ours").is_number() ? j.at("ours").get<double>() : std::nan("");
+      r.holds = j.at("holds");
+      r.note = j.at("note");
+      r.verdict = j.at("verdict");
+      rows.push_back(r);
+    }
+    return rows;
+  } catch (const std::exception&) {  // an unreadable earlier result is simply redone
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 bool agrees_to_digits(double ours, double reference, int sig) {
@@ -225,6 +314,7 @@ const std::map<std::string, TargetRunner>& reproduce_targets() {
     add_fig1_targets(t);
     add_adam_cm_targets(t);
     add_compare_targets(t);
+    add_adai_targets(t);
     return t;
   }();
   return targets;
@@ -266,6 +356,8 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     }
   }
   const fs::path out(args.out);
+  const json code_version = this_code_version();
+  std::vector<std::string> reused_targets;
   std::vector<ReportRow> report;
   json report_json = json::array();
   json skipped = json::array();
@@ -278,6 +370,25 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     FLATMIN_CHECK(runners.count(name) == 1, config_path.string() << ": unknown target '" << name << "'");
     if (!args.only.empty() && std::find(args.only.begin(), args.only.end(), name) == args.only.end()) continue;
     const fs::path dir = out / name;
+    const json merged_for_inputs = common::merge_profile(cfg, args.profile, "target '" + name + "'");
+    json files = json::object();
+    referenced_files(merged_for_inputs, files);
+    const json inputs = {{"target", name}, {"config", merged_for_inputs}, {"files", files}, {"profile", args.profile},
+                         {"device", args.device}, {"code", code_version}};
+    const std::string hash = inputs_hash(inputs);
+    if (!args.force) {
+      if (auto reused = reusable_rows(dir, hash)) {  // the same inputs made these results: keep them
+        std::cout << "reproduce: " << name << " reused (inputs unchanged, " << hash << "; --force to redo)\n";
+        reused_targets.push_back(name);
+        for (const auto& r : *reused) add_json_row(r, cfg.value("source", ""), paper_of(cfg, r.target));
+        report.insert(report.end(), reused->begin(), reused->end());
+        continue;
+      }
+    }
+    // Inputs changed, --force, or no finished result: start from an empty folder (a training target's sweep
+    // would otherwise skip runs finished under other inputs), except for an unfinished run of the same inputs
+    // (no inputs.json yet), which resumes.
+    if (fs::exists(dir / "inputs.json")) fs::remove_all(dir);
     fs::create_directories(dir);
     auto manifest = make_manifest("reproduce " + name, argv);
     manifest.set_config({{"profile", args.profile}, {"device", args.device}, {"target", cfg}});
@@ -325,6 +436,10 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
     common::write_json_atomic(dir / "summary.json", summary);
     manifest.finish();
     manifest.write(dir / "manifest.json");
+    json rows_json = json::array();
+    for (const auto& r : rows) rows_json.push_back(row_to_json(r));
+    common::write_json_atomic(dir / "rows.json", rows_json);
+    common::write_json_atomic(dir / "inputs.json", {{"hash", hash}, {"inputs", inputs}});  // last: marks the result finished
     for (const auto& r : rows) add_json_row(r, cfg.value("source", ""), paper_of(cfg, r.target));
     report.insert(report.end(), rows.begin(), rows.end());
   }
@@ -362,6 +477,7 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   md << "\nSources and claims: experiments/configs/reproduce.json; per-target data and manifests in the target folders.\n";
   common::write_json_atomic(out / "report.json", {{"profile", args.profile}, {"checks", checks},
                                                   {"holding", held}, {"verdicts", counts}, {"skipped", skipped},
+                                                  {"reused", reused_targets},
                                                   {"papers", config.value("papers", json::object())},
                                                   {"rows", report_json}});
   common::write_text_atomic(out / "report.md", md.str());

@@ -62,5 +62,6 @@ void add_fig1_targets(std::map<std::string, TargetRunner>& targets);
 void add_adam_cm_targets(std::map<std::string, TargetRunner>& targets);
 /// table1_cpu, table4_label_noise_cpu, adam_cm_train_cpu, adai_train_cpu: one train-comparison runner (reproduce_compare.cpp).
 void add_compare_targets(std::map<std::string, TargetRunner>& targets);
+void add_adai_targets(std::map<std::string, TargetRunner>& targets);
 
 }  // namespace flatmin::experiments

@@ -49,6 +49,7 @@ std::string noise_tag(double p) {
 struct SweepOptimizer {
   std::string name, label;
   json options;
+  json overrides;  ///< RFC 7386 merge patch of this optimizer's run recipes (after the sweep's); null when not given
 };
 
 /// A sweep file, parsed once (unknown keys name the nearest known key).
@@ -99,7 +100,10 @@ SweepConfig read_sweep_config(const json& c) {
       so.name = e.string("name", "");
       so.label = e.string("label", so.name);
       so.options = e.raw("options", json::object());
+      so.overrides = e.raw("overrides", nullptr);
       e.finish();
+      FLATMIN_CHECK(so.overrides.is_null() || so.overrides.is_object(),
+                    "sweep: optimizers[].overrides must be an object (a merge patch of the run recipe)");
       FLATMIN_CHECK(!so.name.empty(), "sweep: every optimizers[] entry needs a 'name'");
       check_label(so.label, i);
       s.optimizers.push_back(std::move(so));
@@ -204,6 +208,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
         r.id = label + "_noise" + noise_tag(p) + "_seed" + std::to_string(s);
         r.dir = out / "runs" / r.id;
         r.config = base;
+        if (!o.overrides.is_null()) r.config.merge_patch(o.overrides);  // e.g. a warm-up for one optimizer only
         r.config["name"] = r.id;
         r.config["optimizer"] = {{"name", o.name}, {"options", o.options}};
         r.config["seed"] = s;

@@ -204,6 +204,80 @@ TEST(ReproduceCli, VerdictKindsPapersAndSmokeSkip) {
   EXPECT_NE(text.find("| sim_yang_landscape | — | — | — | skipped |"), std::string::npos);
 }
 
+// Reuse: a target whose inputs (resolved config, profile, device, code version) did not change keeps its results
+// (same manifest, same rows, "reused" on stdout and in report.json); --force or a changed config redoes it.
+TEST(ReproduceCli, UnchangedInputsAreReusedForceOrNewConfigRedoes) {
+  TempDir dir;
+  std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+  const auto shipped = nlohmann::json::parse(in);
+  nlohmann::json config = {{"targets", {{"table3_text", shipped["targets"]["table3_text"]}}}};
+  std::ofstream(dir / "r.json") << config.dump();
+  const std::string cmd = "flatmin reproduce --config " + (dir / "r.json").string() + " --out " + (dir / "res").string();
+  const auto read = [&](const std::string& f) { return nlohmann::json::parse(std::ifstream(dir / "res" / f)); };
+  struct Out {
+    int code;
+    std::string err, out;
+  };
+  const auto go = [&](const std::string& c) {
+    const auto r = run(c, dir);
+    std::ifstream o(dir / "stdout.txt");
+    return Out{r.code, r.err, std::string((std::istreambuf_iterator<char>(o)), std::istreambuf_iterator<char>())};
+  };
+  const auto first = go(cmd);
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.out.find("reused"), std::string::npos) << first.out;
+  const auto manifest1 = read("table3_text/manifest.json");
+  const auto rows1 = read("report.json")["rows"];
+  EXPECT_EQ(read("table3_text/inputs.json")["inputs"]["profile"], "quick");
+  std::ofstream(dir / "res" / "table3_text" / "marker") << "kept";
+  const auto second = go(cmd);
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.out.find("table3_text reused"), std::string::npos) << second.out;
+  EXPECT_EQ(read("table3_text/manifest.json"), manifest1);
+  EXPECT_EQ(read("report.json")["rows"], rows1);
+  EXPECT_EQ(read("report.json")["reused"], nlohmann::json::array({"table3_text"}));
+  EXPECT_TRUE(fs::exists(dir / "res" / "table3_text" / "marker"));
+  const auto forced = go(cmd + " --force");
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  EXPECT_EQ(forced.out.find("reused"), std::string::npos) << forced.out;
+  EXPECT_FALSE(fs::exists(dir / "res" / "table3_text" / "marker"));  // a redone target starts from an empty folder
+  EXPECT_EQ(read("report.json")["rows"], rows1);                      // deterministic: the same rows again
+  EXPECT_TRUE(read("report.json")["reused"].empty());
+  config["targets"]["table3_text"]["z_min"] = 100;  // changed input: redone, and the rows show it
+  std::ofstream(dir / "r.json") << config.dump();
+  const auto changed = go(cmd);
+  ASSERT_EQ(changed.code, 0) << changed.err;
+  EXPECT_EQ(changed.out.find("reused"), std::string::npos) << changed.out;
+  EXPECT_NE(read("report.json")["rows"], rows1);
+  const auto smoke = go(cmd + " --profile smoke");  // another profile is another input
+  ASSERT_EQ(smoke.code, 0) << smoke.err;
+  EXPECT_EQ(smoke.out.find("reused"), std::string::npos) << smoke.out;
+}
+
+// A config file the target names (here by an absolute path in its notes; in practice a sweep's base recipe or the
+// theory suite's config_file) is an input too: editing it redoes the target.
+TEST(ReproduceCli, EditedReferencedConfigFileRedoes) {
+  TempDir dir;
+  std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");
+  const auto shipped = nlohmann::json::parse(in);
+  auto target = shipped["targets"]["table3_text"];
+  target["notes"] = {{"recipe", (dir / "recipe.json").string()}};
+  std::ofstream(dir / "r.json") << nlohmann::json({{"targets", {{"table3_text", target}}}}).dump();
+  std::ofstream(dir / "recipe.json") << R"({"lr": 0.1})";
+  const std::string cmd = "flatmin reproduce --config " + (dir / "r.json").string() + " --out " + (dir / "res").string();
+  const auto reused = [&] {
+    const auto r = run(cmd, dir);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return nlohmann::json::parse(std::ifstream(dir / "res" / "report.json"))["reused"].size() == 1;
+  };
+  EXPECT_FALSE(reused());
+  EXPECT_TRUE(reused());
+  std::ofstream(dir / "recipe.json") << R"({"lr": 0.2})";
+  EXPECT_FALSE(reused());
+  EXPECT_NE(nlohmann::json::parse(std::ifstream(dir / "res" / "table3_text" / "inputs.json"))["inputs"]["files"].dump().find("recipe.json"),
+            std::string::npos);
+}
+
 TEST(ReproduceCli, TypoedKeyOrTargetNamesTheNearestExit2NothingWritten) {
   TempDir dir;
   std::ifstream in(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "experiments" / "configs" / "reproduce.json");

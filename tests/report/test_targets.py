@@ -87,6 +87,21 @@ def test_smoke_skips_are_stated():
     assert {s["target"]: s["reason"] for s in report["skipped"]} == skipped
 
 
+def test_second_smoke_run_reuses_force_redoes():
+    """Time and reuse (issue 14 item 9): run_smoke.py ran the smoke command twice; the second run reused every target
+    (same inputs: config, referenced config files, profile, device, code version) with the same rows, and
+    `--force --only A B` redid A and B (new manifests, not reused, the same deterministic rows)."""
+    reuse = json.load(open(os.path.join(smoke_dir(), "smoke_reuse.json")))
+    assert reuse["first_reused"] == []  # a fresh folder: nothing to reuse
+    skipped = {t for t, c in TARGETS.items() if "skip" in c.get("profiles", {}).get("smoke", {})}
+    assert sorted(reuse["second_reused"]) == sorted(set(TARGETS) - skipped)
+    assert reuse["rows_equal"]
+    assert reuse["forced_reused"] == []
+    assert sorted(reuse["forced_manifests_changed"]) == sorted(reuse["forced"])
+    assert reuse["forced_rows_equal"]
+    print(f"second smoke run: {reuse['second_seconds']} s (everything reused)")
+
+
 # ---- targets whose rows are computed from a transcribed paper table -------------------------------------
 
 PAPERS = os.environ.get("FLATMIN_PAPERS_DIR", os.path.join(os.path.dirname(ROOT), "shared", "papers"))

@@ -219,6 +219,26 @@ TEST(EscapeMC, SgdShapedMatchesOracle) {
   expect_mc_matches_oracle({{"dynamics", "sgd"}, {"lr", 0.1}, {"batch", 1}, {"dt", 2e-3}, {"paths", 400}, {"seed", 11}});
 }
 
+// Two-sided exit (absorb_below): from the symmetric saddle θ = 0 of the double well to |θ| >= c. By symmetry
+// (odd drift, even diffusion) |θ| is the one-sided first passage to c reflected at 0, which the quadrature gives.
+TEST(EscapeMC, TwoSidedSaddleExitMatchesReflectedQuadrature) {
+  for (const char* dyn : {"sgd", "adam"}) {
+    const json cfg = {{"dynamics", dyn},   {"lr", 0.066}, {"batch", 1},  {"dt", 2e-3},          {"paths", 400},
+                      {"seed", 5},         {"start", 0.0}, {"absorb", 2.0}, {"absorb_below", -2.0},
+                      {"landscape", {{"type", "double_well"}, {"dL", 1}, {"k", 0.0625}}}};
+    const auto p = problem(cfg);
+    EXPECT_TRUE(p.two_sided());
+    const auto r = run_escape_mc(p, parse_escape_run(cfg));
+    const double exact = first_passage_time([&](double t) { return p.drift_eff(t); }, [&](double t) { return p.diff_eff(t); },
+                                            0.0, 1e-9, 2.0, 200000);
+    std::cout << "  " << dyn << " two-sided MC " << r.mean << " +- " << r.stderr_ << "  reflected quadrature " << exact << "\n";
+    EXPECT_EQ(r.censored, 0);
+    EXPECT_NEAR(r.mean, exact, 3 * r.stderr_ + 0.02 * exact) << dyn;
+  }
+  EXPECT_THROW(problem({{"start", 0.0}, {"absorb", 0.5}, {"absorb_below", 0.0}}), common::InputError);  // not left of start
+  EXPECT_THROW(exact_escape_time(problem({{"start", 0.0}, {"absorb", 0.5}, {"absorb_below", -0.5}})), common::InputError);
+}
+
 TEST(EscapeMC, AdamLikeMatchesOracle) {
   expect_mc_matches_oracle({{"dynamics", "adam"}, {"lr", 0.15}, {"batch", 1}, {"dt", 2e-3}, {"paths", 300}, {"seed", 12},
                             {"landscape", {{"type", "double_well"}, {"dL", 1}, {"k", 2.0}}}});
