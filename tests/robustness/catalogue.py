@@ -697,6 +697,7 @@ REGRET = {"problem": "noisy_quadratic", "target": 1.0, "sigma": 0.5, "a_width": 
 FLOW = {"landscape": {"type": "yang"}, "start": [0.5, 1.6], "dynamics": "adam", "lr": 0.01, "t_end": 2, "t_out": 0.1}
 VALIDATE = {"defaults": {"paths": 20, "seed": 1},
             "oracle_checks": [{"claim": "q", "config": {"lr": 0.1}, "reference": 44.0, "sig": 3}],
+            "mc_checks": [{"claim": "m", "config": {"lr": 0.1}}],
             "regret": {"T": 1000},
             "yang": {"reference": {"dL": 7.0591}, "sig": 4}}
 
@@ -765,7 +766,7 @@ def theory_cases():
         (("studies", 0, "values"), [("one value", [0.1]), ("empty", []), ("non-numbers", ["x", "y"]), ("wrong type", 1)]),
         (("studies", 0, "rel_tol"), [("= -1", -1.0)]),
         (("studies", 0, "name"), [("path traversal ../../evil", "../../evil", "name"), ("wrong type", 3)]),
-        (("studies", 0, "base", "lr"), [("= -1 (in base)", -1.0, "lr")]),
+        (("studies", 0, "base", "dynamics"), [("unknown dynamics (in base)", "lion", ("lion", "dynamics"))]),
         (("defaults", "paths"), [("= 0 (in defaults)", 0, "paths")]),
     ]
     cases += config_cases(e, x, argv("sweep"), "c.json", TSWEEP, sw)

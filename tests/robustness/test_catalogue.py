@@ -271,7 +271,7 @@ def run_py(case, cwd):
 
 
 @pytest.mark.skipif(NO_PYTHON, reason="built without the Python package (FLATMIN_ROBUSTNESS_NO_PYTHON=1)")
-@pytest.mark.parametrize("pycase", PY_CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("pycase", PY_CASES, ids=[c.id for c in PY_CASES])
 def test_python_bad_input(pycase, tmp_path):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
