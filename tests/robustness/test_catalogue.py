@@ -11,7 +11,9 @@ C++ frames on stderr and no file written into the working directory.
 
 The valid base of every group of mutations is run first (`test_valid_base`) and must succeed, so a case
 fails because of its mutation. Binaries: $FLATMIN_BIN (ctest sets the build's bin/), else build/bin;
-the package: PYTHONPATH. Cases run 2 at a time (FLATMIN_ROBUSTNESS_JOBS); summary at the end.
+the package: PYTHONPATH (FLATMIN_ROBUSTNESS_NO_PYTHON=1: a build without it; FLATMIN_ROBUSTNESS_NO_TORCH=1:
+a build without LibTorch, flatmin-theory only). Cases run 2 at a time (FLATMIN_ROBUSTNESS_JOBS); summary at
+the end (`--catalogue-report FILE`: every outcome as JSON).
 """
 import concurrent.futures
 import fnmatch
@@ -33,9 +35,10 @@ import catalogue as cat  # noqa: E402
 
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 FX = os.path.join(SRC, "tests", "data", "pyhessian")
-CASES = cat.all_cases(SRC, FX)
-CONTROLS = cat.all_controls(SRC, FX)
-NO_PYTHON = os.environ.get("FLATMIN_ROBUSTNESS_NO_PYTHON") == "1"
+NO_TORCH = os.environ.get("FLATMIN_ROBUSTNESS_NO_TORCH") == "1"  # a build without LibTorch: flatmin-theory only
+CASES = [c for c in cat.all_cases(SRC, FX) if not NO_TORCH or c.exe == "flatmin-theory"]
+CONTROLS = [c for c in cat.all_controls(SRC, FX) if not NO_TORCH or c.exe == "flatmin-theory"]
+NO_PYTHON = NO_TORCH or os.environ.get("FLATMIN_ROBUSTNESS_NO_PYTHON") == "1"
 if NO_PYTHON:
     PY_CASES = []
 else:
@@ -48,8 +51,9 @@ PREFIX = {"flatmin": "flatmin: error: ", "flatmin-theory": "flatmin-theory: erro
 
 def bin_dir():
     d = os.environ.get("FLATMIN_BIN") or os.path.join(SRC, "build", "bin")
-    if not os.path.exists(os.path.join(d, "flatmin-theory")):
-        pytest.fail(f"no flatmin-theory executable in {d} (set FLATMIN_BIN to the build's bin/)")
+    for exe in ("flatmin-theory",) + (() if NO_TORCH else ("flatmin",)):
+        if not os.path.exists(os.path.join(d, exe)):
+            pytest.fail(f"no {exe} executable in {d} (set FLATMIN_BIN to the build's bin/)")
     return d
 
 
