@@ -116,9 +116,9 @@ def config_cases(entry, exe, argv, cfg_name, base, specs, extra_files=None):
     return out
 
 
-def num_variants(bad_range=(), nonfinite=True, wrong_type=True):
-    """Variants of a real-valued key: the out-of-range values given, a string, "nan"/"inf" strings
-    and 1e999 (refused by the JSON parser: the message names the file, "$CFG")."""
+def num_variants(bad_range=(), nonfinite=False, wrong_type=False):
+    """Variants of a real-valued key: the out-of-range values given; with wrong_type a string; with
+    nonfinite "nan"/"inf" strings and 1e999 (refused by the JSON parser: the message names the file)."""
     v = [(f"= {r!r}", r) for r in bad_range]
     if wrong_type:
         v.append(("wrong type (string)", "abc"))
@@ -127,7 +127,8 @@ def num_variants(bad_range=(), nonfinite=True, wrong_type=True):
     return v
 
 
-def int_variants(bad_range=(), huge=False, fractional=True, wrong_type=True):
+def int_variants(bad_range=(), huge=False, fractional=False, wrong_type=False):
+    """Variants of an integer key: the out-of-range values given; 2.5; a string; 1e18 and 10**18."""
     v = [(f"= {r!r}", r) for r in bad_range]
     if fractional:
         v.append(("= 2.5 (not an integer)", 2.5))
