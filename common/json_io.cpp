@@ -27,12 +27,16 @@ nlohmann::json read_json_file(const std::filesystem::path& file) {
   FLATMIN_CHECK(!in.bad() && !buffer.fail(), "cannot read JSON file '" << file.string() << "'");
   const std::string text = buffer.str();
 
+  return parse_json_text(text, file.string());
+}
+
+nlohmann::json parse_json_text(std::string_view text, const std::string& where) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    FLATMIN_CHECK(false, "invalid JSON in '" << file.string() << "' (byte " << e.byte << "): " << e.what());
+    FLATMIN_CHECK(false, "invalid JSON in '" << where << "' (byte " << e.byte << "): " << e.what());
   } catch (const nlohmann::json::exception& e) {
-    FLATMIN_CHECK(false, "invalid JSON in '" << file.string() << "': " << e.what());
+    FLATMIN_CHECK(false, "invalid JSON in '" << where << "': " << e.what());
   }
   return {};  // unreachable
 }

@@ -17,6 +17,10 @@ namespace flatmin::common {
 /// rejected by nlohmann 3.11 while parsing and are reported the same way.
 nlohmann::json read_json_file(const std::filesystem::path& file);
 
+/// Parses JSON text held in memory (the parsing half of read_json_file, also the fuzzing entry point):
+/// throws InputError "invalid JSON in '<where>' (byte N): ..." when it does not parse.
+nlohmann::json parse_json_text(std::string_view text, const std::string& where);
+
 /// Atomically writes `j.dump(2)` plus a trailing newline to `file` (via AtomicFile).
 /// Throws std::runtime_error on I/O failure.
 void write_json_atomic(const std::filesystem::path& file, const nlohmann::json& j);

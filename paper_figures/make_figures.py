@@ -7,6 +7,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import fig1_filtering  # noqa: E402
+import fig_adam_cm_toy  # noqa: E402
 import fig2_multiwell  # noqa: E402
 import fig2_start_study  # noqa: E402
 import fig2_yang  # noqa: E402
@@ -17,6 +19,8 @@ import fig_label_noise  # noqa: E402
 import fig_miadam_step_ratio  # noqa: E402
 import fig_sim_escape  # noqa: E402
 import fig_sim_regret  # noqa: E402
+import fig_table2_imagenet  # noqa: E402
+import fig_table3_text  # noqa: E402
 import fig_training_curves  # noqa: E402
 import fig_theory_regret  # noqa: E402
 import fig_theory_slopes  # noqa: E402
@@ -30,6 +34,8 @@ FIGURES.update({"sim_yang_landscape": fig_yang_landscape, "sim_fig2_yang": fig2_
 FIGURES.update({"hessian_esd": fig_esd})
 FIGURES.update({"train_adam_vs_miadam1": fig_training_curves, "label_noise_rate": fig_label_noise})
 FIGURES.update({"fig3_hessian": fig3_hessian})
+FIGURES.update({"fig1_filtering": fig1_filtering, "adam_cm_toy": fig_adam_cm_toy})
+FIGURES.update({"table2_imagenet": fig_table2_imagenet, "table3_text": fig_table3_text})
 
 
 def main():

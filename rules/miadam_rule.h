@@ -20,6 +20,21 @@ struct MIAdamCoeffs : MomentCoeffs<S> {  // + β1, 1−β1, β2, 1−β2, ε; we
   bool has_weight_decay, amsgrad, eps_inside_sqrt, mi_phase;
 };
 
+/// The chain of n κ-accumulators (Alg. 1 l.7–10; the discrete multiple integral of Eq. (11)):
+/// m̄^(0)_t = x_t, m̄^(j)_t = κ m̄^(j)_{t−1} + m̄^(j−1)_t for j = 1..n, in order; returns m̄^(n)_t.
+/// `buf` holds m̄^(1..n). MIAdam feeds x = m_t; the fig1_filtering target feeds a trajectory coordinate.
+/// Its response: theory::miadam_buffer_gain (constant input) and theory::miadam_transfer_gain (frequency).
+template <int K, class V, class S>
+inline V miadam_accumulate(V* buf, V x, int order, S kappa) {
+  V prev = x;
+  const int n = K >= 0 ? K : order;
+  for (int j = 0; j < n; ++j) {
+    buf[j] = buf[j] * kappa + prev;
+    prev = buf[j];
+  }
+  return prev;
+}
+
 /// One MIAdam step for one element (scalar V) or one tensor (V = torch::Tensor).
 /// `buf` holds the n κ-accumulators m̄^(1..n); untouched after the switch (frozen, as the official code).
 /// K is the order n when known at compile time, or -1 to use `order`.
@@ -38,12 +53,7 @@ inline void miadam_update(V& theta, V g, V& m, V& v, V* v_max, V* buf, int order
   const V denom = c.eps_inside_sqrt ? O::sqrt(v_used / c.bc2 + c.eps)      // Eq.(6): √(v̂_t + ε)
                                     : O::sqrt(v_used) / c.sqrt_bc2 + c.eps;  // Alg.1 l.17–18: √v̂_t + ε
   if (c.mi_phase) {                                          // Alg.1 l.6: MI phase (t < ζ, or epoch < switch_epoch)
-    V prev = m;                                              // l.7: m̄^(0)_t ← m_t
-    const int n = K >= 0 ? K : order;
-    for (int j = 0; j < n; ++j) {                            // l.8–10: m̄^(j)_t ← κ m̄^(j)_{t−1} + m̄^(j−1)_t
-      buf[j] = buf[j] * c.kappa + prev;
-      prev = buf[j];
-    }
+    const V prev = miadam_accumulate<K>(buf, m, order, c.kappa);  // l.7–10: m̄^(0)_t ← m_t; m̄^(j)_t ← κ m̄^(j)_{t−1} + m̄^(j−1)_t
     theta = theta - (prev * c.step_size) / denom;            // l.11–12, 18: θ_t ← θ_{t−1} − α_t m̄^(n)_t/(1−β1^t)/denom
   } else {
     theta = theta - (m * c.step_size) / denom;               // l.14–15, 18: θ_t ← θ_{t−1} − α m_t/(1−β1^t)/denom

@@ -9,7 +9,8 @@ PACKAGES=(cmake g++ make git pkg-config
           libtorch-dev python3-torch libspectra-dev libeigen3-dev libboost-dev libgtest-dev
           libcli11-dev nlohmann-json3-dev python3-matplotlib python3-numpy zlib1g-dev libgloo-dev
           dataset-fashion-mnist pybind11-dev python3-dev python3-pytest
-          python3-torchvision python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert chromium)
+          python3-torchvision python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert chromium
+          clang-14 libclang-rt-14-dev libomp-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -78,6 +78,16 @@ double miadam_steady_step_ratio(double lr, double kappa, int order_K) {
   return std::pow(lr / (1.0 - kappa), order_K);
 }
 
+double miadam_transfer_gain(double kappa, int order_K, double omega) {
+  FLATMIN_CHECK(order_K >= 1, "MIAdam order K = " << order_K << " must be >= 1");
+  FLATMIN_CHECK(kappa > 0.0 && kappa < 1.0, "kappa = " << kappa << " violates 0 < kappa < 1 (no steady state for kappa = 1)");
+  FLATMIN_CHECK(std::isfinite(omega), "omega = " << omega << " must be finite");
+  // |1 − κ e^{−iω}|² = 1 − 2κ cos ω + κ², written as (1−κ)² + 4κ sin²(ω/2) (no cancellation near ω = 0)
+  const double s = std::sin(0.5 * omega);
+  const double mag2 = (1.0 - kappa) * (1.0 - kappa) + 4.0 * kappa * s * s;
+  return std::pow(mag2, -0.5 * static_cast<double>(order_K));
+}
+
 GainTable miadam_gain_table(double kappa, int order, double lr, std::int64_t steps) {
   check_kappa_order(kappa, order);
   FLATMIN_CHECK(steps >= 1, "steps = " << steps << " must be >= 1");

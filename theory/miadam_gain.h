@@ -32,6 +32,13 @@ double miadam_buffer_gain(double kappa, int order_K, std::int64_t t);
 /// Throws common::InputError unless 0 < κ < 1, K >= 1 and lr is finite and > 0.
 double miadam_steady_step_ratio(double lr, double kappa, int order_K);
 
+/// Frequency response of the same K chained κ-accumulators (rules::miadam_accumulate) in steady state:
+/// each is y_t = κ y_{t−1} + x_t, transfer function H(ω) = 1/(1 − κ e^{−iω}), so the K-fold chain has
+/// |H(ω)|^K = (1 − 2κ cos ω + κ²)^{−K/2}. At ω = 0 this is (1−κ)^{−K}, the t → ∞ limit of
+/// miadam_buffer_gain; it falls monotonically to (1+κ)^{−K} at ω = π (the low-pass "filtering effect" of the
+/// MIAdam paper's Fig. 1). Throws common::InputError unless 0 < κ < 1, K >= 1 and ω is finite.
+double miadam_transfer_gain(double kappa, int order_K, double omega);
+
 /// The `flatmin-theory miadam-gain` table (also flatmin.theory.miadam_gain): for t = 1..steps the
 /// buffer gain G(κ, n, t) and the MI/Adam step ratio for a constant first moment, lr^n·G (official
 /// step multiplier α^(n+1) over Adam's α); `steady_step_ratio` = (lr/(1−κ))^n, NaN for κ = 1.

@@ -57,5 +57,8 @@ void add_theory_targets(std::map<std::string, TargetRunner>& targets);
 void add_sim_targets(std::map<std::string, TargetRunner>& targets);
 void add_train_targets(std::map<std::string, TargetRunner>& targets);
 void add_fig3_targets(std::map<std::string, TargetRunner>& targets);
+void add_table_targets(std::map<std::string, TargetRunner>& targets);
+void add_fig1_targets(std::map<std::string, TargetRunner>& targets);
+void add_adam_cm_targets(std::map<std::string, TargetRunner>& targets);
 
 }  // namespace flatmin::experiments

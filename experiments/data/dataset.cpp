@@ -93,10 +93,14 @@ std::vector<uint8_t> read_file_maybe_gz(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   FLATMIN_CHECK(in.good(), file.string() << ": cannot open");
   std::vector<uint8_t> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return gunzip_maybe(std::move(raw), file.string());
+}
+
+std::vector<uint8_t> gunzip_maybe(std::vector<uint8_t> raw, const std::string& where) {
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
   std::vector<uint8_t> out;
   z_stream zs{};
-  FLATMIN_CHECK(inflateInit2(&zs, 15 + 32) == Z_OK, file.string() << ": zlib inflateInit failed");
+  FLATMIN_CHECK(inflateInit2(&zs, 15 + 32) == Z_OK, where << ": zlib inflateInit failed");
   zs.next_in = raw.data();
   zs.avail_in = static_cast<uInt>(raw.size());
   std::vector<uint8_t> chunk(1 << 20);
@@ -107,36 +111,42 @@ std::vector<uint8_t> read_file_maybe_gz(const fs::path& file) {
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) {
       inflateEnd(&zs);
-      throw common::InputError(file.string() + ": corrupt gzip stream (zlib error " + std::to_string(ret) + ")");
+      throw common::InputError(where + ": corrupt gzip stream (zlib error " + std::to_string(ret) + ")");
     }
     out.insert(out.end(), chunk.data(), chunk.data() + (chunk.size() - zs.avail_out));
     if (ret != Z_STREAM_END && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
-      throw common::InputError(file.string() + ": truncated gzip stream");
+      throw common::InputError(where + ": truncated gzip stream");
     }
   }
   inflateEnd(&zs);
   return out;
 }
 
-IdxArray read_idx(const fs::path& file) {
-  const auto bytes = read_file_maybe_gz(file);
-  FLATMIN_CHECK(bytes.size() >= 4, file.string() << ": too short for an IDX header");
-  FLATMIN_CHECK(bytes[0] == 0 && bytes[1] == 0, file.string() << ": not an IDX file (bad magic)");
-  FLATMIN_CHECK(bytes[2] == 0x08, file.string() << ": IDX data type 0x" << std::hex << int(bytes[2])
-                                                << " is not unsigned byte (0x08)");
+IdxArray read_idx(const fs::path& file) { return parse_idx(read_file_maybe_gz(file), file.string()); }
+
+IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& where) {
+  FLATMIN_CHECK(bytes.size() >= 4, where << ": too short for an IDX header");
+  FLATMIN_CHECK(bytes[0] == 0 && bytes[1] == 0, where << ": not an IDX file (bad magic)");
+  FLATMIN_CHECK(bytes[2] == 0x08, where << ": IDX data type 0x" << std::hex << int(bytes[2])
+                                        << " is not unsigned byte (0x08)");
   const int ndim = bytes[3];
-  FLATMIN_CHECK(ndim >= 1 && bytes.size() >= 4 + 4 * size_t(ndim), file.string() << ": truncated IDX header");
+  FLATMIN_CHECK(ndim >= 1 && bytes.size() >= 4 + 4 * size_t(ndim), where << ": truncated IDX header");
   IdxArray a;
+  const size_t off = 4 + 4 * size_t(ndim);
+  const uint64_t payload = bytes.size() - off;
   uint64_t count = 1;
   for (int d = 0; d < ndim; ++d) {
     a.dims.push_back(be32(&bytes[4 + 4 * d]));
-    count *= uint64_t(a.dims.back());
+    const auto dim = uint64_t(a.dims.back());
+    // The product is compared with the payload size, so it must not wrap (found by fuzzing: dims 65536^4
+    // wrapped to 0 and an empty payload was accepted with dims claiming 2^64 bytes).
+    FLATMIN_CHECK(dim == 0 || count <= payload / dim,
+                  where << ": IDX dimensions multiply to more than the payload's " << payload << " bytes");
+    count *= dim;
   }
-  const size_t off = 4 + 4 * size_t(ndim);
-  FLATMIN_CHECK(bytes.size() - off == count, file.string() << ": IDX payload has " << bytes.size() - off
-                                                           << " bytes, the header says " << count);
-  a.data.assign(bytes.begin() + off, bytes.end());
+  FLATMIN_CHECK(payload == count, where << ": IDX payload has " << payload << " bytes, the header says " << count);
+  a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(off), bytes.end());
   return a;
 }
 
@@ -221,7 +231,6 @@ ImageSet load_cifar(const std::string& dir_in, int classes, bool train) {
   } else {
     files.push_back(dir / (train ? "train.bin" : "test.bin"));
   }
-  const size_t label_bytes = classes == 10 ? 1 : 2, rec = label_bytes + 3072;
   ImageSet s;
   s.name = classes == 10 ? "cifar10" : "cifar100";
   s.channels = 3;
@@ -231,18 +240,24 @@ ImageSet load_cifar(const std::string& dir_in, int classes, bool train) {
     FLATMIN_CHECK(exists_file(f), "CIFAR-" << classes << " not found: missing " << f.string() << " (extract cifar-"
                                            << classes << "-binary.tar.gz into the folder given by --data-dir / "
                                            << "FLATMIN_DATA_DIR)");
-    const auto bytes = read_file_maybe_gz(f);
-    FLATMIN_CHECK(!bytes.empty() && bytes.size() % rec == 0,
-                  f.string() << ": size " << bytes.size() << " is not a multiple of the " << rec << "-byte CIFAR record");
-    for (size_t off = 0; off < bytes.size(); off += rec) {
-      const int64_t label = bytes[off + label_bytes - 1];  // CIFAR-100: fine label is the second byte
-      FLATMIN_CHECK(label < classes, f.string() << ": label " << label << " out of range");
-      s.labels.push_back(label);
-      s.pixels.insert(s.pixels.end(), bytes.begin() + off + label_bytes, bytes.begin() + off + rec);
-    }
+    append_cifar_records(s, read_file_maybe_gz(f), classes, f.string());
+  }
+  return s;
+}
+
+void append_cifar_records(ImageSet& s, const std::vector<uint8_t>& bytes, int classes, const std::string& where) {
+  FLATMIN_CHECK(classes == 10 || classes == 100, "CIFAR: classes must be 10 or 100, got " << classes);
+  const size_t label_bytes = classes == 10 ? 1 : 2, rec = label_bytes + 3072;
+  FLATMIN_CHECK(!bytes.empty() && bytes.size() % rec == 0,
+                where << ": size " << bytes.size() << " is not a multiple of the " << rec << "-byte CIFAR record");
+  for (size_t off = 0; off < bytes.size(); off += rec) {
+    const int64_t label = bytes[off + label_bytes - 1];  // CIFAR-100: fine label is the second byte
+    FLATMIN_CHECK(label < classes, where << ": label " << label << " out of range");
+    s.labels.push_back(label);
+    s.pixels.insert(s.pixels.end(), bytes.begin() + static_cast<std::ptrdiff_t>(off + label_bytes),
+                    bytes.begin() + static_cast<std::ptrdiff_t>(off + rec));
   }
   s.n = static_cast<int64_t>(s.labels.size());
-  return s;
 }
 
 ImageSet make_synthetic(const json& o, bool train) {

@@ -32,6 +32,14 @@ struct IdxArray {
 /// Reads a whole file; transparently gunzips when it starts with the gzip magic (zlib).
 /// InputError names the file when it is missing, unreadable or a corrupt gzip stream.
 std::vector<uint8_t> read_file_maybe_gz(const std::filesystem::path& file);
+/// In-memory half of read_file_maybe_gz: `raw` gunzipped when it starts with the gzip magic, else
+/// unchanged; InputError naming `where` for a corrupt or truncated stream.
+std::vector<uint8_t> gunzip_maybe(std::vector<uint8_t> raw, const std::string& where);
+/// In-memory half of read_idx (bytes already gunzipped); InputError naming `where`.
+IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& where);
+/// Appends the CIFAR-10/100 binary records in `bytes` (already gunzipped) to `s`; InputError naming
+/// `where` for a size that is not a whole number of records or a label out of range.
+void append_cifar_records(ImageSet& s, const std::vector<uint8_t>& bytes, int classes, const std::string& where);
 
 /// Parses an IDX file of unsigned bytes (type 0x08); InputError on a bad magic, type or size.
 IdxArray read_idx(const std::filesystem::path& file);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -195,13 +196,153 @@ nlohmann::json MultiWellLandscape::describe() const {
           {"confinement", q_}};
 }
 
+// ---- Newton search for the critical points of a smooth landscape ------------------------------
+
+namespace {
+
+/// Critical points in [lo, hi]² by Newton's method on ∇f = 0 from every point of a grid of spacing `step`
+/// (converged: |∇f| ≤ tol·(1 + |f|)), de-duplicated within 1e-6.
+std::vector<CriticalPoint> newton_critical_points(const Landscape& l, double lo, double hi, double step, double tol) {
+  std::vector<CriticalPoint> out;
+  const auto n = static_cast<long>(std::floor((hi - lo) / step));
+  for (long i = 0; i <= n; ++i) {
+    for (long j = 0; j <= n; ++j) {
+      double x = lo + double(i) * step, y = lo + double(j) * step;
+      bool ok = false;
+      for (int it = 0; it < 60; ++it) {
+        double gx, gy;
+        l.gradient(x, y, gx, gy);
+        if (std::hypot(gx, gy) <= tol * (1 + std::abs(l.value(x, y)))) {
+          ok = true;
+          break;
+        }
+        const Hessian2 h = l.hessian(x, y);
+        const double det = h.xx * h.yy - h.xy * h.xy;
+        if (!std::isfinite(det) || std::abs(det) < 1e-300) break;
+        x -= (h.yy * gx - h.xy * gy) / det;
+        y -= (h.xx * gy - h.xy * gx) / det;
+        if (!std::isfinite(x) || !std::isfinite(y) || x < lo - step || x > hi + step || y < lo - step || y > hi + step) break;
+      }
+      if (!ok || x < lo || x > hi || y < lo || y > hi) continue;
+      bool seen = false;
+      for (const auto& c : out) seen = seen || (std::abs(c.x - x) < 1e-6 && std::abs(c.y - y) < 1e-6);
+      if (!seen) out.push_back(make_point(l, x, y));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const CriticalPoint& a, const CriticalPoint& b) {
+    return a.x != b.x ? a.x < b.x : a.y < b.y;
+  });
+  return out;
+}
+
+}  // namespace
+
+// ---- Ackley --------------------------------------------------------------------------------------
+
+// f = −20 exp(−0.2 s) − exp(½(cos 2πx + cos 2πy)) + e + 20, s = √(½(x² + y²))
+double AckleyLandscape::value(double x, double y) const {
+  const double s = std::sqrt(0.5 * (x * x + y * y));
+  return -20.0 * std::exp(-0.2 * s) - std::exp(0.5 * (std::cos(2 * M_PI * x) + std::cos(2 * M_PI * y))) + M_E + 20.0;
+}
+
+void AckleyLandscape::gradient(double x, double y, double& gx, double& gy) const {
+  const double s = std::sqrt(0.5 * (x * x + y * y));
+  const double e = std::exp(0.5 * (std::cos(2 * M_PI * x) + std::cos(2 * M_PI * y)));
+  const double a = s > 0 ? 2.0 * std::exp(-0.2 * s) / s : 0.0;  // cone tip: gradient taken as 0
+  gx = a * x + M_PI * std::sin(2 * M_PI * x) * e;
+  gy = a * y + M_PI * std::sin(2 * M_PI * y) * e;
+}
+
+Hessian2 AckleyLandscape::hessian(double x, double y) const {
+  const double s = std::sqrt(0.5 * (x * x + y * y));
+  const double e = std::exp(0.5 * (std::cos(2 * M_PI * x) + std::cos(2 * M_PI * y)));
+  const double sx = std::sin(2 * M_PI * x), sy = std::sin(2 * M_PI * y);
+  Hessian2 h;
+  h.xx = M_PI * M_PI * e * (2 * std::cos(2 * M_PI * x) - sx * sx);
+  h.yy = M_PI * M_PI * e * (2 * std::cos(2 * M_PI * y) - sy * sy);
+  h.xy = -M_PI * M_PI * sx * sy * e;
+  if (s > 0) {  // the radial term 2 x e^{−0.2s}/s differentiated
+    const double w = std::exp(-0.2 * s), c = w * (0.2 / (s * s) + 1.0 / (s * s * s));
+    h.xx += 2 * w / s - x * x * c;
+    h.yy += 2 * w / s - y * y * c;
+    h.xy += -x * y * c;
+  } else {
+    h.xx = h.yy = std::numeric_limits<double>::infinity();
+  }
+  return h;
+}
+
+std::vector<CriticalPoint> AckleyLandscape::critical_points(double lo, double hi) const {
+  return newton_critical_points(*this, lo, hi, 0.1, 1e-12);
+}
+
+nlohmann::json AckleyLandscape::describe() const {
+  return {{"name", "ackley"},
+          {"formula", "-20 exp(-0.2 sqrt((x^2 + y^2)/2)) - exp((cos 2 pi x + cos 2 pi y)/2) + e + 20"},
+          {"global_minimum", {0.0, 0.0}}};
+}
+
+// ---- Goldstein–Price -----------------------------------------------------------------------------
+
+namespace {
+/// The two factors of Goldstein–Price and their derivatives: F1 = 1 + a²P, F2 = 30 + b²Q.
+struct GpParts {
+  double F1, F1x, F1y, F1xx, F1xy, F1yy, F2, F2x, F2y, F2xx, F2xy, F2yy;
+};
+GpParts gp_parts(double x, double y) {
+  const double a = x + y + 1, P = 19 - 14 * x + 3 * x * x - 14 * y + 6 * x * y + 3 * y * y, Pd = -14 + 6 * x + 6 * y;
+  const double b = 2 * x - 3 * y, Q = 18 - 32 * x + 12 * x * x + 48 * y - 36 * x * y + 27 * y * y;
+  const double Qx = -32 + 24 * x - 36 * y, Qy = 48 - 36 * x + 54 * y;
+  GpParts p;
+  p.F1 = 1 + a * a * P;
+  p.F1x = p.F1y = 2 * a * P + a * a * Pd;  // P_x = P_y
+  p.F1xx = p.F1xy = p.F1yy = 2 * P + 4 * a * Pd + 6 * a * a;
+  p.F2 = 30 + b * b * Q;
+  p.F2x = 4 * b * Q + b * b * Qx;
+  p.F2y = -6 * b * Q + b * b * Qy;
+  p.F2xx = 8 * Q + 8 * b * Qx + 24 * b * b;
+  p.F2xy = -12 * Q + 4 * b * Qy - 6 * b * Qx - 36 * b * b;
+  p.F2yy = 18 * Q - 12 * b * Qy + 54 * b * b;
+  return p;
+}
+}  // namespace
+
+double GoldsteinPriceLandscape::value(double x, double y) const {
+  const auto p = gp_parts(x, y);
+  return p.F1 * p.F2;
+}
+
+void GoldsteinPriceLandscape::gradient(double x, double y, double& gx, double& gy) const {
+  const auto p = gp_parts(x, y);
+  gx = p.F1x * p.F2 + p.F1 * p.F2x;
+  gy = p.F1y * p.F2 + p.F1 * p.F2y;
+}
+
+Hessian2 GoldsteinPriceLandscape::hessian(double x, double y) const {
+  const auto p = gp_parts(x, y);
+  return {p.F1xx * p.F2 + 2 * p.F1x * p.F2x + p.F1 * p.F2xx, p.F1xy * p.F2 + p.F1x * p.F2y + p.F1y * p.F2x + p.F1 * p.F2xy,
+          p.F1yy * p.F2 + 2 * p.F1y * p.F2y + p.F1 * p.F2yy};
+}
+
+std::vector<CriticalPoint> GoldsteinPriceLandscape::critical_points(double lo, double hi) const {
+  return newton_critical_points(*this, lo, hi, 0.05, 1e-11);
+}
+
+nlohmann::json GoldsteinPriceLandscape::describe() const {
+  return {{"name", "goldstein_price"},
+          {"formula", "[1 + (x+y+1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)] [30 + (2x-3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)]"},
+          {"global_minimum", {0.0, -1.0}}};
+}
+
 std::unique_ptr<Landscape> make_landscape(const nlohmann::json& cfg) {
   FLATMIN_CHECK(cfg.is_object(), "landscape: must be an object like {\"name\": \"yang\"}");
   common::ConfigReader r(cfg, "landscape");
-  FLATMIN_CHECK(r.has("name"), "landscape: 'name' (yang | multiwell) is required");
-  const auto name = r.choice("name", "", {"yang", "multiwell"});
-  if (name == "yang") {
-    FLATMIN_CHECK(cfg.size() == 1, "landscape 'yang' takes no parameters");
+  FLATMIN_CHECK(r.has("name"), "landscape: 'name' (yang | multiwell | ackley | goldstein_price) is required");
+  const auto name = r.choice("name", "", {"yang", "multiwell", "ackley", "goldstein_price"});
+  if (name != "multiwell") {
+    FLATMIN_CHECK(cfg.size() == 1, "landscape '" << name << "' takes no parameters");
+    if (name == "ackley") return std::make_unique<AckleyLandscape>();
+    if (name == "goldstein_price") return std::make_unique<GoldsteinPriceLandscape>();
     return std::make_unique<YangLandscape>();
   }
   const auto def = MultiWellLandscape::default_landscape().describe();

@@ -85,7 +85,34 @@ class MultiWellLandscape final : public Landscape {
   double q_;
 };
 
-/// Builds a landscape from {"name": "yang"} or {"name": "multiwell", "wells": [{"centre", "width",
+/// Ackley's function (Ackley 1987; the 2-D form of the standard benchmark, a = 20, b = 0.2, c = 2π):
+/// f = −20 exp(−0.2 √(½(x² + y²))) − exp(½(cos 2πx + cos 2πy)) + e + 20. A lattice of local minima near the
+/// integer points around the global minimum f(0, 0) = 0, which is a cone tip: its gradient is taken as 0 there and
+/// it is not among critical_points() (the Hessian is unbounded). Adam+CM's exploration benchmark (arXiv 2307.09638).
+class AckleyLandscape final : public Landscape {
+ public:
+  std::string name() const override { return "ackley"; }
+  double value(double x, double y) const override;
+  void gradient(double x, double y, double& gx, double& gy) const override;
+  Hessian2 hessian(double x, double y) const override;
+  std::vector<CriticalPoint> critical_points(double lo, double hi) const override;
+  nlohmann::json describe() const override;
+};
+
+/// The Goldstein–Price function (Goldstein & Price 1971): f = [1 + (x+y+1)²(19 − 14x + 3x² − 14y + 6xy + 3y²)]
+/// · [30 + (2x−3y)²(18 − 32x + 12x² + 48y − 36xy + 27y²)]; global minimum f(0, −1) = 3 and local minima of
+/// f = 30, 84, 840 in [−2, 2]². Adam+CM's second exploration benchmark (arXiv 2307.09638).
+class GoldsteinPriceLandscape final : public Landscape {
+ public:
+  std::string name() const override { return "goldstein_price"; }
+  double value(double x, double y) const override;
+  void gradient(double x, double y, double& gx, double& gy) const override;
+  Hessian2 hessian(double x, double y) const override;
+  std::vector<CriticalPoint> critical_points(double lo, double hi) const override;
+  nlohmann::json describe() const override;
+};
+
+/// Builds a landscape from {"name": "yang"}, {"name": "ackley"}, {"name": "goldstein_price"} or {"name": "multiwell", "wells": [{"centre", "width",
 /// "depth"}...], "confinement": q} (InputError on bad input; absent multiwell fields take the defaults).
 std::unique_ptr<Landscape> make_landscape(const nlohmann::json& cfg);
 

@@ -21,6 +21,7 @@
 #include "common/json_io.h"
 #include "common/manifest.h"
 #include "common/nearest.h"
+#include "common/output_path.h"
 #include "common/progress.h"
 #include "common/status.h"
 #include "experiments/data/dataset.h"
@@ -457,6 +458,7 @@ struct Run {
 
 Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.profile)), cfg_json(cfg.to_json()), out(a.out) {
   FLATMIN_CHECK(!out.empty(), "train: --out is required");
+  common::check_output_dir(out.string(), "--out");  // before any work (issue 15)
   FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
                 "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
   dopts.rank = args.rank;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -90,6 +91,44 @@ TEST(Landscapes, GradientAndHessianMatchFiniteDifferences) {
       check_derivatives(multi, x, y);
     }
   }
+}
+
+// Adam+CM's exploration benchmarks: derivatives by finite differences (Goldstein–Price in relative terms: its
+// values reach 1e6), the known minima of Goldstein–Price, and Ackley's lattice of local minima near the integers.
+TEST(Landscapes, AckleyAndGoldsteinPrice) {
+  AckleyLandscape ackley;
+  GoldsteinPriceLandscape gp;
+  for (double x : {-1.7, -0.45, 0.3, 1.2}) {
+    for (double y : {-1.3, -0.6, 0.35, 1.9}) {
+      check_derivatives(ackley, x, y);
+      check_derivatives(gp, x / 2, y / 2);
+    }
+  }
+  EXPECT_DOUBLE_EQ(ackley.value(0, 0), 0.0);
+  double gx, gy;
+  ackley.gradient(0, 0, gx, gy);
+  EXPECT_EQ(gx, 0.0);
+  EXPECT_EQ(gy, 0.0);
+  EXPECT_DOUBLE_EQ(gp.value(0, -1), 3.0);
+  const auto gpts = gp.critical_points(-2, 2);
+  for (auto [x, y, f] : {std::tuple{0.0, -1.0, 3.0}, {-0.6, -0.4, 30.0}, {1.8, 0.2, 84.0}, {1.2, 0.8, 840.0}}) {
+    const CriticalPoint* p = find(gpts, x, y, 1e-6);
+    ASSERT_NE(p, nullptr) << x << ", " << y;
+    EXPECT_EQ(p->type, "min");
+    EXPECT_NEAR(p->f, f, 1e-9 * f);
+  }
+  const auto apts = ackley.critical_points(-2.5, 2.5);
+  int minima = 0;
+  for (const auto& p : apts) {
+    if (p.type != "min") continue;
+    ++minima;
+    EXPECT_LT(std::abs(p.x - std::round(p.x)), 0.1) << p.x;  // near the integer lattice, pulled towards 0
+    EXPECT_LT(std::abs(p.y - std::round(p.y)), 0.1) << p.y;
+    EXPECT_GT(p.f, 0.0);
+  }
+  EXPECT_EQ(minima, 24);  // the 5×5 integer lattice in [−2.5, 2.5]² without the origin
+  EXPECT_EQ(make_landscape({{"name", "goldstein_price"}})->name(), "goldstein_price");
+  EXPECT_THROW(make_landscape({{"name", "ackley"}, {"a", 20}}), flatmin::common::InputError);
 }
 
 TEST(Hessian2, EigenvaluesAndMetric) {

@@ -495,20 +495,6 @@ TEST(Adai, SkipsParametersWithoutGradient) {
   EXPECT_TRUE(std::isnan(opt.last_mean_v_hat()));
 }
 
-TEST(Adai, RejectsOutOfRangeOptionsNamingTheOption) {
-  auto p = scalars({1.0});
-  auto expect_msg = [&](const AdaiOptions& o, const std::string& needle) { expect_rejected<Adai>(p, o, needle); };
-  expect_msg(AdaiOptions(-1.0), "lr");
-  expect_msg(AdaiOptions(0.1).betas({-0.1, 0.99}), "betas[0]");
-  expect_msg(AdaiOptions(0.1).betas({0.1, 1.0}), "betas[1]");
-  expect_msg(AdaiOptions(0.1).eps(0.0), "eps");
-  expect_msg(AdaiOptions(0.1).eps(1.5), "eps");
-  expect_msg(AdaiOptions(0.1).weight_decay(-1), "weight_decay");
-  expect_msg(AdaiOptions(0.1).dampening(1.5), "dampening");
-  expect_msg(AdaiOptions(0.1).dampening(-0.1), "dampening");
-}
-
-
 TEST(Adai, RegistryNamesAndOptions) {
   auto p = torch::ones({1}, torch::kFloat64);
   std::vector<torch::Tensor> ps{p};

@@ -3,6 +3,7 @@
 // bit-identical, the fused CPU kernel equals the tensor path, results do not depend on the thread
 // count, bad options are rejected naming the option (and the nearest known name for a typo), each
 // group keeps its own options, and two groups of equal shapes equal one group holding both.
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -232,6 +233,63 @@ TEST_P(Conformance, RejectsBadOptionsNamingThem) {
     EXPECT_FALSE(f.doc.empty()) << name << "." << f.name;
     EXPECT_FALSE(f.source.empty()) << name << "." << f.name;
   }
+}
+
+/// One out-of-range value per finite bound of every ranged option, read from the schema's constraint
+/// text ("LO <= name < HI [note]", optim/options_schema.h Range::text): below LO, above HI, and LO / HI
+/// themselves where the bound is open. A new option is covered without touching this file; the
+/// per-optimizer files test only their cross-option checks.
+struct BadValue {
+  double value;
+  std::string why;
+};
+std::vector<BadValue> out_of_range_values(const optim::FieldInfo& f) {
+  std::istringstream in(f.constraint);
+  std::string lo, op1, key, op2, hi;
+  if (!(in >> lo >> op1 >> key >> op2 >> hi) || key != f.name) return {};
+  std::vector<BadValue> out;
+  const auto bound = [](const std::string& s) { return s == "inf" || s == "-inf" ? std::nan("") : std::stod(s); };
+  const double l = bound(lo), h = bound(hi);
+  if (!std::isnan(l)) {
+    out.push_back({l - 1, "below " + lo});
+    if (op1 == "<") out.push_back({l, "= open bound " + lo});
+  }
+  if (!std::isnan(h)) {
+    out.push_back({h + 1, "above " + hi});
+    if (op2 == "<") out.push_back({h, "= open bound " + hi});
+  }
+  return out;
+}
+
+TEST_P(Conformance, RejectsEveryOutOfRangeValueNamingTheOption) {
+  const auto name = GetParam();
+  auto m = make_model(torch::kFloat64, 5);
+  int checked = 0;
+  for (const auto& f : optim::optimizer_schema(name)) {
+    const bool pair = f.type == "[number, number]";
+    if (!(pair || f.type == "number" || f.type == "integer" || f.type == "number or null")) continue;
+    for (const auto& bad : out_of_range_values(f)) {
+      for (int slot = 0; slot < (pair ? 2 : 1); ++slot) {
+        auto o = base_options(name);
+        nlohmann::json v = bad.value;
+        if (f.type == "integer") v = static_cast<int64_t>(bad.value);
+        if (pair) {
+          v = f.default_value;
+          v[slot] = bad.value;
+        }
+        o[f.name] = v;
+        const std::string needle = pair ? f.name + "[" + std::to_string(slot) + "]" : f.name;
+        try {
+          optim::make_optimizer(name, o, m.params);
+          ADD_FAILURE() << name << " accepted " << f.name << " = " << v.dump() << " (" << bad.why << ", " << f.constraint << ")";
+        } catch (const common::InputError& e) {
+          EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << name << ": " << e.what();
+        }
+        ++checked;
+      }
+    }
+  }
+  if (name != "sgd") EXPECT_GT(checked, 0) << name << ": no ranged option found in the schema";
 }
 
 TEST_P(Conformance, EachGroupKeepsItsOptions) {

@@ -112,14 +112,5 @@ TEST(DualAdam, GlobalAndPerGroupCountersDifferForALateGroup) {
   EXPECT_NEAR(global - 1.0, -0.05 * (0.4 * mh / dg + 0.6 * mh * dg), 1e-14);
 }
 
-TEST(DualAdam, RejectsOutOfRangeOptions) {
-  auto p = scalars({1.0});
-  EXPECT_THROW(DualAdam(p, DualAdamOptions().switch_rate(-0.1)), common::InputError);
-  EXPECT_THROW(DualAdam(p, DualAdamOptions().switch_rate(1.5)), common::InputError);
-  EXPECT_THROW(DualAdam(p, DualAdamOptions().fixed_r(2.0)), common::InputError);
-  EXPECT_THROW(DualAdam(p, DualAdamOptions().betas({0.9, 1.0})), common::InputError);
-  EXPECT_THROW(DualAdam(p, DualAdamOptions(-1e-3)), common::InputError);
-}
-
 }  // namespace
 }  // namespace flatmin::test

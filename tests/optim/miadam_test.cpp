@@ -207,19 +207,10 @@ TEST(MIAdam, FusedKernelMatchesTensorPath) {
   }
 }
 
-TEST(MIAdam, RejectsOutOfRangeOptionsNamingTheOption) {
+// Ranges: Conformance.RejectsEveryOutOfRangeValueNamingTheOption. Here NaN, which no range admits.
+TEST(MIAdam, RejectsNaNLr) {
   auto p = scalars({1.0});
-  auto expect_msg = [&](const MIAdamOptions& o, const std::string& needle) { expect_rejected<MIAdam>(p, o, needle); };
-  expect_msg(MIAdamOptions().kappa(0.0), "kappa");
-  expect_msg(MIAdamOptions().kappa(1.01), "kappa");
-  expect_msg(MIAdamOptions().order(0), "order");
-  expect_msg(MIAdamOptions().betas({1.0, 0.999}), "betas[0]");
-  expect_msg(MIAdamOptions().betas({0.9, -0.1}), "betas[1]");
-  expect_msg(MIAdamOptions(-1.0), "lr");
-  expect_msg(MIAdamOptions(std::nan("")), "lr");
-  expect_msg(MIAdamOptions().eps(-1), "eps");
-  expect_msg(MIAdamOptions().switch_step(-2), "switch_step");
-  expect_msg(MIAdamOptions().switch_epoch(-1), "switch_epoch");
+  expect_rejected<MIAdam>(p, MIAdamOptions(std::nan("")), "lr");
 }
 
 }  // namespace

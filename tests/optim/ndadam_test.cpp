@@ -390,14 +390,10 @@ TEST(NDAdam, VectorFusedKernelMatchesTensorPath) {
   }
 }
 
-TEST(NDAdam, RejectsOutOfRangeOptionsNamingTheOption) {
+// Ranges: Conformance.RejectsEveryOutOfRangeValueNamingTheOption. Here vec_axes.
+TEST(NDAdam, RejectsBadVecAxes) {
   auto p = scalars({1.0});
   auto expect_msg = [&](const NDAdamOptions& o, const std::string& needle) { expect_rejected<NDAdam>(p, o, needle); };
-  expect_msg(NDAdamOptions(-1.0), "lr");
-  expect_msg(NDAdamOptions().betas({1.0, 0.999}), "betas[0]");
-  expect_msg(NDAdamOptions().betas({0.9, 1.5}), "betas[1]");
-  expect_msg(NDAdamOptions().eps(-1.0), "eps");
-  expect_msg(NDAdamOptions().weight_decay(-1.0), "weight_decay");
   expect_msg(NDAdamOptions().vec_axes({0, 0}), "vec_axes");
   auto expect_json = [&](const nlohmann::json& o, const std::string& needle) {
     try {

@@ -457,14 +457,8 @@ TEST(Swats, SwitchTestIsTorchAllclose) {
   EXPECT_FALSE(optim::swats_switch_test(5, std::nan(""), 1.0));
 }
 
-TEST(Swats, RejectsOutOfRangeOptionsNamingTheOption) {
-  auto p = scalars({1.0});
-  auto expect_msg = [&](const SwatsOptions& o, const std::string& needle) { expect_rejected<Swats>(p, o, needle); };
-  expect_msg(SwatsOptions(-1.0), "lr");
-  expect_msg(SwatsOptions().betas({1.0, 0.999}), "betas[0]");
-  expect_msg(SwatsOptions().betas({0.9, -0.5}), "betas[1]");
-  expect_msg(SwatsOptions().eps(-1.0), "eps");
-  expect_msg(SwatsOptions().weight_decay(-1.0), "weight_decay");
+// Ranges: Conformance.RejectsEveryOutOfRangeValueNamingTheOption.
+TEST(Swats, RejectsVerbose) {
   try {
     optim::make_optimizer("swats", {{"verbose", true}}, scalars({1.0}));
     ADD_FAILURE() << "verbose is not an option";

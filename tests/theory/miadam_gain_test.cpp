@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "rules/miadam_rule.h"
 
 namespace flatmin::theory {
 namespace {
@@ -147,6 +148,35 @@ TEST(MiadamSteadyStepRatio, RejectsInvalidArguments) {
   EXPECT_THROW(miadam_steady_step_ratio(-1e-3, 0.5, 1), InputError);
   EXPECT_THROW(miadam_steady_step_ratio(std::numeric_limits<double>::infinity(), 0.5, 1), InputError);
   EXPECT_THROW(miadam_steady_step_ratio(std::nan(""), 0.5, 1), InputError);
+}
+
+// Frequency response: rules::miadam_accumulate driven by cos(ωt) settles to amplitude |H(ω)|^K (read off by
+// projecting the last whole periods' output on cos and sin), and |H(0)|^K is the steady buffer gain (1−κ)^{−K}.
+TEST(MiadamTransferGain, MatchesTheAccumulatorsSteadySinusoidResponse) {
+  for (double kappa : {0.5, 0.9, 0.98}) {
+    for (int K = 1; K <= 3; ++K) {
+      expect_rel_near(miadam_transfer_gain(kappa, K, 0.0), miadam_buffer_gain(kappa, K, 1 << 20), 1e-12, "omega = 0");
+      EXPECT_NEAR(miadam_transfer_gain(kappa, K, M_PI), std::pow(1.0 + kappa, -K), 1e-14);
+      for (int period : {4, 16, 64}) {
+        const double omega = 2 * M_PI / period;
+        double buf[3] = {0, 0, 0};
+        const int burn = 200000, periods = 20;
+        double c = 0, s = 0;
+        for (int t = 0; t < burn + periods * period; ++t) {
+          const double y = rules::miadam_accumulate<-1>(buf, std::cos(omega * t), K, kappa);
+          if (t >= burn) {
+            c += y * std::cos(omega * t);
+            s += y * std::sin(omega * t);
+          }
+        }
+        const double amp = 2 * std::hypot(c, s) / (periods * period);
+        expect_rel_near(amp, miadam_transfer_gain(kappa, K, omega), 1e-9, "sinusoid");
+      }
+    }
+  }
+  EXPECT_THROW(miadam_transfer_gain(1.0, 1, 0.1), InputError);
+  EXPECT_THROW(miadam_transfer_gain(0.9, 0, 0.1), InputError);
+  EXPECT_THROW(miadam_transfer_gain(0.9, 1, std::nan("")), InputError);
 }
 
 }  // namespace
