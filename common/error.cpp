@@ -44,7 +44,7 @@ std::string short_library_error(const std::string& what, std::size_t max_chars) 
   std::string line;
   for (auto it = lines.rbegin(); it != lines.rend() && line.empty(); ++it) {  // the last "…Error: message" line
     const auto p = it->find("Error: ");
-    if (p != std::string::npos && p > 0 && it->find(' ') > p) line = *it;
+    if (p != std::string::npos && p > 0 && it->find(' ') > p) line = it->substr(p + 7);  // without "RuntimeError: "
   }
   if (line.empty() && !lines.empty()) line = lines.front();
   // collapse runs of whitespace

@@ -11,7 +11,7 @@ namespace flatmin::common {
 /// names the file itself: the first meaningful sentence, without the C++ backtrace. c10::Error texts
 /// ("<message>\nException raised from … (most recent call first):\nframe #0: …") are cut before
 /// "Exception raised from" / "frame #"; a text with a line "<Name>Error: <message>" (the TorchScript
-/// interpreter's report ends with one) gives its last such line; otherwise the first non-empty line. Whitespace is collapsed and a text longer than `max_chars`
+/// interpreter's report ends with one) gives that line's message (the last such line, without "<Name>Error: "); otherwise the first non-empty line. Whitespace is collapsed and a text longer than `max_chars`
 /// is cut at a word boundary with "…" (never mid-word). Never empty ("unknown error").
 /// Every LibTorch error shown to a user goes through this one mapper (checkpoints, TorchScript models,
 /// torch.save'd data, devices).

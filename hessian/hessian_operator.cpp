@@ -128,8 +128,13 @@ Dataset load_dataset(const std::string& path) {
   try {
     iv = torch::jit::pickle_load(bytes);
   } catch (const std::exception& e) {
-    FLATMIN_CHECK(false, "cannot load data '" << path << "' (a torch.save'd dict {\"x\": Tensor, \"y\": Tensor}): "
-                                              << common::short_library_error(e.what()));
+    const std::string why = common::short_library_error(e.what());
+    // LibTorch's unpickler reads only a dict of two or more entries (one entry is pickled with SETITEM)
+    FLATMIN_CHECK(why.find("Unknown opcode") == std::string::npos,
+                  "cannot load data '" << path << "': not a torch.save'd dict {\"x\": Tensor, \"y\": Tensor} (is the key "
+                                          "'x' or 'y' missing? LibTorch: "
+                                       << why << ")");
+    FLATMIN_CHECK(false, "cannot load data '" << path << "' (a torch.save'd dict {\"x\": Tensor, \"y\": Tensor}): " << why);
   }
   FLATMIN_CHECK(iv.isGenericDict(), "data '" << path << "' is not a dict {\"x\": Tensor, \"y\": Tensor}");
   Dataset d;
