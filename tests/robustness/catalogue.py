@@ -235,7 +235,9 @@ def train_cases():
         (("data", "normalize"), [("wrong type", "yes")]),
         (("model",), [("missing", DELETE)]),
         (("model", "name"), [("unknown model", "resnet9000", ("resnet9000", "model")), ("wrong type", 3)]),
-        (("model", "options", "width1"), int_variants([0, -1], fractional=False)),
+        (("model", "options", "width1"), int_variants([0, -1], fractional=True, wrong_type=True, huge=True)),
+        (("model", "options", "width2"), [("= 0", 0)]),
+        (("model", "options", "hidden"), [("= -3", -3)]),
         (("model", "options"), [("wrong type", [1, 2])]),
         (("optimizer",), [("missing", DELETE)]),
         (("optimizer", "name"), [("typo miadm", "miadm", "did you mean 'miadam'"), ("wrong type", 7)]),
@@ -436,8 +438,80 @@ def hessian_cases(fx):
         ("--checkpoint folder without checkpoint", ["--checkpoint", "emptyrun"], {"emptyrun": DIR}, "emptyrun"),
     ]
     cases += flag_cases(e, x, nod, files)
+    cases += [
+        Case(e, "--split with --model/--data", x, base + ["--split", "test"], {}, ["--split"]),
+        Case(e, "--subset-seed with --model/--data", x, base + ["--subset-seed", "3"], {}, ["--subset-seed"]),
+        Case(e, "--data-dir with --model/--data", x, base + ["--data-dir", "ddir"], {"ddir": DIR}, ["--data-dir"]),
+        Case(e, "--compat pyhessian --trace-method hutch++", x,
+             base + ["--compat", "pyhessian", "--trace", "--trace-method", "hutch++"], {}, [("--trace-method", "--compat")]),
+        Case(e, "--sigma-squared 0", x, base + ["--density", "--sigma-squared", "0"], {}, ["--sigma-squared"]),
+        Case(e, "--data dict without 'y'", x, nod + ["--model", m, "--data", "noy.pt"],
+             {"noy.pt": ("torch_save_drop", d, "y")}, ["'y'"]),
+    ]
+    cases += checkpoint_cases(e, x, nod)
     cases += out_dir_cases(e, x, lambda o: T1 + ["hessian", "--model", m, "--data", d, "--out", o, "--top-k", "1"], {})
     return cases
+
+
+def _spec(fn):
+    """A model.json mutation: fn(the model spec dict) in place; returns the whole model.json."""
+    def f(mj):
+        fn(mj["model"])
+        return mj
+    return f
+
+
+def checkpoint_cases(e, x, nod):
+    """hessian --checkpoint on (copies of) the files of a tiny `flatmin train` run of TRAIN (test_catalogue.py
+    trains it once): weights that do not match the model spec, a bad model.json, bad data selections."""
+    final = ("run_copy", "model_final.pt")
+    mj = ("run_json", "model.json", lambda j: j)
+
+    def with_mj(fn):
+        return {"r/model_final.pt": final, "r/model.json": ("run_json", "model.json", fn)}
+
+    def opts(**kw):
+        return _spec(lambda sp: sp["options"].update(kw))
+
+    def rename(old, new):
+        return _spec(lambda sp: sp["options"].update({new: sp["options"].pop(old)}))
+
+    ck = nod + ["--checkpoint", "r/model_final.pt"]
+    run = {"r": DIR, "r/checkpoint.pt": ("run_copy", "checkpoint.pt"), "r/model_final.pt": final, "r/model.json": mj}
+    rk = nod + ["--checkpoint", "r"]
+    ok = ("r/model_final.pt", "tensor")
+    return [
+        Case(e, "--checkpoint weights width 4, model.json width1 8", x, ck, with_mj(opts(width1=8)), [ok, "do not match"]),
+        Case(e, "--checkpoint weights width 4, model.json width2 16", x, ck, with_mj(opts(width2=16)), [ok, "do not match"]),
+        Case(e, "--checkpoint weights hidden 8, model.json hidden 4", x, ck, with_mj(opts(hidden=4)), [ok, "do not match"]),
+        Case(e, "--checkpoint model.json of another model (small_resnet)", x, ck,
+             with_mj(_spec(lambda sp: (sp.update(name="small_resnet"), sp.update(options={})))), ["r/model_final.pt"]),
+        Case(e, "--checkpoint model.json num_classes 7", x, ck, with_mj(_spec(lambda sp: sp.update(num_classes=7))),
+             ["r/model_final.pt"]),
+        Case(e, "--checkpoint model.json option typo widht1", x, ck, with_mj(rename("width1", "widht1")),
+             ["did you mean 'width1'"]),
+        Case(e, "--checkpoint model.json width1 = 0", x, ck, with_mj(opts(width1=0)), ["width1"]),
+        Case(e, "--checkpoint model.json unknown model", x, ck, with_mj(_spec(lambda sp: sp.update(name="no_such_model"))),
+             ["no_such_model"]),
+        Case(e, "--checkpoint model.json without 'model'", x, ck, with_mj(lambda j: {"dataset": "synthetic"}),
+             [("model.json", "'model'")]),
+        Case(e, "--checkpoint model.json not JSON", x, ck, {"r/model_final.pt": final, "r/model.json": "{not json"},
+             ["model.json"]),
+        Case(e, "--checkpoint model_final.pt without model.json", x, ck, {"r/model_final.pt": final}, ["model.json"]),
+        Case(e, "--checkpoint model.json input.std = [0.0]", x, ck,
+             with_mj(lambda j: {**j, "input": {"mean": [0.5], "std": [0.0]}}), ["std"]),
+        Case(e, "--checkpoint truncated checkpoint.pt", x, rk,
+             {**run, "r/checkpoint.pt": ("run_trunc", "checkpoint.pt", 3000)}, ["checkpoint.pt"]),
+        Case(e, "--checkpoint --subset larger than the split", x, rk + ["--subset", "100000"], run, ["--subset"]),
+        Case(e, "--checkpoint --subset -3", x, rk + ["--subset", "-3"], run, ["--subset"]),
+        Case(e, "--checkpoint --split validation", x, rk + ["--split", "validation"], run, ["--split"]),
+        Case(e, "--checkpoint --dataset imagenet", x, rk + ["--dataset", "imagenet"], run, [("--dataset", "imagenet")]),
+        Case(e, "--checkpoint --dataset fashion-mnist, --data-dir missing", x,
+             rk + ["--dataset", "fashion-mnist", "--data-dir", "no_such_dir"], run, ["no_such_dir"]),
+        Case(e, "--checkpoint with --compat pyhessian --trace-method exact", x,
+             rk + ["--compat", "pyhessian", "--trace", "--trace-method", "exact"], run, [("--trace-method", "--compat")]),
+        Case(e, "--checkpoint with --top-k larger than the parameters", x, rk + ["--top-k", "100000"], run, ["--top-k"]),
+    ]
 
 
 def hessian_controls(fx):

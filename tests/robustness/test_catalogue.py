@@ -45,6 +45,33 @@ else:
     import py_cases  # noqa: E402
     PY_CASES = py_cases.all_py_cases()
 
+
+def read_expected_failures(path=os.path.join(HERE, "expected_failures.txt")):
+    """expected_failures.txt: `owner | case id` per line (# comments). Those cases are marked
+    xfail(strict=True): still run and checked, reported as xfail; one that passes fails the run (XPASS
+    strict) so that its line is deleted. Empty file = every case must pass."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            owner, sep, cid = line.partition(" | ")
+            assert sep, f"{path}:{n}: not 'owner | case id': {line!r}"
+            out[cid.strip()] = owner.strip()
+    return out
+
+
+EXPECTED_FAILURES = read_expected_failures()
+
+
+def params(cases):
+    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=f"expected failure ({EXPECTED_FAILURES[c.id]})")]
+                         if c.id in EXPECTED_FAILURES else []) for c in cases]
+
+
 FORBIDDEN = ("frame #", "Exception raised from", "terminate called", "RuntimeError", "c10::Error", "Traceback")
 PREFIX = {"flatmin": "flatmin: error: ", "flatmin-theory": "flatmin-theory: error: "}
 
@@ -71,10 +98,27 @@ def write_files(d, files):
                 data = f.read()[: content[2]]
             with open(p, "wb") as f:
                 f.write(data)
+        elif isinstance(content, tuple) and content[0] in ("run_copy", "run_trunc", "run_json"):
+            # a file of the tiny training run that trained_run() made (hessian --checkpoint cases)
+            src = os.path.join(RUN["dir"], content[1])
+            if content[0] == "run_json":
+                with open(src) as f:
+                    obj = json.load(f)
+                with open(p, "w") as f:
+                    f.write(cat.dumps(content[2](obj)))
+            else:
+                with open(src, "rb") as f:
+                    data = f.read()
+                with open(p, "wb") as f:
+                    f.write(data if content[0] == "run_copy" else data[: content[2]])
         elif isinstance(content, tuple) and content[0] == "torch_save_nox":
             import torch
             obj = torch.load(content[1])
             obj = {("inputs" if k == "x" else k): v for k, v in obj.items()}
+            torch.save(obj, p)
+        elif isinstance(content, tuple) and content[0] == "torch_save_drop":
+            import torch
+            obj = {k: v for k, v in torch.load(content[1]).items() if k != content[2]}
             torch.save(obj, p)
         elif isinstance(content, bytes):
             with open(p, "wb") as f:
@@ -156,10 +200,27 @@ def jobs():
     return max(1, int(os.environ.get("FLATMIN_ROBUSTNESS_JOBS", "2")))
 
 
+RUN = {"dir": None}  # the tiny training run whose files the hessian --checkpoint cases copy
+
+
+def trained_run(root, bindir):
+    """Trains catalogue.TRAIN once (a second): model_final.pt, model.json, checkpoint.pt for the cases."""
+    d = os.path.join(root, "trained")
+    os.makedirs(d)
+    write_files(d, {"cfg.json": cat.TRAIN})
+    r = run_cmd([os.path.join(bindir, "flatmin")] + cat.T1 + ["train", "--config", "cfg.json", "--out", "run", "--no-progress"],
+                d, 120.0)
+    assert r["rc"] == 0, f"the training run the --checkpoint cases need failed: {r['stderr'][-1500:]}"
+    return os.path.join(d, "run")
+
+
 @pytest.fixture(scope="session")
 def cli_results(request, tmp_path_factory):
     items = selected(request.session, "case")
-    return run_all(items, str(tmp_path_factory.mktemp("cases")), bin_dir(), jobs())
+    bindir = bin_dir()
+    if any(isinstance(v, tuple) and v[0].startswith("run_") for c in items for v in c.files.values()):
+        RUN["dir"] = trained_run(str(tmp_path_factory.mktemp("run")), bindir)
+    return run_all(items, str(tmp_path_factory.mktemp("cases")), bindir, jobs())
 
 
 @pytest.fixture(scope="session")
@@ -202,7 +263,16 @@ def test_valid_base(control, control_results):
     assert not r["timed_out"] and r["rc"] == 0, f"valid base failed: exit {r['rc']}, stderr: {r['stderr'][-2000:]}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_expected_failures_name_cases():
+    """Every line of expected_failures.txt names a case of the catalogue (no stale entries)."""
+    ids = {c.id for c in CASES} | {c.id for c in PY_CASES}
+    stale = sorted(k for k in EXPECTED_FAILURES if k not in ids)
+    if NO_PYTHON or NO_TORCH:
+        stale = [k for k in stale if not k.startswith("python") and not k.startswith("flatmin ")]
+    assert not stale, f"expected_failures.txt names cases that do not exist: {stale[:10]}"
+
+
+@pytest.mark.parametrize("case", params(CASES))
 def test_bad_input(case, cli_results):
     r = cli_results[case.id]
     err = r["stderr"]
@@ -275,7 +345,7 @@ def run_py(case, cwd):
 
 
 @pytest.mark.skipif(NO_PYTHON, reason="built without the Python package (FLATMIN_ROBUSTNESS_NO_PYTHON=1)")
-@pytest.mark.parametrize("pycase", PY_CASES, ids=[c.id for c in PY_CASES])
+@pytest.mark.parametrize("pycase", params(PY_CASES))
 def test_python_bad_input(pycase, tmp_path):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
