@@ -120,7 +120,7 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
         out.data = train::parse_data_config(recipe.at("data"), cj.string() + ": data", /*require_dataset=*/false);
       } else {
         common::ConfigReader r(j, mj.string());
-        r.allow({"model", "format", "torchscript", "about", "notes"});  // the keys flatmin train writes
+        r.allow({"model", "format", "torchscript", "weights", "about", "notes"});  // the keys flatmin train writes
         json d = {{"dataset", r.string("dataset", "")}, {"normalize", true}};
         const json& input = r.object("input");
         r.finish();
