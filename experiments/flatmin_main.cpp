@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
     if (hess->parsed()) return flatmin::experiments::run_hessian(hargs, args);
     if (train->parsed()) return flatmin::experiments::run_train_cmd(targs, args);
     if (sweep->parsed()) return flatmin::experiments::run_sweep_cmd(sargs, threads, args);
+    FLATMIN_CHECK(list->count("--options") == 0 || !list_options.empty(), "list-optimizers --options: empty optimizer name");
     if (!list_options.empty()) {
       print_options(list_options, list_json);
       return 0;

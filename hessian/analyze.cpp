@@ -118,11 +118,17 @@ void AnalyzeOptions::validate(Eigen::Index n) const {
   FLATMIN_CHECK(hutchpp_budget >= 6 && hutchpp_budget <= kIt, "--hutchpp-budget " << hutchpp_budget << " must be in [6, " << it_bound << "]");
   FLATMIN_CHECK(trace_method != TraceMethod::Exact || n <= 20000,
                 "--trace-method exact needs n_params <= 20000 (got " << n << ")");
+  FLATMIN_CHECK(compat != CompatMode::PyHessian || trace_method == TraceMethod::Hutchinson,
+                "--trace-method " << to_string(trace_method)
+                                  << " cannot be combined with --compat pyhessian (PyHessian estimates the trace by "
+                                     "Hutchinson's method only; drop one of the two)");
   FLATMIN_CHECK(slq.steps >= 1 && slq.steps <= kIt, "--slq-steps " << slq.steps << " must be in [1, " << it_bound << "]");
   FLATMIN_CHECK(slq.runs >= 0 && slq.runs <= kIt, "--slq-runs " << slq.runs << " must be in [0, " << it_bound << "]");
   FLATMIN_CHECK(smoothing.num_bins >= 2 && smoothing.num_bins <= common::limits::kDensityBins,
                 "--num-bins " << smoothing.num_bins << " must be in [2, " << common::format_count(common::limits::kDensityBins) << "]");
-  FLATMIN_CHECK(smoothing.sigma_squared > 0 && smoothing.sigma >= 0, "density sigma must be > 0");
+  FLATMIN_CHECK(smoothing.sigma_squared > 0 && std::isfinite(smoothing.sigma_squared),
+                "--sigma-squared " << smoothing.sigma_squared << " must be > 0");
+  FLATMIN_CHECK(smoothing.sigma >= 0 && std::isfinite(smoothing.sigma), "--sigma " << smoothing.sigma << " must be >= 0 (0 = range/steps)");
   FLATMIN_CHECK(max_hvps >= 0, "--max-hvps " << max_hvps << " must be >= 0 (0 = no limit)");
   FLATMIN_CHECK(max_seconds >= 0 && std::isfinite(max_seconds), "--max-seconds " << max_seconds << " must be >= 0 (0 = no limit)");
 }

@@ -13,16 +13,12 @@
 #include <torch/script.h>
 
 #include "common/error.h"
+#include "common/library_error.h"
 #include "common/limits.h"
 
 namespace flatmin::hessian {
 
 namespace {
-
-std::string first_line(const std::string& s) {
-  const auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
-}
 
 std::string shape_str(const torch::Tensor& t) {
   std::ostringstream os;
@@ -30,8 +26,21 @@ std::string shape_str(const torch::Tensor& t) {
   return os.str();
 }
 
+/// InputError unless `path` is a readable regular file: "no such file" / "is a folder, not a file" /
+/// "is not a regular file".
+void check_input_file(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  FLATMIN_CHECK(fs::exists(st), what << " file '" << path << "': no such file");
+  FLATMIN_CHECK(!fs::is_directory(st), what << " file '" << path << "' is a folder, not a file");
+  FLATMIN_CHECK(fs::is_regular_file(st), what << " file '" << path << "' is not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  FLATMIN_CHECK(in.good(), what << " file '" << path << "': cannot be read (permission denied?)");
+}
+
 std::vector<char> read_bytes(const std::string& path, const std::string& what) {
-  FLATMIN_CHECK(std::filesystem::is_regular_file(path), what << " file '" << path << "' does not exist");
+  check_input_file(path, what);
   std::ifstream in(path, std::ios::binary);
   FLATMIN_CHECK(in.good(), "cannot read " << what << " file '" << path << "'");
   return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -89,13 +98,13 @@ std::string to_string(Loss l) {
 }
 
 Model load_torchscript(const std::string& path) {
-  FLATMIN_CHECK(std::filesystem::is_regular_file(path), "model file '" << path << "' does not exist");
+  check_input_file(path, "model");
   auto m = std::make_shared<torch::jit::Module>();
   try {
     *m = torch::jit::load(path);
   } catch (const std::exception& e) {
     FLATMIN_CHECK(false, "cannot load TorchScript model '" << path << "' (torch.jit.save format expected): "
-                                                          << first_line(e.what()));
+                                                          << common::short_library_error(e.what()));
   }
   Model model;
   model.forward = [m](const torch::Tensor& x) {
@@ -120,8 +129,13 @@ Dataset load_dataset(const std::string& path) {
   try {
     iv = torch::jit::pickle_load(bytes);
   } catch (const std::exception& e) {
-    FLATMIN_CHECK(false, "cannot load data '" << path << "' (a torch.save'd dict {\"x\": Tensor, \"y\": Tensor}): "
-                                              << first_line(e.what()));
+    const std::string why = common::short_library_error(e.what());
+    // LibTorch's unpickler reads only a dict of two or more entries (one entry is pickled with SETITEM)
+    FLATMIN_CHECK(why.find("Unknown opcode") == std::string::npos,
+                  "cannot load data '" << path << "': not a torch.save'd dict {\"x\": Tensor, \"y\": Tensor} (is the key "
+                                          "'x' or 'y' missing? LibTorch: "
+                                       << why << ")");
+    FLATMIN_CHECK(false, "cannot load data '" << path << "' (a torch.save'd dict {\"x\": Tensor, \"y\": Tensor}): " << why);
   }
   FLATMIN_CHECK(iv.isGenericDict(), "data '" << path << "' is not a dict {\"x\": Tensor, \"y\": Tensor}");
   Dataset d;
@@ -132,7 +146,8 @@ Dataset load_dataset(const std::string& path) {
     FLATMIN_CHECK(kv.value().isTensor(), "data '" << path << "': entry '" << k << "' is not a Tensor");
     (k == "x" ? d.x : d.y) = kv.value().toTensor();
   }
-  FLATMIN_CHECK(d.x.defined() && d.y.defined(), "data '" << path << "' lacks the key \"x\" or \"y\"");
+  FLATMIN_CHECK(d.x.defined(), "data '" << path << "' has no key 'x' (a dict {\"x\": Tensor, \"y\": Tensor} is expected)");
+  FLATMIN_CHECK(d.y.defined(), "data '" << path << "' has no key 'y' (a dict {\"x\": Tensor, \"y\": Tensor} is expected)");
   return d;
 }
 
@@ -157,7 +172,7 @@ struct HessianOperator::Impl {
       throw;
     } catch (const std::exception& e) {
       FLATMIN_CHECK(false, "the model's forward failed on data x of shape " << shape_str(xb) << ": "
-                                                                             << first_line(e.what()));
+                                                                             << common::short_library_error(e.what()));
     }
     return compute_loss(opt.loss, out, yb, opt.reduction);
   }
@@ -273,7 +288,7 @@ HessianOperator::HessianOperator(Model model, Dataset data, OperatorOptions opt)
   try {
     I.device = torch::Device(opt.device);
   } catch (const std::exception& e) {
-    FLATMIN_CHECK(false, "--device '" << opt.device << "': " << first_line(e.what()));
+    FLATMIN_CHECK(false, "--device '" << opt.device << "': " << common::short_library_error(e.what()));
   }
   FLATMIN_CHECK(!I.device.is_cuda() || torch::cuda::is_available(),
                 "--device " << opt.device << " requested but CUDA is not available");
@@ -354,7 +369,7 @@ HessianOperator::HessianOperator(Model model, Dataset data, OperatorOptions opt)
       throw;
     } catch (const std::exception& e) {
       FLATMIN_CHECK(false, "the model's forward failed on data x of shape " << shape_str(I.batches[0].first) << ": "
-                                                                             << first_line(e.what()));
+                                                                             << common::short_library_error(e.what()));
     }
     const auto& yb = I.batches[0].second;
     if (opt.loss == Loss::CrossEntropy) {

@@ -61,7 +61,11 @@ ReplayResult replay(const json& spec) {
     FLATMIN_CHECK(!init.back().empty(), "spec: params[" << i << "] is empty");
     sizes.push_back(init.back().size());
   }
-  FLATMIN_CHECK(r.has("steps"), "spec: 'steps' (an integer >= 0) is required");
+  if (!r.has("steps")) {
+    r.allow({"steps_per_epoch", "grads", "quadratic", "groups"});
+    r.finish();  // a misspelt key ("stepz") is named with its nearest known key
+    throw common::InputError("spec: 'steps' (an integer >= 0) is required");
+  }
   const int64_t steps = r.integer("steps", 0, 0, kMaxReplaySteps);
   const int64_t steps_per_epoch = r.integer("steps_per_epoch", std::max<int64_t>(steps, 1), 1, kMaxReplaySteps);
 

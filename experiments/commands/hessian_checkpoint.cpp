@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/library_error.h"
 #include "common/json_io.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
@@ -79,7 +80,7 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
   try {
     a.load_from(file.string());
   } catch (const std::exception& e) {
-    throw common::InputError(file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
+    throw common::InputError(file.string() + ": unreadable checkpoint: " + common::short_library_error(e.what()));
   }
   std::string format;
   try {
@@ -119,7 +120,7 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
         out.data = train::parse_data_config(recipe.at("data"), cj.string() + ": data", /*require_dataset=*/false);
       } else {
         common::ConfigReader r(j, mj.string());
-        r.allow({"model"});
+        r.allow({"model", "format", "torchscript", "weights", "about", "notes"});  // the keys flatmin train writes
         json d = {{"dataset", r.string("dataset", "")}, {"normalize", true}};
         const json& input = r.object("input");
         r.finish();
@@ -144,7 +145,7 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
     throw;
   } catch (const std::exception& e) {
     throw common::InputError(file.string() + ": cannot rebuild the model from the checkpoint: " +
-                             common::single_line(e.what()).substr(0, 200));
+                             common::short_library_error(e.what()));
   }
   net->eval();
   out.model = wrap(net);

@@ -39,11 +39,11 @@ CLI::App* add_hessian_command(CLI::App& app, HessianArgs& a) {
   s->add_option("--model", a.model, "TorchScript module (torch.jit.save); with --data");
   s->add_option("--data", a.data, "torch.save'd dict {\"x\": Tensor, \"y\": Tensor}");
   s->add_option("--checkpoint", a.checkpoint, "a flatmin train run folder, its checkpoint.pt, or model_{final,best}.pt (instead of --model/--data)");
-  s->add_option("--dataset", sel.dataset, "with --checkpoint: checkpoint (the recipe's) | fashion-mnist | synthetic | cifar10 | cifar100")->capture_default_str();
-  s->add_option("--split", sel.split, "with --checkpoint: train | test")->capture_default_str();
-  s->add_option("--subset", sel.subset, "with --checkpoint: the first N images of the split (0 = all)")->capture_default_str();
-  s->add_option("--subset-seed", sel.subset_seed, "with --checkpoint: >= 0 takes the first N of flatmin's seeded permutation (the recipe's subset_seed gives training images)")->capture_default_str();
-  s->add_option("--data-dir", sel.data_dir, "with --checkpoint: dataset folder (overrides the recipe's data.dir)");
+  a.checkpoint_only.push_back(s->add_option("--dataset", sel.dataset, "with --checkpoint: checkpoint (the recipe's) | fashion-mnist | synthetic | cifar10 | cifar100")->capture_default_str());
+  a.checkpoint_only.push_back(s->add_option("--split", sel.split, "with --checkpoint: train | test")->capture_default_str());
+  a.checkpoint_only.push_back(s->add_option("--subset", sel.subset, "with --checkpoint: the first N images of the split (0 = all)")->capture_default_str());
+  a.checkpoint_only.push_back(s->add_option("--subset-seed", sel.subset_seed, "with --checkpoint: >= 0 takes the first N of flatmin's seeded permutation (the recipe's subset_seed gives training images)")->capture_default_str());
+  a.checkpoint_only.push_back(s->add_option("--data-dir", sel.data_dir, "with --checkpoint: dataset folder (overrides the recipe's data.dir)"));
   s->add_option("--out", a.out, "output directory")->required();
   add_enum(s, "--loss", op.loss, &fh::parse_loss, "cross_entropy | mse | bce_with_logits");
   add_enum(s, "--reduction", op.reduction, &fh::parse_reduction, "mean | sum");
@@ -104,6 +104,10 @@ int run_hessian(const HessianArgs& a, const std::vector<std::string>& argv) {
   FLATMIN_CHECK(from_ckpt != (!a.model.empty() || !a.data.empty()),
                 "pass either --checkpoint or --model and --data (not both, not neither)");
   FLATMIN_CHECK(from_ckpt || (!a.model.empty() && !a.data.empty()), "--model and --data go together");
+  for (const CLI::Option* opt : a.checkpoint_only) {
+    FLATMIN_CHECK(from_ckpt || opt->count() == 0, opt->get_name() << " goes with --checkpoint only (with --model/--data "
+                                                                     "the data file is used as it is); drop it");
+  }
   fh::Model model;
   fh::Dataset data;
   nlohmann::json ckpt_info, data_info;

@@ -23,6 +23,9 @@ struct HessianArgs {
   CheckpointData selection;          ///< with --checkpoint: --dataset, --split, --subset, --subset-seed, --data-dir
   hessian::OperatorOptions op;       ///< --loss … --graph-cache; op.device as given (run_hessian binds it per rank)
   hessian::AnalyzeOptions analysis;  ///< --compat, --seed, --top-k … --num-bins
+  /// The options that only mean something with --checkpoint (--dataset … --data-dir), set by
+  /// add_hessian_command: given with --model/--data they are bad input (exit 2), not silently ignored.
+  std::vector<const CLI::Option*> checkpoint_only;
 };
 
 /// Registers the `hessian` subcommand on `app`, binding its options to `args`.

@@ -329,7 +329,10 @@ int run_reproduce(const ReproduceArgs& args, const std::vector<std::string>& arg
   {
     common::ConfigReader r(config, config_path.string());
     r.allow({"about", "notes", "not_reproducible", "papers"});
-    FLATMIN_CHECK(r.has("targets"), config_path.string() << ": no 'targets' object");
+    if (!r.has("targets")) {
+      r.finish();  // a misspelt key ("targetz") is named with its nearest known key
+      throw common::InputError(config_path.string() + ": no 'targets' object");
+    }
     r.object("targets");
     r.finish();
   }

@@ -389,8 +389,39 @@ class SmallCNN : public Net {
   nn::Linear fc1_{nullptr}, fc2_{nullptr};
 };
 
-std::vector<int64_t> ints(const json& o, const char* key, std::vector<int64_t> def) {
-  return o.contains(key) ? o.at(key).get<std::vector<int64_t>>() : def;
+/// A model option that is a size or a count: an integer in [1, 1e6], else InputError naming model and key.
+int64_t pos_int_value(const json& v, const std::string& model, const std::string& key) {
+  constexpr int64_t kMax = 1000000;
+  FLATMIN_CHECK(v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()),
+                "model '" << model << "': options." << key << " = " << v.dump() << " must be an integer");
+  const double d = v.get<double>();
+  FLATMIN_CHECK(d >= 1 && d <= kMax, "model '" << model << "': options." << key << " = " << v.dump() << " must be in [1, " << kMax
+                                                << "]");
+  return static_cast<int64_t>(d);
+}
+
+int64_t pos_int(const json& o, const std::string& model, const char* key, int64_t def) {
+  return o.contains(key) ? pos_int_value(o.at(key), model, key) : def;
+}
+
+/// A real model option that must be finite and > 0 (<= hi).
+double pos_real(const json& o, const std::string& model, const char* key, double def, double hi) {
+  if (!o.contains(key)) return def;
+  const json& v = o.at(key);
+  FLATMIN_CHECK(v.is_number(), "model '" << model << "': options." << key << " = " << v.dump() << " must be a number");
+  const double d = v.get<double>();
+  FLATMIN_CHECK(std::isfinite(d) && d > 0 && d <= hi, "model '" << model << "': options." << key << " = " << v.dump()
+                                                                    << " must be in (0, " << hi << "]");
+  return d;
+}
+
+std::vector<int64_t> ints(const json& o, const std::string& model, const char* key, std::vector<int64_t> def) {
+  if (!o.contains(key)) return def;
+  const json& v = o.at(key);
+  FLATMIN_CHECK(v.is_array() && !v.empty(), "model '" << model << "': options." << key << " must be a non-empty array of integers");
+  std::vector<int64_t> out;
+  for (const auto& x : v) out.push_back(pos_int_value(x, model, key));
+  return out;
 }
 
 }  // namespace
@@ -427,37 +458,37 @@ std::shared_ptr<Net> make_model(const ModelSpec& spec) {
   }
   try {
     // DualAdam's scripts build every head 1000-way, also for CIFAR (optimizers.md §15.4): "head_classes": 1000
-    s.num_classes = o.value("head_classes", spec.num_classes);
+    s.num_classes = pos_int(o, s.name, "head_classes", spec.num_classes);
     FLATMIN_CHECK(s.num_classes >= spec.num_classes, "model '" << s.name << "': head_classes = " << s.num_classes
                                                                << " is smaller than the dataset's " << spec.num_classes << " classes");
     if (s.name == "small_resnet") {
-      return std::make_shared<ResNet<BasicBlock>>(s.in_channels, s.num_classes, ints(o, "widths", {16, 32, 64}),
-                                                  ints(o, "blocks", {1, 1, 1}));
+      return std::make_shared<ResNet<BasicBlock>>(s.in_channels, s.num_classes, ints(o, s.name, "widths", {16, 32, 64}),
+                                                  ints(o, s.name, "blocks", {1, 1, 1}));
     }
     if (s.name == "resnet18") {
       return std::make_shared<ResNet<BasicBlock>>(s.in_channels, s.num_classes, std::vector<int64_t>{64, 128, 256, 512},
-                                                  ints(o, "blocks", {2, 2, 2, 2}));
+                                                  ints(o, s.name, "blocks", {2, 2, 2, 2}));
     }
     if (s.name == "resnet50") {
       return std::make_shared<ResNet<Bottleneck>>(s.in_channels, s.num_classes, std::vector<int64_t>{64, 128, 256, 512},
-                                                  ints(o, "blocks", {3, 4, 6, 3}));
+                                                  ints(o, s.name, "blocks", {3, 4, 6, 3}));
     }
     if (s.name == "densenet121") {
-      return std::make_shared<DenseNet>(s.in_channels, s.num_classes, ints(o, "blocks", {6, 12, 24, 16}),
-                                        o.value("growth", int64_t(32)), o.value("reduction", 0.5));
+      return std::make_shared<DenseNet>(s.in_channels, s.num_classes, ints(o, s.name, "blocks", {6, 12, 24, 16}),
+                                        pos_int(o, s.name, "growth", 32), pos_real(o, s.name, "reduction", 0.5, 1.0));
     }
     if (s.name == "pyramidnet110") {
-      return std::make_shared<PyramidNet>(s.in_channels, s.num_classes, o.value("depth", int64_t(110)), o.value("alpha", 64.0));
+      return std::make_shared<PyramidNet>(s.in_channels, s.num_classes, pos_int(o, s.name, "depth", 110), pos_real(o, s.name, "alpha", 64.0, 1e6));
     }
     if (s.name == "vgg16_bn") return std::make_shared<VGG>(s.in_channels, s.image_size, s.num_classes);
     if (s.name == "vit") {
-      return std::make_shared<ViT>(s.in_channels, s.image_size, s.num_classes, o.value("patch", int64_t(4)),
-                                   o.value("dim", int64_t(384)), o.value("depth", int64_t(8)), o.value("heads", int64_t(8)),
-                                   o.value("mlp_ratio", 4.0));
+      return std::make_shared<ViT>(s.in_channels, s.image_size, s.num_classes, pos_int(o, s.name, "patch", 4),
+                                   pos_int(o, s.name, "dim", 384), pos_int(o, s.name, "depth", 8), pos_int(o, s.name, "heads", 8),
+                                   pos_real(o, s.name, "mlp_ratio", 4.0, 1e3));
     }
     if (s.name == "small_cnn") {
-      return std::make_shared<SmallCNN>(s.in_channels, s.image_size, s.num_classes, o.value("width1", int64_t(16)),
-                                        o.value("width2", int64_t(32)), o.value("hidden", int64_t(64)));
+      return std::make_shared<SmallCNN>(s.in_channels, s.image_size, s.num_classes, pos_int(o, s.name, "width1", 16),
+                                        pos_int(o, s.name, "width2", 32), pos_int(o, s.name, "hidden", 64));
     }
   } catch (const json::exception& e) {
     throw common::InputError("model '" + s.name + "': bad options: " + e.what());

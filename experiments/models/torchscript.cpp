@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/library_error.h"
 
 namespace flatmin::models {
 
@@ -102,20 +103,6 @@ bool same(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
-std::string short_torch_error(const std::string& what) {
-  std::string m = what;
-  if (const auto e = m.rfind("Error: "); e != std::string::npos) {  // the interpreter's "RuntimeError: …" line
-    auto b = m.rfind('\n', e);
-    b = b == std::string::npos ? 0 : b + 1;
-    m = m.substr(b, m.find('\n', e) == std::string::npos ? std::string::npos : m.find('\n', e) - b);
-  } else if (const auto t = m.find("Exception raised from"); t != std::string::npos) {
-    m = m.substr(0, t);
-  }
-  m = common::single_line(m);
-  while (!m.empty() && m.back() == ' ') m.pop_back();
-  return m.size() > 240 ? m.substr(0, 240) + "…" : m;
-}
-
 std::shared_ptr<Net> load_torchscript_net(const std::string& path) {
   std::error_code ec;
   FLATMIN_CHECK(fs::is_regular_file(path, ec), "model.torchscript '" << path << "': no such file");
@@ -124,7 +111,7 @@ std::shared_ptr<Net> load_torchscript_net(const std::string& path) {
     m = torch::jit::load(path);
   } catch (const std::exception& e) {
     throw common::InputError("model.torchscript '" + path + "': not a TorchScript module (torch.jit.save format): " +
-                             short_torch_error(e.what()));
+                             common::short_library_error(e.what()));
   }
   FLATMIN_CHECK(m.find_method("forward").has_value(), "model.torchscript '" << path << "': the module has no forward() method");
   auto net = std::make_shared<TorchScriptNet>(std::move(m));

@@ -21,11 +21,6 @@ namespace flatmin::models {
 /// a TorchScript module, or when the module has no forward() or no trainable parameter.
 std::shared_ptr<Net> load_torchscript_net(const std::string& path);
 
-/// The informative line of a LibTorch / TorchScript exception message: the interpreter's last "…Error: …" line
-/// when there is one, else the message before LibTorch's "Exception raised from …" trailer; one line, at most
-/// 240 characters.
-std::string short_torch_error(const std::string& what);
-
 /// Writes `model` as a TorchScript file (atomically). A TorchScript Net saves its module (in its current
 /// train/eval mode); a C++ Net is traced on `example` (a batch of >= 1 inputs) in eval mode (its mode is
 /// restored) into a module with the Net's parameters and buffers under their names, and the trace is

@@ -133,14 +133,14 @@ SimOutput trajectories(const json& cfg, const std::string& device) {
   std::vector<double> x0, y0;
   for (const auto& s : starts_j) {
     FLATMIN_CHECK(s.is_array() && s.size() == 2 && s[0].is_number() && s[1].is_number(),
-                  r.where() << ": each start must be [x, y]");
+                  r.where() << ": each of 'starts' must be [x, y] (two numbers), not " << s.dump());
     x0.push_back(s[0].get<double>());
     y0.push_back(s[1].get<double>());
   }
   r.set("starts", starts_j);
   const auto lrs = r.numbers("lrs", {0.05, 0.1, 0.15});
   FLATMIN_CHECK(!lrs.empty(), r.where() << ": 'lrs' must not be empty");
-  for (double lr : lrs) check_positive(r, "lr", lr);
+  for (double lr : lrs) check_positive(r, "lrs", lr);
   const auto opts = read_optimizers(r, four_optimizers());
   RunSpec run = read_run(r, device, 3000, 100);
   run.record_every = r.count("record_every", 1);
@@ -402,7 +402,7 @@ SimOutput regret(const json& cfg, const std::string&) {
   def_cp.push_back(double(spec.T));
   const auto cps = r.numbers("checkpoints", def_cp);
   for (double c : cps) {
-    FLATMIN_CHECK(c >= 1 && c <= double(spec.T) && c == std::floor(c), r.where() << ": checkpoint " << c << " must be an integer in [1, T]");
+    FLATMIN_CHECK(c >= 1 && c <= double(spec.T) && c == std::floor(c), r.where() << ": checkpoints: " << c << " must be an integer in [1, T]");
     spec.checkpoints.push_back(int64_t(c));
   }
   const json base = {{"betas", {0.9, 0.999}}, {"eps", 1e-8}};

@@ -185,7 +185,7 @@ pid_t spawn_run(const SweepArgs& args, const SweepRun& r, int threads, int rank)
 }  // namespace
 
 std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
-  FLATMIN_CHECK(args.ranks_per_run >= 1, "sweep: ranks per run = " << args.ranks_per_run << " must be >= 1");
+  FLATMIN_CHECK(args.ranks_per_run >= 1, "--ranks-per-run " << args.ranks_per_run << " must be >= 1");
   FLATMIN_CHECK(!args.sync_bn || args.ranks_per_run > 1, "sweep: --sync-bn needs --ranks-per-run > 1");
   FLATMIN_CHECK(args.config.is_object(), "sweep config must be a JSON object");
   const SweepConfig c = read_sweep_config(args.config);

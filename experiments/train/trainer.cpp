@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
+#include "common/library_error.h"
 #include "common/format.h"
 #include "common/json_io.h"
 #include "common/limits.h"
@@ -120,6 +121,10 @@ Data load_data(const DataConfig& d, const std::string& data_dir_override, uint64
     out.train = data::make_synthetic(d.synthetic, true);
     out.test = data::make_synthetic(d.synthetic, false);
   }
+  FLATMIN_CHECK(d.train_subset <= out.train.n, "data.train_subset = " << d.train_subset << " is larger than the training set of '"
+                                                                       << name << "' (" << out.train.n << " images)");
+  FLATMIN_CHECK(d.test_subset <= out.test.n, "data.test_subset = " << d.test_subset << " is larger than the test set of '"
+                                                                    << name << "' (" << out.test.n << " images)");
   out.train = data::subset(out.train, d.train_subset, d.subset_seed);
   out.test = data::subset(out.test, d.test_subset, d.subset_seed + 1);
   const auto& ln = d.label_noise;
@@ -302,6 +307,7 @@ ScheduleConfig read_schedule(const json& j, int64_t epochs, bool& has_eta_min) {
   ScheduleConfig s;
   s.type = r.string("type", "constant");
   s.milestones = r.integers("milestones", {});
+  for (const auto m : s.milestones) r.require(m >= 1, "milestones", s.milestones, "epochs >= 1");
   s.gamma = r.number("gamma", 0.1);
   s.t_max = r.count("t_max", epochs);
   s.eta_min_factor = r.number("eta_min_factor", 0.0);
@@ -480,8 +486,9 @@ struct Run {
 Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.profile)), cfg_json(cfg.to_json()), out(a.out) {
   FLATMIN_CHECK(!out.empty(), "train: --out is required");
   common::check_output_dir(out.string(), "--out");  // before any work (issue 15)
-  FLATMIN_CHECK(args.world_size >= 1 && args.rank >= 0 && args.rank < args.world_size,
-                "train: rank " << args.rank << " is not in [0, world size " << args.world_size << ")");
+  FLATMIN_CHECK(args.world_size >= 1, "--world-size " << args.world_size << " must be >= 1");
+  FLATMIN_CHECK(args.rank >= 0 && args.rank < args.world_size,
+                "--rank " << args.rank << " is not in [0, --world-size " << args.world_size << ")");
   dopts.rank = args.rank;
   dopts.world_size = args.world_size;
   dopts.local_rank = args.local_rank;
@@ -493,7 +500,16 @@ Run::Run(const TrainArgs& a) : args(a), cfg(resolve_train_config(a.config, a.pro
   }
   // One GPU per rank: an index-less "cuda" becomes cuda:<local rank> when there are several ranks.
   device = dist::bind_device(dopts, torch::Device(args.device));
-  if (args.world_size > 1) dist::resolve_backend(dopts, dist::gloo_built(), dist::nccl_built());  // fail early
+  // fail early; an explicit backend is checked at any world size (a useless flag is bad input, issue 15)
+  if (args.world_size > 1 || args.dist_backend != "auto") {
+    try {
+      dist::resolve_backend(dopts, dist::gloo_built(), dist::nccl_built());
+    } catch (const common::InputError& e) {
+      throw common::InputError("--dist-backend " + args.dist_backend + ": " + e.what());
+    }
+  }
+  FLATMIN_CHECK(!args.sync_bn || args.world_size > 1,
+                "--sync-bn needs --world-size > 1 (with one rank the BatchNorm statistics are already the whole batch's)");
   if (device.is_cuda()) {  // bit-identical --resume on a GPU needs deterministic cuDNN kernels
     at::globalContext().setBenchmarkCuDNN(false);
     at::globalContext().setDeterministicCuDNN(true);
@@ -564,7 +580,7 @@ void Run::check_output() {
       logits = model->forward(x);
     } catch (const std::exception& e) {
       throw common::InputError(what + ": forward of a training batch of shape " + c10::str(x.sizes()) +
-                               " failed: " + models::short_torch_error(e.what()));
+                               " failed: " + common::short_library_error(e.what()));
     }
   }
   FLATMIN_CHECK(logits.dim() == 2 && logits.size(0) == count && logits.size(1) == spec.num_classes,
@@ -581,7 +597,7 @@ void Run::restore() {
   } catch (const common::InputError&) {
     throw;
   } catch (const std::exception& e) {
-    throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::single_line(e.what()).substr(0, 200));
+    throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + common::short_library_error(e.what()));
   }
   json saved = json::parse(read_string(a, "config"));
   // checkpoints from before divergence_factor existed resume under the default

@@ -10,6 +10,7 @@ summary.json. Supported criteria: CrossEntropyLoss, MSELoss, BCEWithLogitsLoss (
 """
 import copy
 import json
+import numbers
 import warnings
 
 import torch
@@ -70,6 +71,16 @@ def _loss_of(criterion):
                     "MSELoss or BCEWithLogitsLoss")
 
 
+def _int(name, v, hi=2**31 - 1):
+    """An integer keyword argument: TypeError for another type (a bool, a string, a float), ValueError
+    outside [-hi, hi] (the C++ side's range), naming the argument."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {type(v).__name__} {v!r}")
+    if not -hi <= int(v) <= hi:
+        raise ValueError(f"{name} = {v} is out of range (|{name}| <= {hi})")
+    return int(v)
+
+
 def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, density=False, dtype=None,
              device=None, param_filter=None, weight_decay=0.0, seed=0, batch_size=None, compat="accurate",
              progress=True, slq_steps=100, slq_runs=None, trace_max_samples=500, max_hvps=100000,
@@ -86,6 +97,8 @@ def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, 
     that exhausts it stops with what it has). A quantity that did not converge gives status
     "not_converged" and a warning.
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
     if (data is None) == (dataloader is None):
         raise ValueError("pass exactly one of data=(x, y) and dataloader=...")
     loss, reduction = _loss_of(criterion)
@@ -93,7 +106,7 @@ def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, 
         if not (isinstance(data, (tuple, list)) and len(data) == 2):
             raise TypeError("data must be a pair (x, y) of tensors")
         x, y = data
-        bs = 0 if batch_size is None else int(batch_size)
+        bs = 0 if batch_size is None else _int("batch_size", batch_size)
     else:
         xs, ys = [], []
         for batch in dataloader:
@@ -118,10 +131,11 @@ def spectrum(model, criterion, data=None, dataloader=None, top_k=3, trace=True, 
     if dname and floats:
         model.to(dtype)
     try:
-        opts = {"compat": str(compat), "seed": int(seed), "top_k": int(top_k), "trace": bool(trace),
-                 "density": bool(density), "slq_steps": int(slq_steps), "slq_runs": int(slq_runs or 0),
-                 "trace_max_samples": int(trace_max_samples), "trace_min_samples": min(10, int(trace_max_samples)),
-                "max_hvps": int(max_hvps), "max_seconds": float(max_seconds)}
+        opts = {"compat": str(compat), "seed": _int("seed", seed, 2**63 - 1), "top_k": _int("top_k", top_k),
+                "trace": bool(trace), "density": bool(density), "slq_steps": _int("slq_steps", slq_steps),
+                "slq_runs": _int("slq_runs", slq_runs or 0), "trace_max_samples": _int("trace_max_samples", trace_max_samples),
+                "trace_min_samples": min(10, _int("trace_max_samples", trace_max_samples)),
+                "max_hvps": _int("max_hvps", max_hvps, 2**63 - 1), "max_seconds": float(max_seconds)}
         out = _C.hessian_analyze(model, x, y, loss, reduction, dname, str(device or "cpu"), param_filter or "",
                                  float(weight_decay), bs, json.dumps(opts), True, bool(progress))
     finally:

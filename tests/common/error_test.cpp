@@ -1,4 +1,5 @@
 #include "common/error.h"
+#include "common/library_error.h"
 #include "common/status.h"
 
 #include <gtest/gtest.h>
@@ -133,6 +134,50 @@ TEST(RunMain, NonStdExceptionGivesExitCode1) {
   const RunResult r = run_captured([]() -> int { throw 42; });
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "flatmin: fatal: unknown exception\n");
+}
+
+
+// The one LibTorch error mapper: the first meaningful sentence, no frames, never cut mid-word.
+TEST(ShortLibraryError, C10ErrorKeepsTheMessageDropsTheBacktrace) {
+  const std::string what =
+      "PytorchStreamReader failed reading zip archive: failed finding central directory\n"
+      "Exception raised from valid at ./caffe2/serialize/inline_container.cc:177 (most recent call first):\n"
+      "frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x57 (0x7f in libc10.so)\n"
+      "frame #1: c10::detail::torchCheckFail(char const*, char const*, unsigned int, std::string const&) + 0x64\n";
+  EXPECT_EQ(short_library_error(what), "PytorchStreamReader failed reading zip archive: failed finding central directory");
+  // the same text already flattened onto one line (single_line) maps the same way
+  EXPECT_EQ(short_library_error(single_line(what)),
+            "PytorchStreamReader failed reading zip archive: failed finding central directory");
+}
+
+TEST(ShortLibraryError, TorchScriptInterpreterReportKeepsItsErrorLine) {
+  const std::string what =
+      "The following operation failed in the TorchScript interpreter.\n"
+      "Traceback of TorchScript, serialized code (most recent call last):\n"
+      "  File \"code/__torch__.py\", line 10, in forward\n"
+      "    input = torch.linear(x, weight, bias)\n"
+      "RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x64 and 10x4)\n";
+  EXPECT_EQ(short_library_error(what), "mat1 and mat2 shapes cannot be multiplied (2x64 and 10x4)");
+}
+
+TEST(ShortLibraryError, FirstNonEmptyLineCollapsedAndNeverEmpty) {
+  EXPECT_EQ(short_library_error("\n\n  Unknown opcode   for unpickling at 0x2a: 80\nsecond line\n"),
+            "Unknown opcode for unpickling at 0x2a: 80");
+  EXPECT_EQ(short_library_error(""), "unknown error");
+  EXPECT_EQ(short_library_error("\nframe #0: c10::Error::Error()"), "unknown error");
+}
+
+TEST(ShortLibraryError, LongTextIsCutAtAWordBoundary) {
+  std::string what;
+  for (int i = 0; i < 100; ++i) what += "word" + std::to_string(i) + " ";
+  const std::string s = short_library_error(what, 60);
+  ASSERT_GE(s.size(), 4u);
+  EXPECT_EQ(s.substr(s.size() - 3), "…");
+  const std::string body = s.substr(0, s.size() - 3);
+  EXPECT_LE(body.size(), 60u);
+  EXPECT_EQ(what.compare(0, body.size(), body), 0);
+  EXPECT_EQ(what[body.size()], ' ') << "cut mid-word: " << s;
+  EXPECT_EQ(s.find('\n'), std::string::npos);
 }
 
 }  // namespace

@@ -318,6 +318,44 @@ TEST(TrainCli, TypoedKeyNamesTheNearestExit2NothingWritten) {
   EXPECT_FALSE(fs::exists(dir / "run"));
 }
 
+// Bad input that used to run (issue 15): a train_subset larger than the data, a model size of 0 or -1.
+TEST(TrainCli, SilentlyAcceptedInputIsRefusedNamingTheKey) {
+  TempDir dir;
+  const std::string head = R"({"data": {"dataset": "synthetic", "synthetic": {"n": 64, "classes": 4, "channels": 1, "size": 8})";
+  const std::string tail = R"(, "optimizer": {"name": "sgd", "options": {"lr": 0.1}}, "epochs": 1, "batch_size": 32})";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {head + R"(, "train_subset": 1000}, "model": {"name": "small_cnn"})" + tail, "data.train_subset = 1000 is larger"},
+      {head + R"(, "test_subset": 1000}, "model": {"name": "small_cnn"})" + tail, "data.test_subset = 1000 is larger"},
+      {head + R"(}, "model": {"name": "small_cnn", "options": {"width1": 0}})" + tail, "options.width1 = 0 must be in [1,"},
+      {head + R"(}, "model": {"name": "small_cnn", "options": {"hidden": -3}})" + tail, "options.hidden = -3 must be in [1,"},
+      {head + R"(}, "model": {"name": "small_cnn", "options": {"width2": 2.5}})" + tail, "options.width2 = 2.5 must be an integer"},
+      {head + R"(}, "model": {"name": "small_cnn", "options": {"widht1": 4}})" + tail, "did you mean 'width1'"},
+  };
+  for (const auto& [cfg, says] : cases) {
+    std::ofstream(dir / "t.json") << cfg;
+    const auto r = run("flatmin --threads 1 train --no-progress --config " + (dir / "t.json").string() + " --out " +
+                           (dir / "run").string(), dir);
+    EXPECT_EQ(r.code, 2) << cfg << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("flatmin: error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << says << " in " << r.err;
+    EXPECT_FALSE(fs::exists(dir / "run")) << cfg;
+  }
+}
+
+TEST(Cli, MistypedSubcommandIsNamedWithTheNearest) {
+  TempDir dir;
+  for (const auto& [cmd, says] : std::vector<std::pair<std::string, std::string>>{
+           {"flatmin --threads 1 trian --config x.json", "unknown subcommand 'trian' (did you mean 'train'?"},
+           {"flatmin-theory --threads 1 escape --config x.json", "unknown subcommand 'escape' (did you mean 'escape-time'?"},
+           {"flatmin", "A subcommand is required"}}) {
+    const auto r = run(cmd, dir);
+    EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << says << " in " << r.err;
+  }
+}
+
 TEST(TheoryCli, MIAdamGainAndBadInput) {
   TempDir dir;
   const auto ok = run("flatmin-theory miadam-gain --kappa 0.5 --order 2 --steps 3 --out " + (dir / "g.csv").string(), dir);
@@ -365,9 +403,13 @@ TEST(TrainCli, UnavailableDeviceOrBackendGivesOneLineAndNoFolder) {
       {"--device tpu", "is not a device"},
       {"--dist-backend mpi", "dist-backend"},
       {"--world-size 2 --rank 0", "--dist-store"},
+      {"--sync-bn", "--sync-bn needs --world-size > 1"},  // one rank: the flag would do nothing (issue 15)
+      {"--world-size 0", "--world-size 0 must be >= 1"},
+      {"--world-size 2 --rank 2", "--rank 2 is not in [0, --world-size 2)"},
   };
 #ifndef FLATMIN_HAVE_NCCL  // a build without NCCL refuses it before any rendezvous or file
   {
+    cases.push_back({"--dist-backend nccl", "--dist-backend nccl: distributed: backend nccl requested"});  // one rank, too
     cases.push_back({"--world-size 2 --rank 0 --dist-store " + (dir / "store").string() + " --dist-backend nccl",
                      "built without NCCL"});
   }

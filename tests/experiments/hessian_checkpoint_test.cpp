@@ -188,6 +188,8 @@ TEST(HessianCheckpoint, BadInputIsOneLineExit2NothingWritten) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find("flatmin: error:"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(what), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(r.err.find("frame #"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out)) << args;
   }
 }

@@ -105,7 +105,9 @@ TEST(HessianCli, BadInputIsOneLineExitTwoAndNothingWritten) {
   TempDir tmp;
   const std::string m = kData + "mlp_bn.pt", d = kData + "mlp_bn_data.pt";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--model " + kData + "nope.pt --data " + d, "does not exist"},
+      {"--model " + kData + "nope.pt --data " + d, "nope.pt': no such file"},
+      {"--model " + tmp.path().string() + " --data " + d, "is a folder, not a file"},
+      {"--model " + m + " --data " + tmp.path().string(), "is a folder, not a file"},
       {"--model " + d + " --data " + d, "cannot load TorchScript model"},
       {"--model " + m + " --data " + m, "cannot load data"},
       {"--model " + m + " --data " + kData + "bad_labels_data.pt", "labels out of range"},
@@ -123,6 +125,8 @@ TEST(HessianCli, BadInputIsOneLineExitTwoAndNothingWritten) {
     EXPECT_NE(r.err.find("flatmin: error: "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << needle << " in " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.find("frame #"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out)) << args;
   }
 }
