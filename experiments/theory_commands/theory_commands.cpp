@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/limits.h"
 #include "common/manifest.h"
 #include "common/output_path.h"
 #include "common/status.h"
@@ -27,9 +28,16 @@ nlohmann::json read_config(const std::filesystem::path& p) {
   return cfg;
 }
 
-/// Applies --threads to every config that has a "threads" key semantics (escape, regret).
+/// Applies --threads to every config that has a "threads" key semantics (escape, regret). The config's own
+/// value is checked even where --threads replaces it: a bad value is refused, never silently dropped.
 void set_threads(nlohmann::json& cfg, int threads) {
-  if (threads > 0) cfg["threads"] = threads;
+  if (threads <= 0) return;
+  if (cfg.contains("threads")) {
+    const auto& t = cfg["threads"];
+    FLATMIN_CHECK(t.is_number_integer() && t.get<std::int64_t>() >= 0 && t.get<std::int64_t>() <= common::limits::kThreads,
+                  "config: threads = " << t.dump() << " must be an integer in [0, " << common::limits::kThreads << "]");
+  }
+  cfg["threads"] = threads;
 }
 
 /// Every command's manifest is made first: the output folder is checked here, before any work (issue 15).
