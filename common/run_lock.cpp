@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,12 +38,33 @@ std::string holder_pid(int fd) {
 RunLock::RunLock(const fs::path& dir, const std::string& what) : dir_(dir) {
   fs::create_directories(dir_);
   const fs::path file = dir_ / kRunLockFile;
-  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    throw std::runtime_error("cannot open the lock file '" + file.string() + "': " + std::strerror(errno));
+  int lock_errno = 0;
+  for (int attempt = 0;; ++attempt) {
+    // O_EXCL first: a lock file this process creates is removed again when the lock is released, so that a run
+    // refused for bad input (after the lock, e.g. a corrupt checkpoint) leaves the folder as it was.
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    created_ = fd_ >= 0;
+    if (fd_ < 0 && errno == EEXIST) fd_ = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0 && errno == ENOENT && attempt < 100) continue;  // removed by its releasing holder in between
+    if (fd_ < 0) {
+      throw std::runtime_error("cannot open the lock file '" + file.string() + "': " + std::strerror(errno));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {  // in use (or an error): reported below
+      lock_errno = errno;
+      break;
+    }
+    // Locked. The file must still be the one at `file` (its holder may have removed it while we opened it).
+    struct stat held {}, now {};
+    if (::fstat(fd_, &held) == 0 && ::stat(file.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev) {
+      break;
+    }
+    ::close(fd_);
+    fd_ = -1;
+    if (attempt >= 100) throw std::runtime_error("cannot lock '" + file.string() + "': it keeps being replaced");
   }
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
+  if (lock_errno != 0) {
+    const int err = lock_errno;
     const std::string pid = holder_pid(fd_);
     ::close(fd_);
     fd_ = -1;
@@ -59,7 +81,9 @@ RunLock::RunLock(const fs::path& dir, const std::string& what) : dir_(dir) {
 }
 
 RunLock::~RunLock() {
-  if (fd_ >= 0) ::close(fd_);  // releases the flock
+  if (fd_ < 0) return;
+  if (created_) ::unlink((dir_ / kRunLockFile).c_str());  // still held: a waiter re-checks the path after locking
+  ::close(fd_);  // releases the flock
 }
 
 bool is_atomic_temp_name(const std::string& name, long* pid) {

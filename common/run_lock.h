@@ -29,6 +29,7 @@ class RunLock {
  private:
   std::filesystem::path dir_;
   int fd_ = -1;
+  bool created_ = false;  ///< this lock created the lock file (it is removed on release)
 };
 
 /// True when `name` is an AtomicFile temporary, `<target>.tmp.<pid>.<counter>`; `pid` receives the writer's PID.

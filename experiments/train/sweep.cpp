@@ -63,15 +63,15 @@ struct SweepConfig {
   json overrides;  ///< null when not given
 };
 
-/// A label names its run folders (<out>/runs/<label>_noise…): 1 to 100 characters of [A-Za-z0-9._-], not "." or "..",
+/// A label names its run folders (<out>/runs/<label>_noise…): 1 to 100 characters of [A-Za-z0-9._+-] ("Adam+CM"), not "." or "..",
 /// so that no label reaches outside the sweep folder or into another run's.
 void check_label(const std::string& label, size_t i) {
   const bool safe_chars = std::all_of(label.begin(), label.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '+';
   });
   FLATMIN_CHECK(!label.empty() && label.size() <= 100 && safe_chars && label != "." && label != "..",
                 "sweep: optimizers[" << i << "].label " << json(label).dump()
-                                     << " must be 1 to 100 characters of [A-Za-z0-9._-], not '.' or '..' (it names the run folders)");
+                                     << " must be 1 to 100 characters of [A-Za-z0-9._+-], not '.' or '..' (it names the run folders)");
 }
 
 SweepConfig read_sweep_config(const json& c) {
@@ -316,7 +316,14 @@ json run_sweep(const SweepArgs& args) {
   common::remove_stale_temps(out, /*all=*/true);
   std::vector<const SweepRun*> todo;
   for (const auto& r : runs) {
-    if (!run_finished(r.dir)) todo.push_back(&r);
+    if (!run_finished(r.dir)) {
+      todo.push_back(&r);
+      continue;
+    }
+    // A finished run is not started again, so the temporaries of its writers killed after its last result (with
+    // the sweep) are removed here, under the run's own lock (its trainer removes them for a run that goes on).
+    const common::RunLock run_lock(r.dir, "sweep: run folder");
+    common::remove_stale_temps(r.dir, /*all=*/true);
   }
   std::cerr << "sweep: " << runs.size() << " runs, " << runs.size() - todo.size() << " finished, " << todo.size() << " to run\n";
   std::vector<std::string> failed;

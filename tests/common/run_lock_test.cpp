@@ -77,6 +77,18 @@ TEST(RunLock, AnotherProcessHoldsItUntilItIsKilled) {
   ::close(ready[1]);
 }
 
+TEST(RunLock, ALockFileItCreatedIsRemovedOnReleaseAPreexistingOneStays) {
+  TempDir dir;
+  fs::create_directories(dir / "run");
+  { const RunLock a(dir / "run", "train: run folder"); }  // e.g. a run refused for bad input after locking
+  EXPECT_FALSE(fs::exists(dir / "run" / kRunLockFile)) << "the folder is left as it was";
+  { std::ofstream(dir / "run" / kRunLockFile) << "1\n"; }  // left by a killed holder
+  { const RunLock b(dir / "run", "train: run folder"); }
+  EXPECT_TRUE(fs::exists(dir / "run" / kRunLockFile));
+  const RunLock c(dir / "run", "train: run folder");  // and it can be taken again
+  EXPECT_EQ(slurp(dir / "run" / kRunLockFile), std::to_string(::getpid()) + "\n");
+}
+
 TEST(RunLock, TempNames) {
   long pid = 0;
   EXPECT_TRUE(is_atomic_temp_name("checkpoint.pt.tmp.1234.7", &pid));
