@@ -156,6 +156,8 @@ class Optimizer(torch.optim.Optimizer):
 
     def set_epoch(self, epoch):
         """The current 1-based epoch (MIAdam's epoch-based switch; ignored by the others, but saved)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+            raise TypeError(f"epoch must be an integer, not {type(epoch).__name__} {epoch!r}")
         self._impl.set_epoch(int(epoch))
 
     @property
@@ -273,6 +275,8 @@ for _name in names():
 
 def create(name, params, **options):
     """The registry optimizer ``name`` over ``params`` (kozistr/pytorch_optimizer's load_optimizer, flatmin's names)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (one of flatmin.optim.names()), not {type(name).__name__} {name!r}")
     if name not in _CLASSES:
         _C.optimizer_schema(name)  # raises ValueError naming the nearest valid name
     return _CLASSES[name](params, **options)

@@ -9,10 +9,12 @@ FloatingPointError.
     r["mean_escape_time"], r["stderr"], r["exact"]
 """
 import json
+import numbers
 
 import numpy as np
 
 from . import _C
+from .hessian import _int
 
 __all__ = ["escape_time", "exact_escape", "miadam_gain", "regret"]
 
@@ -36,10 +38,21 @@ def exact_escape(config):
     return json.loads(_C.exact_escape(json.dumps(config)))
 
 
+def _real(name, v):
+    """A real keyword argument: TypeError naming it for a non-number (a string, a bool)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {type(v).__name__} {v!r}")
+    return float(v)
+
+
 def miadam_gain(kappa=0.98, order=1, lr=1e-3, steps=1000):
     """``flatmin-theory miadam-gain``: step, buffer_gain, step_ratio (NumPy arrays) and the steady
     step ratio (lr/(1−κ))^n (NaN for κ = 1)."""
-    out = json.loads(_C.miadam_gain(float(kappa), int(order), float(lr), int(steps)))
+    # the CLI's bounds (common/limits.h: kOrder, kRecordedSteps): one row per step is held in memory
+    order, steps = _int("order", order, 64), _int("steps", steps, 10_000_000)
+    if order < 1 or steps < 1:
+        raise ValueError(f"{'order' if order < 1 else 'steps'} must be >= 1")
+    out = json.loads(_C.miadam_gain(_real("kappa", kappa), order, _real("lr", lr), steps))
     steady = out["steady_step_ratio"]
     out = _arrays(out, {"step", "buffer_gain", "step_ratio"})
     out["steady_step_ratio"] = float("nan") if steady is None else steady
