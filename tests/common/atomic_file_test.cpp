@@ -16,14 +16,9 @@ namespace flatmin::common {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::slurp;
 using testing_support::TempDir;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> entries(const fs::path& dir) {
   std::vector<std::string> names;

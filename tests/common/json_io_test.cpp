@@ -17,14 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing_support::slurp;
 using testing_support::TempDir;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 /// Runs `f`, requires an InputError and returns its message.
 template <class F>

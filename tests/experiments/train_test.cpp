@@ -33,6 +33,7 @@
 namespace {
 
 using flatmin::common::InputError;
+using flatmin::common::testing_support::slurp;
 using flatmin::common::testing_support::TempDir;
 using nlohmann::json;
 namespace data = flatmin::data;
@@ -366,13 +367,6 @@ TEST(Train, ScheduleFactors) {
 }
 
 // ---- divergence is an outcome (exit 1, manifest "diverged"); typo'd keys name the nearest one -----------------
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(Train, CliSgdAtLr1e30DivergesExit1OneLineManifestDiverged) {
   TempDir dir;

@@ -1,10 +1,12 @@
 #pragma once
-// Scratch directory for one test, removed (recursively) on destruction.
+// Scratch directory for one test, removed (recursively) on destruction; slurp() reads a file whole.
 
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -32,5 +34,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// The whole content of a file ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 }  // namespace flatmin::common::testing_support
