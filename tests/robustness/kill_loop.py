@@ -10,17 +10,17 @@ import argparse
 import csv
 import fcntl
 import glob
-import hashlib
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+from run_files import sha, temps
 
 FAILURES = []
 
@@ -39,18 +39,6 @@ def recipe(name="kl"):
             "optimizer": {"name": "miadam1", "options": {"lr": 2e-2, "kappa": 0.9, "switch_epoch": 3}},
             "epochs": 5, "batch_size": 32, "seed": 11,
             "schedule": {"type": "multistep", "milestones": [3], "gamma": 0.5, "warmup_epochs": 0.5}}
-
-
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def temps(folder):
-    out = []
-    for root, _, files in os.walk(folder):
-        out += [os.path.join(root, f) for f in files if re.search(r"\.tmp\.\d+\.\d+$", f)]
-    return out
 
 
 def metrics(run_dir):

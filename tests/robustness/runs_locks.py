@@ -6,7 +6,6 @@ no temporary left. Usage: runs_locks.py --flatmin build/bin/flatmin --shim build
 """
 import argparse
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -16,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from run_files import sha, temps
 
 FAILURES = []
 
@@ -37,18 +38,6 @@ def recipe(n=192, epochs=3, name="tiny"):
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f)
-
-
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def temps(folder):
-    out = []
-    for root, _, files in os.walk(folder):
-        out += [os.path.join(root, f) for f in files if re.search(r"\.tmp\.\d+\.\d+$", f)]
-    return out
 
 
 def wait_for(path, timeout=60.0):
