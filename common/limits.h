@@ -16,6 +16,8 @@ inline constexpr std::int64_t kSteps = 1'000'000'000;
 inline constexpr std::int64_t kRecordedSteps = 10'000'000;
 /// Order n of MIAdam's nested kappa-accumulators (miadam-gain --order; the papers use 1 to 3).
 inline constexpr std::int64_t kOrder = 64;
+/// Capacity C (topC) of Adam+CM's critical buffer: each item is a copy of its parameter (the papers use 5 to 20).
+inline constexpr std::int64_t kCriticalBuffer = 1024;
 /// Training epochs of one recipe (train epochs, --stop-after, schedule milestones / t_max / warm-up).
 inline constexpr std::int64_t kEpochs = 1'000'000;
 /// Samples: dataset subsets, synthetic set sizes, batch sizes.

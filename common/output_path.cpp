@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
+
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -80,6 +83,16 @@ void check_output_file(const std::string& path, const std::string& flag) {
       fail(flag, path, "cannot be written: " + parent.string() + " is a file, not a folder");
     fail(flag, path, "cannot be written: its folder " + parent.string() + " cannot be created or is not writable");
   }
+}
+
+void check_file_label(const std::string& label, const std::string& what, const std::string& names) {
+  const bool safe_chars = std::all_of(label.begin(), label.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+           ch == '-' || ch == '+';
+  });
+  FLATMIN_CHECK(!label.empty() && label.size() <= 100 && safe_chars && label != "." && label != "..",
+                what << " " << nlohmann::json(label).dump()
+                     << " must be 1 to 100 characters of [A-Za-z0-9._+-], not '.' or '..' (it names " << names << ")");
 }
 
 }  // namespace flatmin::common

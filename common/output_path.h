@@ -17,4 +17,9 @@ void check_output_dir(const std::string& path, const std::string& flag);
 /// /proc or /sys, and its parent folder passes check_output_dir. Creates nothing. Throws InputError.
 void check_output_file(const std::string& path, const std::string& flag);
 
+/// Checks that `label` can name a file or folder inside an output folder (a sweep's optimizer label, a
+/// theory sweep's study name): 1 to 100 characters of [A-Za-z0-9._+-], not "." or "..", so it never
+/// reaches outside that folder. Throws InputError "<what> "<label>" must be … (it names <names>)".
+void check_file_label(const std::string& label, const std::string& what, const std::string& names);
+
 }  // namespace flatmin::common

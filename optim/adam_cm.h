@@ -28,6 +28,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include "common/limits.h"
 #include "optim/critical_buffer.h"
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
@@ -45,7 +46,7 @@ enum class CriticalKind : int { kMomenta = 0, kGradients = 1 };
   X(double, weight_decay, 0.0, at_least(0), "official constructor", "coupled L2")                                    \
   X(bool, amsgrad, false, any(), "official constructor", "AMSGrad: max of v")                                        \
   X(double, decay, 0.7, closed(0, 1), "official constructor", "ageing of the buffer's priorities per step (official intent 0 <= decay < 1; 1 = no ageing)") \
-  X(int64_t, topC, kDefaultTopC, at_least(1, "(the official code accepts 0, which re-initialises the state at every step)"), "Adam_CM: 5 / Adam_C: 10 (official constructors)", "C: capacity of the critical buffer") \
+  X(int64_t, topC, kDefaultTopC, closed(1, common::limits::kCriticalBuffer, "(the official code accepts 0, which re-initialises the state at every step)"), "Adam_CM: 5 / Adam_C: 10 (official constructors)", "C: capacity of the critical buffer") \
   X(double, critical_test, 0.0, closed(0, 1), "official constructor", "probability of the FIFO mode once the buffer is full") \
   X(bool, synced, true, any(), "official constructor", "one priority over all tensors (Σ of the tensors' gradient norms)") \
   X(double, kappa, 1.0, above(0, "(kappa only switches the critical buffer on; the official kappa = 0 path is not Adam: use 'adam' or 'adamw')"), "official constructor", "on/off switch of the buffer (> 0)") \

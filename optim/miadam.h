@@ -16,6 +16,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include "common/limits.h"
 #include "optim/optimizer_base.h"
 #include "optim/options_schema.h"
 #include "optim/param_state.h"
@@ -37,7 +38,7 @@ FLATMIN_ENUM_NAMES(AlphaPower, {"official", AlphaPower::kOfficial}, {"algorithm1
   X(double, weight_decay, 0.0, at_least(0), "official constructor (scripts: 5e-5)", "coupled L2: g ← g + wd·θ")       \
   X(bool, amsgrad, false, any(), "official constructor", "AMSGrad: max of the raw v")                                 \
   X(double, kappa, 0.98, left_open(0, 1, "(Theorem 2)"), "official README (-kappa 0.98)", "κ: decay of the κ-accumulators") \
-  X(int64_t, order, 1, at_least(1), "class MIAdam1", "n: number of nested κ-accumulators (MIAdam1/2/3)")             \
+  X(int64_t, order, 1, closed(1, common::limits::kOrder), "class MIAdam1", "n: number of nested κ-accumulators (MIAdam1/2/3)")             \
   X(int64_t, switch_epoch, 20, at_least(0), "official README (--sub_epoch 20)", "ζ: MI phase while epoch < ζ (1-based)") \
   X(int64_t, switch_step, -1, at_least(-1), "Algorithm 1 l.6 reading", "ζ in steps: MI phase while t < ζ (-1: use switch_epoch)") \
   X(AlphaPower, alpha_power, AlphaPower::kOfficial, any(), "official code vs Alg. 1 l.11", "official: α^(n+1); algorithm1: α^n") \

@@ -1,6 +1,7 @@
 #include "theory/runs.h"
 
 #include <cmath>
+#include <set>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -123,7 +124,12 @@ std::vector<SweepStudy> run_sweeps(const nlohmann::json& cfg, bool progress) {
   }
   // Validate everything before running anything: parse every study and its points.
   std::vector<SweepPlan> plans;
-  for (const auto& st : studies) plans.push_back(parse_sweep_study(st));
+  std::set<std::string> names;
+  for (const auto& st : studies) {
+    plans.push_back(parse_sweep_study(st));
+    FLATMIN_CHECK(names.insert(plans.back().name).second,
+                  "sweep study name '" << plans.back().name << "' appears twice (each names its CSV file sweep_<name>.csv)");
+  }
   std::vector<SweepStudy> out;
   for (const auto& plan : plans) out.push_back(run_sweep_study(plan, progress));
   return out;

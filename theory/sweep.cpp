@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "common/json_io.h"
+#include "common/output_path.h"
 #include "theory/escape_nd.h"
 #include "theory/predictions.h"
 #include "theory/quadrature.h"
@@ -65,6 +66,7 @@ SweepPlan parse_sweep_study(const nlohmann::json& cfg) {
     FLATMIN_CHECK(r.has(key), "sweep study is missing '" << key << "'");
   SweepPlan s;
   s.name = r.string("name");
+  common::check_file_label(s.name, "sweep study name", "its CSV file in the output folder");
   const std::string axis = r.string("axis");
   const std::string vary = r.string("vary");
   const nlohmann::json& base = r.object("base");

@@ -63,15 +63,9 @@ struct SweepConfig {
   json overrides;  ///< null when not given
 };
 
-/// A label names its run folders (<out>/runs/<label>_noise…): 1 to 100 characters of [A-Za-z0-9._+-] ("Adam+CM"), not "." or "..",
-/// so that no label reaches outside the sweep folder or into another run's.
+/// A label names its run folders (<out>/runs/<label>_noise…): "Adam+CM" is fine, "../../evil" is not.
 void check_label(const std::string& label, size_t i) {
-  const bool safe_chars = std::all_of(label.begin(), label.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '+';
-  });
-  FLATMIN_CHECK(!label.empty() && label.size() <= 100 && safe_chars && label != "." && label != "..",
-                "sweep: optimizers[" << i << "].label " << json(label).dump()
-                                     << " must be 1 to 100 characters of [A-Za-z0-9._+-], not '.' or '..' (it names the run folders)");
+  common::check_file_label(label, "sweep: optimizers[" + std::to_string(i) + "].label", "the run folders");
 }
 
 SweepConfig read_sweep_config(const json& c) {
@@ -113,6 +107,7 @@ SweepConfig read_sweep_config(const json& c) {
   FLATMIN_CHECK(has_base && has_optimizers, "sweep: needs 'base' and 'optimizers'");
   FLATMIN_CHECK(!seeds.empty() && !s.noise_rates.empty() && opts.is_array() && !opts.empty(),
                 "sweep: 'optimizers', 'seeds' and 'noise_rates' must be non-empty lists");
+  for (const double p : s.noise_rates) r.require(p >= 0 && p <= 1, "noise_rates", s.noise_rates, "in [0, 1] (label-noise rates)");
   for (const auto seed : seeds) {
     r.require(seed >= 0, "seeds", seed, ">= 0");
     s.seeds.push_back(static_cast<uint64_t>(seed));
@@ -189,9 +184,28 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
   FLATMIN_CHECK(!args.sync_bn || args.ranks_per_run > 1, "sweep: --sync-bn needs --ranks-per-run > 1");
   FLATMIN_CHECK(args.config.is_object(), "sweep config must be a JSON object");
   const SweepConfig c = read_sweep_config(args.config);
-  json base = load_base(args, c.base);
-  base = common::merge_profile(base, args.profile, "sweep base");  // merged here; run configs carry none
-  if (!c.overrides.is_null()) base.merge_patch(c.overrides);
+  const json raw_base = load_base(args, c.base);
+  auto merged_base = [&](const std::string& profile) {
+    json b = common::merge_profile(raw_base, profile, "sweep base");  // merged here; run configs carry none
+    if (!c.overrides.is_null()) b.merge_patch(c.overrides);
+    return b;
+  };
+  // One run's recipe: the merged base, the optimizer's overrides, then the run's name, optimizer, seed and noise.
+  auto run_config = [&](const json& b, const SweepOptimizer& o, const std::string& id, uint64_t seed, double noise) {
+    json cfg = b;
+    if (!o.overrides.is_null()) cfg.merge_patch(o.overrides);  // e.g. a warm-up for one optimizer only
+    cfg["name"] = id;
+    cfg["optimizer"] = {{"name", o.name}, {"options", o.options}};
+    cfg["seed"] = seed;
+    cfg["data"]["label_noise"]["rate"] = noise;
+    return cfg;
+  };
+  const json base = merged_base(args.profile);
+  // The base's other profiles are checked too (one run each), as `flatmin train` checks a config's profiles.
+  check_declared_profiles(raw_base, args.profile, "sweep base", [&](const std::string& p) {
+    const auto& o = c.optimizers.front();
+    (void)resolve_train_config(run_config(merged_base(p), o, o.label, c.seeds.front(), c.noise_rates.front()), p);
+  });
   const fs::path out = sweep_out(args);
   common::check_output_dir(out.string(), args.out.empty() ? "sweep \"out\"" : "--out");  // before any work (issue 15)
   std::vector<SweepRun> runs;
@@ -207,12 +221,7 @@ std::vector<SweepRun> expand_sweep(const SweepArgs& args) {
         r.seed = s;
         r.id = label + "_noise" + noise_tag(p) + "_seed" + std::to_string(s);
         r.dir = out / "runs" / r.id;
-        r.config = base;
-        if (!o.overrides.is_null()) r.config.merge_patch(o.overrides);  // e.g. a warm-up for one optimizer only
-        r.config["name"] = r.id;
-        r.config["optimizer"] = {{"name", o.name}, {"options", o.options}};
-        r.config["seed"] = s;
-        r.config["data"]["label_noise"]["rate"] = p;
+        r.config = run_config(base, o, r.id, s, p);
         try {  // every run is validated now (options in range, data, model spec), before any folder exists
           resolve_train_config(r.config, args.profile);
         } catch (const common::InputError& e) {

@@ -278,7 +278,7 @@ NamedOptions read_named(common::ConfigReader& parent, const std::string& key) {
   common::ConfigReader r(parent.object(key), parent.where() + "." + key);
   NamedOptions o;
   o.name = r.string("name", "");
-  o.options = r.raw("options", json::object());
+  o.options = r.object("options");  // {} when absent; a wrong type is an InputTypeError naming the key
   r.finish();
   return o;
 }
@@ -319,7 +319,9 @@ ScheduleConfig read_schedule(const json& j, int64_t epochs, bool& has_eta_min) {
 
 }  // namespace
 
-TrainConfig resolve_train_config(const json& raw_in, const std::string& profile) {
+namespace {
+
+TrainConfig resolve_one_profile(const json& raw_in, const std::string& profile) {
   FLATMIN_CHECK(raw_in.is_object(), "train config must be a JSON object");
   common::require_finite_json(raw_in, "train config");
   const json raw = common::merge_profile(raw_in, profile, "train config");
@@ -335,6 +337,7 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   c.model = read_model(r);
   c.optimizer = read_named(r, "optimizer");
   if (r.has("weight_decay")) c.optimizer.options["weight_decay"] = r.raw("weight_decay", nullptr);  // the registry checks it
+  const bool has_epochs = r.has("epochs");
   c.epochs = r.count("epochs", 0);
   c.batch_size = r.count("batch_size", 128);
   c.test_batch_size = r.count("test_batch_size", c.batch_size);
@@ -355,6 +358,7 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   FLATMIN_CHECK(has_optimizer, "train config: missing 'optimizer'");
   namespace lim = common::limits;
   const std::string epochs_bound = "in [1, " + common::format_count(lim::kEpochs) + "]";
+  FLATMIN_CHECK(has_epochs, "train config: missing 'epochs' (an integer " << epochs_bound << ")");
   const std::string batch_bound = "in [1, " + common::format_count(lim::kSamples) + "]";
   r.require(c.epochs >= 1 && c.epochs <= lim::kEpochs, "epochs", c.epochs, epochs_bound);
   r.require(c.batch_size >= 1 && c.batch_size <= lim::kSamples, "batch_size", c.batch_size, batch_bound);
@@ -374,6 +378,30 @@ TrainConfig resolve_train_config(const json& raw_in, const std::string& profile)
   // resolves every run before creating any folder, so an out-of-range option is bad input before any work).
   FLATMIN_CHECK(!c.optimizer.name.empty(), "train config.optimizer: missing 'name'");
   optim::make_optimizer(c.optimizer.name, c.optimizer.options, std::vector<torch::Tensor>{torch::zeros({1})});
+  return c;
+}
+
+}  // namespace
+
+void check_declared_profiles(const json& raw, const std::string& selected, const std::string& where,
+                             const std::function<void(const std::string&)>& check) {
+  if (!raw.is_object() || !raw.contains("profiles") || !raw.at("profiles").is_object()) return;
+  for (const auto& [name, over] : raw.at("profiles").items()) {
+    if (name == selected) continue;
+    const std::string suffix = " (with profile '" + name + "', which the " + where + " declares: every declared profile is checked)";
+    try {
+      check(name);
+    } catch (const common::InputTypeError& e) {
+      throw common::InputTypeError(e.what() + suffix);
+    } catch (const common::InputError& e) {
+      throw common::InputError(e.what() + suffix);
+    }
+  }
+}
+
+TrainConfig resolve_train_config(const json& raw_in, const std::string& profile) {
+  TrainConfig c = resolve_one_profile(raw_in, profile);
+  check_declared_profiles(raw_in, profile, "train config", [&](const std::string& p) { (void)resolve_one_profile(raw_in, p); });
   return c;
 }
 

@@ -5,6 +5,7 @@
 /// a bit-identical `--resume`. No LibTorch in this header.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -100,6 +101,13 @@ DataConfig parse_data_config(const nlohmann::json& data, const std::string& wher
 
 /// Parses the recipe (InputError naming the field otherwise; a typo'd key names the nearest known key).
 TrainConfig resolve_train_config(const nlohmann::json& raw, const std::string& profile);
+
+/// A config is checked under every profile it declares, not only the one that runs: a base value that the
+/// selected profile overrides (e.g. 'epochs' under quick) is what another profile runs with. Calls
+/// check(name) for each declared profile other than `selected`; an InputError it throws is rethrown with
+/// " (with profile 'NAME', which the WHERE declares: …)" appended (an InputTypeError stays one).
+void check_declared_profiles(const nlohmann::json& raw, const std::string& selected, const std::string& where,
+                             const std::function<void(const std::string&)>& check);
 
 /// The lr of a group with base lr `base` at 1-based `epoch` and 0-based global `step` under `schedule`
 /// (MultiStepLR multiplies by gamma once per passed milestone, in order, as torch's chainable
