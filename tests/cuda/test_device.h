@@ -27,6 +27,13 @@ inline std::string test_device_name() {
   return e != nullptr && *e != '\0' ? std::string(e) : std::string("cuda");
 }
 
+/// The test device as tensors report it: an index-less "cuda" is cuda:0 (so `t.device() == dev` holds).
+inline torch::Device test_device() {
+  torch::Device d(test_device_name());
+  if (d.is_cuda() && !d.has_index()) d = torch::Device(torch::kCUDA, 0);
+  return d;
+}
+
 /// True when the tests' device cannot be had here (a CUDA device requested, none visible).
 inline bool test_device_missing() { return torch::Device(test_device_name()).is_cuda() && !torch::cuda::is_available(); }
 
@@ -37,4 +44,4 @@ inline bool test_device_missing() { return torch::Device(test_device_name()).is_
   if (::flatmin::test::test_device_missing())                                                                   \
     GTEST_SKIP() << "no CUDA device (FLATMIN_TEST_DEVICE=" << ::flatmin::test::test_device_name()               \
                  << "; FLATMIN_TEST_DEVICE=cpu runs these comparisons on the CPU)";                              \
-  const torch::Device dev(::flatmin::test::test_device_name())
+  const torch::Device dev = ::flatmin::test::test_device()
