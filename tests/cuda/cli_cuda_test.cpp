@@ -27,8 +27,6 @@ using flatmin::common::testing_support::TempDir;
 
 namespace {
 
-const std::string kData = std::string(FLATMIN_TEST_DATA_DIR) + "/pyhessian/";
-
 flatmin::common::testing_support::CliRun flatmin_cli(const std::string& args, const TempDir& dir) {
   return flatmin::common::testing_support::run_cli("flatmin --threads 1 " + args, dir);
 }
@@ -147,8 +145,8 @@ TEST(CudaCli, TrainOneEpochOnDeviceThenResumeIsBitIdentical) {
 TEST(CudaCli, HessianOnDeviceEqualsCpu) {
   FLATMIN_TEST_DEVICE_OR_SKIP(dev);
   TempDir tmp;
-  const std::string args = "hessian --model " + kData + "mlp_bn.pt --data " + kData +
-                           "mlp_bn_data.pt --loss cross_entropy --top-k 2 --trace --density --slq-runs 3"
+  const std::string args = "hessian --model " + flatmin::test::pyhessian_fixture("mlp_bn.pt") +
+                           " --data " + flatmin::test::pyhessian_fixture("mlp_bn_data.pt") + " --loss cross_entropy --top-k 2 --trace --density --slq-runs 3"
                            " --num-bins 300 --dtype float64 --out ";
   auto r = flatmin_cli(args + (tmp / "cpu").string() + " --device cpu", tmp);
   ASSERT_EQ(r.code, 0) << r.err;

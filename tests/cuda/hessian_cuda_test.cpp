@@ -16,8 +16,6 @@ namespace fh = flatmin::hessian;
 
 namespace {
 
-const std::string kData = std::string(FLATMIN_TEST_DATA_DIR) + "/pyhessian/";
-
 /// max|a − b| / max|b| over n-vectors.
 double rel(const std::vector<double>& a, const std::vector<double>& b) {
   double d = 0, m = 0;
@@ -33,7 +31,8 @@ fh::HessianOperator make(const std::string& device, int64_t batch_size) {
   o.dtype = "float64";
   o.device = device;
   o.batch_size = batch_size;
-  return fh::HessianOperator(fh::load_torchscript(kData + "mlp_bn.pt"), fh::load_dataset(kData + "mlp_bn_data.pt"), o);
+  return fh::HessianOperator(fh::load_torchscript(flatmin::test::pyhessian_fixture("mlp_bn.pt")),
+                             fh::load_dataset(flatmin::test::pyhessian_fixture("mlp_bn_data.pt")), o);
 }
 
 }  // namespace

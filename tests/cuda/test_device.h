@@ -21,6 +21,11 @@ inline constexpr double kRelTolDoubleDevice = 1e-12;
 inline constexpr double kRelTolHvpDevice = 1e-10;
 inline constexpr double kRelTolSpectrumDevice = 1e-8;
 
+/// A file of the committed PyHessian fixture (tests/data/pyhessian; tests/tools/make_pyhessian_fixtures.py).
+inline std::string pyhessian_fixture(const std::string& file) {
+  return std::string(FLATMIN_TEST_DATA_DIR) + "/pyhessian/" + file;
+}
+
 /// FLATMIN_TEST_DEVICE, or "cuda".
 inline std::string test_device_name() {
   const char* e = std::getenv("FLATMIN_TEST_DEVICE");
