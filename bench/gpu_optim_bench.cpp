@@ -7,6 +7,7 @@
 // goals (MIAdam1 and DualAdam <= 1.5x the roofline and <= 1.0x fused Adam) are reported, never asserted.
 // `--device cpu --tiny` is the smoke test here (ctest bench_gpu_smoke). docs/gpu-benchmarks.md.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/record_function.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
@@ -34,6 +36,11 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+/// ATen operators one step issues (count_ops below).
+struct OpCount {
+  int64_t top = 0, all = 0;
+};
 
 /// The CIFAR ResNet18's parameter shapes (3x3 stem, no max-pool; BatchNorm weight and bias), widths
 /// 64..512 — or /8 with `tiny` (the CPU smoke test).
@@ -74,6 +81,7 @@ struct Variant {
   std::function<void()> step;
   std::vector<double> seconds;
   std::string unavailable;  ///< why it could not run ("" = it ran)
+  OpCount ops;
 };
 
 /// torch.optim.Adam(foreach=True)'s _multi_tensor_adam (no weight decay, no amsgrad), in _foreach ops.
@@ -139,6 +147,28 @@ struct FusedAdam {
   }
 };
 
+// ATen operators one step issues, counted by a RecordFunction callback: `top` = those called from
+// outside any other operator (what the optimizer code issues; on a GPU each is at least one kernel
+// launch, so ops x launch latency bounds a launch-bound step), `all` = including nested ones.
+std::atomic<int64_t> g_ops_top{0}, g_ops_all{0};
+thread_local int g_op_depth = 0;
+
+OpCount count_ops(const std::function<void()>& step, const std::function<void()>& sync) {
+  g_ops_top = 0;
+  g_ops_all = 0;
+  auto handle = at::addGlobalCallback(at::RecordFunctionCallback(
+      [](const at::RecordFunction&) -> std::unique_ptr<at::ObserverContext> {
+        if (g_op_depth++ == 0) ++g_ops_top;
+        ++g_ops_all;
+        return nullptr;
+      },
+      [](const at::RecordFunction&, at::ObserverContext*) { --g_op_depth; }));
+  step();
+  sync();
+  at::removeCallback(handle);
+  return {g_ops_top.load(), g_ops_all.load()};
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
@@ -158,6 +188,11 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "untimed steps per variant first")->capture_default_str()->check(CLI::Range(0, 1000));
   app.add_flag("--tiny", tiny, "channel widths / 8 (about 175 K parameters; the CPU smoke test)");
   app.add_option("--threads", threads, "intra-op threads (0 = all cores)")->check(CLI::Range(0, 4096));
+  std::string path = "auto";
+  app.add_option("--kernel-path", path, "flatmin's path: auto (fused CPU kernels where eligible; the tensor path on a "
+                                        "GPU) or tensor (the GPU's path, also on the CPU: its op count predicts the GPU's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "tensor"}));
   try {
     if (auto code = flatmin::common::parse_cli(app, argc, argv)) return *code;
     torch::Device device(torch::kCPU);
@@ -169,6 +204,7 @@ int main(int argc, char** argv) {
     FLATMIN_CHECK(!device.is_cuda() || torch::cuda::is_available(),
                   "--device " << device_name << " requested but CUDA is not available");
     if (threads > 0) torch::set_num_threads(threads);
+    flatmin::optim::set_kernel_path(path == "tensor" ? flatmin::optim::KernelPath::kTensor : flatmin::optim::KernelPath::kAuto);
     const auto sync = [&] {
       if (device.is_cuda()) torch::cuda::synchronize();
     };
@@ -202,7 +238,7 @@ int main(int argc, char** argv) {
       const int64_t count = words * n / 2;
       auto src = torch::randn({count}, torch::TensorOptions().device(device)), dst = torch::empty_like(src);
       variants.push_back({"copy_" + std::to_string(words) + "w", words, "device-to-device copy of the same bytes",
-                          [src, dst]() mutable { dst.copy_(src); }, {}, ""});
+                          [src, dst]() mutable { dst.copy_(src); }, {}, "", {}});
     }
     auto add_registry = [&](const std::string& label, const std::string& name, const json& options, int words,
                             const std::string& note) {
@@ -210,7 +246,7 @@ int main(int argc, char** argv) {
       std::shared_ptr<torch::optim::Optimizer> opt = flatmin::optim::make_optimizer(name, options, keep.back());
       flatmin::optim::set_epoch(*opt, 1);
       owners.push_back(opt);
-      variants.push_back({label, words, note, [opt] { opt->step(); }, {}, ""});
+      variants.push_back({label, words, note, [opt] { opt->step(); }, {}, "", {}});
     };
     add_registry("torch_adam_cpp", "adam", json::object(), 7, "torch::optim::Adam (LibTorch C++, per tensor)");
     {
@@ -223,13 +259,13 @@ int main(int argc, char** argv) {
       }
       fe->grads = grads;
       owners.push_back(fe);
-      variants.push_back({"torch_adam_foreach", 7, "torch.optim.Adam(foreach=True)'s _foreach ops", [fe] { fe->step(); }, {}, ""});
+      variants.push_back({"torch_adam_foreach", 7, "torch.optim.Adam(foreach=True)'s _foreach ops", [fe] { fe->step(); }, {}, "", {}});
     }
     {
       keep.push_back(fresh_params());
       auto fu = std::make_shared<FusedAdam>(keep.back());
       owners.push_back(fu);
-      variants.push_back({"torch_adam_fused", 7, "aten::_fused_adam_ (torch.optim.Adam(fused=True))", [fu] { fu->step(); }, {}, fu->why});
+      variants.push_back({"torch_adam_fused", 7, "aten::_fused_adam_ (torch.optim.Adam(fused=True))", [fu] { fu->step(); }, {}, fu->why, {}});
     }
     constexpr int64_t kNeverSwitch = int64_t{1} << 40;
     for (int k = 1; k <= 3; ++k) {
@@ -260,6 +296,9 @@ int main(int argc, char** argv) {
         v.seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       }
     }
+    for (auto& v : variants) {  // after the timing: the callback would slow the timed steps
+      if (v.unavailable.empty()) v.ops = count_ops(v.step, sync);
+    }
     for (auto& ps : keep) {
       for (const auto& p : ps) FLATMIN_CHECK(torch::isfinite(p).all().item<bool>(), "a variant produced a non-finite parameter");
     }
@@ -273,8 +312,8 @@ int main(int argc, char** argv) {
       return it == med.end() || it->second <= 0 ? json() : json(t / it->second);
     };
     json rows = json::array();
-    std::printf("%-20s %6s %12s %10s %10s %10s %10s\n", "variant", "words", "median ms", "x roofline", "x fused",
-                "x foreach", "x C++ Adam");
+    std::printf("%-20s %6s %12s %10s %10s %10s %10s %8s\n", "variant", "words", "median ms", "x roofline", "x fused",
+                "x foreach", "x C++ Adam", "ops");
     for (const auto& v : variants) {
       json row = {{"name", v.name}, {"words_per_param", v.words}, {"bytes", double(v.words) * 4.0 * double(n)}, {"note", v.note}};
       if (!v.unavailable.empty()) {
@@ -289,15 +328,18 @@ int main(int argc, char** argv) {
       row["min_s"] = *std::min_element(v.seconds.begin(), v.seconds.end());
       row["samples_s"] = v.seconds;
       row["gbytes_per_s"] = double(v.words) * 4.0 * double(n) / t / 1e9;
+      row["aten_ops_per_step"] = v.ops.top;
+      row["aten_ops_per_step_incl_nested"] = v.ops.all;
       row["roofline"] = roof;
       row["ratio_to_roofline"] = ratio(t, roof);
       row["ratio_to_torch_adam_fused"] = ratio(t, "torch_adam_fused");
       row["ratio_to_torch_adam_foreach"] = ratio(t, "torch_adam_foreach");
       row["ratio_to_torch_adam_cpp"] = ratio(t, "torch_adam_cpp");
       auto num = [](const json& j) { return j.is_number() ? j.get<double>() : NAN; };
-      std::printf("%-20s %6d %12.4f %10.3f %10.3f %10.3f %10.3f\n", v.name.c_str(), v.words, t * 1e3,
+      std::printf("%-20s %6d %12.4f %10.3f %10.3f %10.3f %10.3f %8lld\n", v.name.c_str(), v.words, t * 1e3,
                   num(row["ratio_to_roofline"]), num(row["ratio_to_torch_adam_fused"]),
-                  num(row["ratio_to_torch_adam_foreach"]), num(row["ratio_to_torch_adam_cpp"]));
+                  num(row["ratio_to_torch_adam_foreach"]), num(row["ratio_to_torch_adam_cpp"]),
+                  static_cast<long long>(v.ops.top));
       rows.push_back(row);
     }
     // The issue's goals, reported (null where an anchor is unavailable).
@@ -322,6 +364,7 @@ int main(int argc, char** argv) {
                    {"reps", reps},
                    {"warmup", warmup},
                    {"threads", torch::get_num_threads()},
+                   {"kernel_path", path},
                    {"timing", device.is_cuda() ? "torch::cuda::synchronize() around each step, steady_clock; median of reps"
                                                : "steady_clock around each step; median of reps"},
                    {"variants", rows},
