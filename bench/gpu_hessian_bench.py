@@ -90,7 +90,7 @@ def flatmin_run(args, work, name, extra):
     shutil.rmtree(out, ignore_errors=True)  # a rerun into the same --work
     cmd = [args.flatmin, "--threads", str(args.threads), "hessian", "--model", os.path.join(work, "model.pt"),
            "--data", os.path.join(work, "data.pt"), "--loss", "cross_entropy", "--dtype", args.dtype,
-           "--device", args.device, "--seed", "1", "--out", out, *extra]
+           "--device", args.device, "--seed", "1", "--max-seconds", repr(args.budget_seconds / 8), "--out", out, *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"flatmin hessian ({name}) exited {r.returncode}: {r.stderr.strip()[-400:]}")
@@ -124,7 +124,8 @@ def pyhessian_side(model, x, y, args, device):
     hvps, lam, res = 0, 0.0, float("inf")
     sync(device)
     t0 = time.perf_counter()
-    while hvps < args.max_hvps and time.perf_counter() - t0 < args.power_max_seconds:
+    cap = min(args.power_max_seconds, args.budget_seconds / 4)
+    while hvps < args.max_hvps and time.perf_counter() - t0 < cap:
         _, hv = H.hv(v)
         hvps += 1
         lam = float(ph.group_product(hv, v))
@@ -167,6 +168,9 @@ def main():
     ap.add_argument("--residual", type=float, default=1e-6)
     ap.add_argument("--max-hvps", type=int, default=400, help="cap of the power iteration to the residual target")
     ap.add_argument("--power-max-seconds", type=float, default=60.0, help="time cap of that power iteration")
+    ap.add_argument("--budget-seconds", type=float, default=150.0,
+                    help="wall-time guard: each flatmin run gets --max-seconds budget/8 (status not_converged when it "
+                         "hits it), the power iteration at most budget/4; PyHessian's defaults are <= 300 HVPs")
     ap.add_argument("--pyhessian-iters", type=int, default=100, help="PyHessian's maxIter (its default 100)")
     ap.add_argument("--slq-steps", type=int, default=100, help="Lanczos steps of the density, both sides")
     ap.add_argument("--trace-samples", type=int, default=100, help="flatmin's Hutchinson probes (max; min 10)")
@@ -186,9 +190,10 @@ def main():
         print(f"gpu_hessian_bench: error: no flatmin executable at {args.flatmin} (--flatmin)", file=sys.stderr)
         return 2
     if min(args.n, args.max_hvps, args.pyhessian_iters, args.slq_steps, args.threads) < 1 or args.trace_samples < 10 \
-            or not 0 < args.residual < 1 or args.train_steps < 0 or args.power_max_seconds <= 0:
+            or not 0 < args.residual < 1 or args.train_steps < 0 or args.power_max_seconds <= 0 \
+            or args.budget_seconds <= 0:
         print("gpu_hessian_bench: error: --n, --max-hvps, --pyhessian-iters, --slq-steps, --threads must be >= 1, "
-              "--trace-samples >= 10, --train-steps >= 0, 0 < --residual < 1, --power-max-seconds > 0", file=sys.stderr)
+              "--trace-samples >= 10, --train-steps >= 0, 0 < --residual < 1, --power-max-seconds and --budget-seconds > 0", file=sys.stderr)
         return 2
     if args.tiny:
         args.n, args.slq_steps, args.pyhessian_iters = min(args.n, 4), min(args.slq_steps, 10), min(args.pyhessian_iters, 10)
@@ -232,20 +237,21 @@ def main():
         top = flatmin_run(args, work, f"top_{tol:g}", ["--top-k", "1", "--eig-tol", repr(tol), "--ncv", "12"])
         hvps, secs = hvps + top["hvp_count"], secs + top["seconds"]
         pair = top["top_eigenvalues"][0] if top["top_eigenvalues"] else None
-        if pair and pair["residual"] is not None and pair["residual"] <= args.residual:
-            break
-    pair = top["top_eigenvalues"][0]
+        if pair and pair["residual"] is not None and pair["residual"] <= args.residual or top["status"] != "ok":
+            break  # reached, or out of its time budget
+    pair = top["top_eigenvalues"][0] if top["top_eigenvalues"] else {"value": None, "residual": None}
     ours["lambda_top_to_residual"] = {"eigenvalue": pair["value"], "residual": pair["residual"], "hvps": hvps,
+                                      "status": top["status"],
                                       "seconds": secs, "target": args.residual,
                                       "reached": pair["residual"] is not None and pair["residual"] <= args.residual}
     tr = flatmin_run(args, work, "trace", ["--top-k", "0", "--trace", "--trace-min-samples", "10",
                                            "--trace-max-samples", str(args.trace_samples)])
     ours["trace"] = {"estimate": tr["trace"]["estimate"], "stderr": tr["trace"]["stderr"], "n": tr["trace"]["n"],
-                     "hvps": tr["hvp_count"], "seconds": tr["seconds"]}
+                     "hvps": tr["hvp_count"], "seconds": tr["seconds"], "status": tr["status"]}
     de = flatmin_run(args, work, "density", ["--top-k", "0", "--density", "--slq-steps", str(args.slq_steps),
                                              "--slq-runs", "1"])
     ours["density"] = {"steps": args.slq_steps, "runs": 1, "hvps": de["hvp_count"], "seconds": de["seconds"],
-                       "slq_trace_estimate": de["esd"]["slq_trace_estimate"]}
+                       "slq_trace_estimate": (de.get("esd") or {}).get("slq_trace_estimate"), "status": de["status"]}
 
     # PyHessian's algorithm on the same device, same dtype
     pm = model.to(device)
@@ -265,17 +271,21 @@ def main():
         "trace_seconds_per_hvp_flatmin_over_pyhessian": ratio(ours["trace"]["seconds"] / max(ours["trace"]["hvps"], 1),
                                                               py["trace"]["seconds"] / max(py["trace"]["hvps"], 1)),
         "density_seconds_flatmin_over_pyhessian": ratio(ours["density"]["seconds"], py["density"].get("seconds")),
-        "lambda_top_rel_diff": abs(lam_ours["eigenvalue"] - lam_py["eigenvalue"]) / abs(lam_ours["eigenvalue"]),
+        "lambda_top_rel_diff": abs(lam_ours["eigenvalue"] - lam_py["eigenvalue"]) / abs(lam_ours["eigenvalue"])
+        if lam_ours["eigenvalue"] else None,
     }
     out = {"benchmark": "bench/gpu_hessian_bench.py", "device": str(device), "torch": torch.__version__,
            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "dtype": args.dtype,
            "model": "CIFAR ResNet18 (kuangliu)" + (" widths/16, 8x8 images" if args.tiny else ""), "n_params": n_params,
            "n_samples": args.n, "data": args.data or "seeded N(0,1) images, seeded labels",
-           "train_steps": args.train_steps, "flatmin": ours, "pyhessian": py, "ratios": ratios}
+           "train_steps": args.train_steps, "budget_seconds": args.budget_seconds, "flatmin": ours, "pyhessian": py, "ratios": ratios}
+    def e(x):
+        return f"{x:.1e}" if isinstance(x, (int, float)) else "-"
+
     print(f"gpu_hessian_bench: ResNet18 {n_params} params, {args.n} images, {args.dtype} on {device}")
     print(f"  lambda_top to residual {args.residual:g}: flatmin {lam_ours['hvps']:.0f} HVPs {lam_ours['seconds']:.2f} s "
-          f"(res {lam_ours['residual']:.1e}); PyHessian power {lam_py['hvps']} HVPs {lam_py['seconds']:.2f} s "
-          f"(res {lam_py['residual']:.1e}); defaults {py['lambda_top_defaults']['hvps']} HVPs "
+          f"(res {e(lam_ours['residual'])}); PyHessian power {lam_py['hvps']} HVPs {lam_py['seconds']:.2f} s "
+          f"(res {e(lam_py['residual'])}); defaults {py['lambda_top_defaults']['hvps']} HVPs "
           f"{py['lambda_top_defaults']['seconds']:.2f} s")
     print(f"  trace: flatmin {ours['trace']['hvps']} HVPs {ours['trace']['seconds']:.2f} s; "
           f"PyHessian {py['trace']['hvps']} HVPs {py['trace']['seconds']:.2f} s")
