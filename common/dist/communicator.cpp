@@ -131,7 +131,7 @@ void validate(const DistOptions& o) {
                 "distributed: rank = " << o.rank << " must be in [0, world size = " << o.world_size << ")");
   FLATMIN_CHECK(o.backend == "auto" || o.backend == "gloo" || o.backend == "nccl",
                 "distributed: backend '" << o.backend << "' is not one of auto, gloo, nccl");
-  if (o.world_size > 1) {
+  if (o.world_size > 1 || o.process_group_for_one) {
     static const std::regex tcp(R"(tcp://([^:/]+):([0-9]{1,5}))");
     const bool file = o.init.rfind("file://", 0) == 0 && o.init.size() > 7;
     FLATMIN_CHECK(file || std::regex_match(o.init, tcp),
@@ -214,7 +214,7 @@ std::string resolve_backend(const DistOptions& o, bool have_gloo, bool have_nccl
 
 std::shared_ptr<Communicator> Communicator::create(const DistOptions& o) {
   validate(o);
-  if (o.world_size == 1) return local();
+  if (o.world_size == 1 && !o.process_group_for_one) return local();
   const std::string backend = resolve_backend(o, gloo_built(), nccl_built());
 #ifdef FLATMIN_HAVE_NCCL
   if (backend == "nccl") {

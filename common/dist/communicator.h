@@ -38,6 +38,9 @@ struct DistOptions {
   int cuda_device = -1;                       ///< this rank's GPU (-1: CPU tensors; NCCL needs one)
   std::chrono::milliseconds timeout{120000};  ///< collectives and rendezvous
   std::string gloo_hostname = "127.0.0.1";    ///< interface Gloo binds to ("" = the host's default)
+  /// A world of size 1 still joins a real process group of `backend` (tests of a backend on one
+  /// process / one GPU); otherwise size 1 is the identity communicator without any c10d.
+  bool process_group_for_one = false;
 };
 
 /// Throws common::InputError for an inconsistent rank/world size/init string.
