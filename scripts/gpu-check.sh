@@ -17,9 +17,9 @@
 #   --jobs N       build parallelism (default: all cores)
 #   --python MODE  the Python package (flatmin._C): auto (GPU: on when pybind11 and Python headers are found;
 #                  dry run: off), on, off
-# Environment: GPU_CHECK_TIMEOUT_<PHASE> (seconds; CONFIGURE, BUILD, TEST, BENCH_CPP, BENCH_PY) override the
+# Environment: GPU_CHECK_TIMEOUT_<PHASE> (seconds; ENV, CONFIGURE, BUILD, CARRY, TEST, BENCH_CPP, BENCH_PY) override the
 #   phase timeouts; GPU_CHECK_TARGETS (space-separated) replaces the automatic target list; GPU_CHECK_BUILD_DIR
-#   the build directory.
+#   the build directory; GPU_CHECK_GIT_SHA the commit to record where the tree has no .git (the device's copy).
 # Results (at most 8 files, as the device tool returns): gpu-check.json, gpu-check.log (progress, configure,
 #   build), ctest.log, ctest-junit.xml, bench-gpu.json, bench-torch.json, nvidia-smi.txt.
 # Exit: 0 every phase ok and every cuda test passed; 1 a phase failed or timed out, or a test failed;
@@ -48,12 +48,14 @@ deps="$repo/.gpu-deps/usr"
 if [[ $mode == gpu ]]; then
   build=${GPU_CHECK_BUILD_DIR:-$repo/build-gpu}
   py=$(command -v python3) || die "no python3 on PATH"
-  t_configure=90 t_build=270 t_test=60 t_bench_cpp=30 t_bench_py=30
+  t_env=30 t_configure=60 t_build=270 t_carry=20 t_test=60 t_bench_cpp=30 t_bench_py=30  # <= 500 s in all
 else
   build=${GPU_CHECK_BUILD_DIR:-$repo/build-gpu-dry}
   py=/usr/bin/python3
-  t_configure=300 t_build=5400 t_test=600 t_bench_cpp=300 t_bench_py=300
+  t_env=120 t_configure=300 t_build=5400 t_carry=300 t_test=600 t_bench_cpp=300 t_bench_py=300
 fi
+t_env=${GPU_CHECK_TIMEOUT_ENV:-$t_env}
+t_carry=${GPU_CHECK_TIMEOUT_CARRY:-$t_carry}
 t_configure=${GPU_CHECK_TIMEOUT_CONFIGURE:-$t_configure}
 t_build=${GPU_CHECK_TIMEOUT_BUILD:-$t_build}
 t_test=${GPU_CHECK_TIMEOUT_TEST:-$t_test}
@@ -131,7 +133,7 @@ json.dump(v, open(sys.argv[1], "w"), indent=1)
 print(json.dumps(v, indent=1))
 EOF
 }
-phase env 60 "$log" env_probe
+phase env "$t_env" "$log" env_probe
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi -q >"$outdir/nvidia-smi.txt" 2>&1 || true
 else
@@ -153,6 +155,12 @@ if [[ $mode == gpu ]]; then
         -DCMAKE_CXX_STANDARD=$std -DCMAKE_CUDA_ARCHITECTURES=90 -DPython3_EXECUTABLE="$py")
   export TORCH_CUDA_ARCH_LIST=9.0
   command -v nvcc >/dev/null && cfg+=(-DCMAKE_CUDA_COMPILER="$(command -v nvcc)")
+  [[ -d /usr/local/cuda ]] && cfg+=(-DCUDAToolkit_ROOT=/usr/local/cuda)
+  # ninja/cmake may come from pip (the venv's bin): make sure CMake finds ninja
+  if ! command -v ninja >/dev/null; then
+    nj=$("$py" -c 'import ninja, os; print(os.path.join(ninja.BIN_DIR, "ninja"))' 2>/dev/null)
+    [[ -x "$nj" ]] && { cfg+=(-DCMAKE_MAKE_PROGRAM="$nj"); export PATH="$(dirname "$nj"):$PATH"; }
+  fi
   # NCCL: the pip wheel nvidia-nccl-* holds nccl.h (libtorch_cuda links libnccl itself).
   nccl_h=$("$py" -c 'import nvidia, os; print(*[os.path.join(r, "nccl.h") for p in nvidia.__path__ for r, _, f in os.walk(p) if "nccl.h" in f][:1])' 2>/dev/null)
   [[ -n "$nccl_h" ]] && cfg+=(-DFLATMIN_NCCL_INCLUDE="$(dirname "$nccl_h")")
@@ -209,7 +217,7 @@ carry_check() {
   [[ $n -eq 0 ]] || { echo "$bad" | head -20; return 1; }
   [[ $used -gt 0 ]]
 }
-if [[ $built -eq 0 ]]; then phase carry 120 "$log" carry_check; else skip carry "build failed"; fi
+if [[ $built -eq 0 ]]; then phase carry "$t_carry" "$log" carry_check; else skip carry "build failed"; fi
 
 # ---- test: ctest -L cuda --------------------------------------------------------------------------------------
 if [[ $built -eq 0 ]]; then
@@ -275,17 +283,28 @@ try:  # GTEST_SKIP inside a passing ctest test (no GPU): counted from the log
     tests["gtest_skipped_cases"] = len(re.findall(r"^\[  SKIPPED \]", open(os.path.join(out, "ctest.log")).read(), re.M))
 except FileNotFoundError:
     pass
+build_log = {}
+try:  # ninja's log: start/end ms of every edge it ran in this build dir (its last run of each)
+    lines = [l.split("\t") for l in open(os.path.join(build, ".ninja_log")) if not l.startswith("#")]
+    ms = [int(l[1]) - int(l[0]) for l in lines if len(l) >= 4]
+    build_log = {"edges": len(ms), "cpu_seconds": round(sum(ms) / 1000, 1),
+                 "longest_seconds": round(max(ms) / 1000, 1) if ms else 0}
+except (FileNotFoundError, ValueError):
+    pass
 res = {
     "schema": "flatmin-gpu-check/1",
     "mode": mode,
     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "command": "scripts/gpu-check.sh" + (" --cpu-dry-run" if mode != "gpu" else ""),
-    "git": {"sha": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))},
+    # the device machine's copy of the tree may have no .git: the caller passes GPU_CHECK_GIT_SHA then
+    "git": {"sha": os.environ.get("GPU_CHECK_GIT_SHA") or git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if git("rev-parse", "HEAD") else None},
     "versions": load(".versions.json"),
     "carried": open(os.path.join(repo, ".gpu-deps", "VERSIONS")).read().splitlines()[1:]
                if os.path.exists(os.path.join(repo, ".gpu-deps", "VERSIONS")) else None,
     "phases": phases,
     "total_seconds": total,
+    "build_edges": build_log,
     "tests": tests,
     "bench": {"flatmin-bench-gpu": load("bench-gpu.json"), "gpu_torch_bench": load("bench-torch.json")},
 }
