@@ -9,6 +9,8 @@
 
 #include <torch/optim/optimizer.h>
 
+#include "common/torch_compat.h"
+
 namespace flatmin::optim::detail {
 
 using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
@@ -20,7 +22,7 @@ static_assert(std::is_same_v<StateKey, std::string> || std::is_same_v<StateKey, 
 template <class Key = StateKey>
 inline Key state_key(const torch::Tensor& p) {
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
+    return compat::address_text(p.unsafeGetTensorImpl());  // = c10::guts::to_string of the TensorImpl*
   } else {
     return static_cast<void*>(p.unsafeGetTensorImpl());
   }
