@@ -8,11 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace flatmin::optim {
+#include "optim/replay_spec.h"
 
-/// Upper bound on `steps` and `steps_per_epoch`, and on the numbers recorded ((steps + 1) × parameter count).
-inline constexpr int64_t kMaxReplaySteps = 10'000'000;
-inline constexpr int64_t kMaxReplayNumbers = 100'000'000;
+namespace flatmin::optim {
 
 struct ReplayResult {
   std::vector<std::string> header;         ///< step,p0_0,p0_1,…,p1_0,…
@@ -20,7 +18,8 @@ struct ReplayResult {
   nlohmann::json resolved;                 ///< spec with the optimizer's resolved per-group options
 };
 
-/// Validates the spec (throws flatmin::common::InputError naming the problem) and runs it. A parameter
+/// Validates the spec (parse_replay_spec, then the optimizer's name and options; throws
+/// flatmin::common::InputError naming the problem) and runs it. A parameter
 /// that becomes non-finite throws common::DivergedError naming the step and the parameter.
 ReplayResult replay(const nlohmann::json& spec);
 

@@ -6,7 +6,6 @@
 
 #include <torch/serialize.h>
 
-#include "common/config.h"
 #include "common/error.h"
 #include "common/library_error.h"
 #include "common/json_io.h"
@@ -20,8 +19,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 namespace fh = flatmin::hessian;
-
-constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";  // experiments/train/trainer.cpp
 
 std::string read_string(torch::serialize::InputArchive& a, const std::string& key) {
   c10::IValue v;
@@ -91,54 +88,47 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
   std::shared_ptr<models::Net> net;
   try {
     if (!format.empty()) {
-      FLATMIN_CHECK(format == kCheckpointFormat, file.string() << ": unknown checkpoint format '" << format << "' (expected "
-                                                               << kCheckpointFormat << ")");
-      out.spec = json::parse(read_string(a, "model_spec"));
-      const json recipe = json::parse(read_string(a, "config"));
-      FLATMIN_CHECK(recipe.is_object(), file.string() << ": the checkpoint's recipe is not a JSON object");
+      // format tag, model spec and recipe: the LibTorch-free reader (experiments/models/model_spec.h)
+      auto meta = models::read_checkpoint_meta(format, read_string(a, "model_spec"), read_string(a, "config"), file.string());
+      out.spec = std::move(meta.model);
+      const json& recipe = meta.recipe;
       out.data = train::parse_data_config(recipe.contains("data") ? recipe.at("data") : json::object(),
                                           file.string() + ": recipe data", /*require_dataset=*/false);
       c10::IValue ep;
       a.read("epoch", ep);
       out.info["epoch"] = ep.toInt();
       out.info["kind"] = "training checkpoint";
-      net = models::make_model(models::ModelSpec::from_json(out.spec));
+      net = models::make_model(models::ModelSpec::from_json(out.spec, file.string() + ": model_spec"));
       torch::serialize::InputArchive ma;
       a.read("model", ma);
       load_matching(*net, ma, file.string());
     } else {
       const fs::path mj = file.parent_path() / "model.json";
       FLATMIN_CHECK(fs::exists(mj), file.string() << ": not a flatmin training checkpoint (no format tag) and no model.json next to it");
-      const json j = common::read_json_file(mj);
-      FLATMIN_CHECK(j.contains("model"), mj.string() << ": no 'model' entry");
-      out.spec = j.at("model");
       // The run folder's config.json (the resolved recipe) when present: it has e.g. synthetic's options.
       const fs::path cj = file.parent_path() / "config.json";
-      if (fs::exists(cj)) {
+      const bool has_recipe = fs::exists(cj);
+      // model.json's keys: the LibTorch-free reader (experiments/models/model_spec.h)
+      const models::ModelJson m = models::read_model_json(common::read_json_file(mj), mj.string(), /*read_input=*/!has_recipe);
+      out.spec = m.model;
+      if (has_recipe) {
         const json recipe = common::read_json_file(cj);
         FLATMIN_CHECK(recipe.is_object() && recipe.contains("data"), cj.string() << ": not a flatmin training recipe (no 'data')");
         out.data = train::parse_data_config(recipe.at("data"), cj.string() + ": data", /*require_dataset=*/false);
       } else {
-        common::ConfigReader r(j, mj.string());
-        r.allow({"model", "format", "torchscript", "weights", "about", "notes"});  // the keys flatmin train writes
-        json d = {{"dataset", r.string("dataset", "")}, {"normalize", true}};
-        const json& input = r.object("input");
-        r.finish();
-        common::ConfigReader in(input, mj.string() + ": input");
-        const auto mean = in.numbers("mean", {}), stdev = in.numbers("std", {});
-        in.finish();
-        if (mean.empty()) {
+        json d = {{"normalize", true}};
+        if (!m.dataset.empty()) d["dataset"] = m.dataset;
+        if (m.mean.empty()) {
           d["normalize"] = false;
         } else {
-          d["mean"] = mean;
-          d["std"] = stdev;
+          d["mean"] = m.mean;
+          d["std"] = m.std;
         }
-        if (d["dataset"] == "") d.erase("dataset");
         out.data = train::parse_data_config(d, mj.string(), /*require_dataset=*/false);
       }
       out.info["epoch"] = nullptr;
       out.info["kind"] = "module archive + model.json";
-      net = models::make_model(models::ModelSpec::from_json(out.spec));
+      net = models::make_model(models::ModelSpec::from_json(out.spec, mj.string() + ": model"));
       load_matching(*net, a, file.string());
     }
   } catch (const common::InputError&) {

@@ -17,21 +17,6 @@ namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 using nlohmann::json;
 
-json ModelSpec::to_json() const {
-  return {{"name", name}, {"in_channels", in_channels}, {"image_size", image_size}, {"num_classes", num_classes},
-          {"options", options}};
-}
-
-ModelSpec ModelSpec::from_json(const json& j) {
-  ModelSpec s;
-  s.name = j.at("name").get<std::string>();
-  s.in_channels = j.at("in_channels").get<int64_t>();
-  s.image_size = j.at("image_size").get<int64_t>();
-  s.num_classes = j.at("num_classes").get<int64_t>();
-  s.options = j.value("options", json::object());
-  return s;
-}
-
 namespace {
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t pad = -1) {
@@ -426,32 +411,12 @@ std::vector<int64_t> ints(const json& o, const std::string& model, const char* k
 
 }  // namespace
 
-std::vector<std::string> model_names() {
-  return {"densenet121", "pyramidnet110", "resnet18",    "resnet50", "small_cnn",
-          "small_resnet", "torchscript",  "vgg16_bn", "vit"};
-}
-
 std::shared_ptr<Net> make_model(const ModelSpec& spec) {
   FLATMIN_CHECK(spec.in_channels >= 1 && spec.image_size >= 1 && spec.num_classes >= 2,
                 "model '" << spec.name << "': need in_channels >= 1, image_size >= 1, num_classes >= 2");
   const json& o = spec.options;
-  FLATMIN_CHECK(o.is_object(), "model '" << spec.name << "': options must be an object");
+  check_model_options(spec.name, o);  // strict options: a typo'd key is an InputError naming the nearest valid one
   ModelSpec s = spec;
-  {  // strict options: a typo'd key is an InputError naming the nearest valid one
-    static const std::map<std::string, std::vector<std::string>> known_options = {
-        {"small_resnet", {"head_classes", "widths", "blocks"}}, {"resnet18", {"head_classes", "blocks"}},
-        {"resnet50", {"head_classes", "blocks"}},               {"densenet121", {"head_classes", "blocks", "growth", "reduction"}},
-        {"pyramidnet110", {"head_classes", "depth", "alpha"}},  {"vgg16_bn", {"head_classes"}},
-        {"vit", {"head_classes", "patch", "dim", "depth", "heads", "mlp_ratio"}},
-        {"small_cnn", {"head_classes", "width1", "width2", "hidden"}}, {"torchscript", {"path"}}};
-    const auto it = known_options.find(s.name);
-    if (it == known_options.end()) throw common::InputError(common::unknown_name_message("model", s.name, model_names()));
-    for (const auto& [k, v] : o.items()) {
-      const auto& ks = it->second;
-      if (std::find(ks.begin(), ks.end(), k) == ks.end())
-        throw common::InputError("model '" + s.name + "': " + common::unknown_name_message("option", k, ks));
-    }
-  }
   if (s.name == "torchscript") {  // a user's module (experiments/models/torchscript.h); the caller checks its output
     FLATMIN_CHECK(o.contains("path") && o.at("path").is_string(), "model 'torchscript': options.path (a string) is required");
     return load_torchscript_net(o.at("path").get<std::string>());

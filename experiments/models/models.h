@@ -11,26 +11,15 @@
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 
-namespace flatmin::models {
+#include "experiments/models/model_spec.h"  // ModelSpec, model_names()
 
-/// What a model is built from; written to the checkpoint and to model.json so that any tool
-/// (e.g. `flatmin hessian`) can rebuild the module and load model.pt into it.
-struct ModelSpec {
-  std::string name;
-  int64_t in_channels = 3, image_size = 32, num_classes = 10;
-  nlohmann::json options = nlohmann::json::object();
-  nlohmann::json to_json() const;
-  static ModelSpec from_json(const nlohmann::json& j);
-};
+namespace flatmin::models {
 
 /// A classifier: logits = forward(images).
 class Net : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
 };
-
-/// Every name make_model accepts.
-std::vector<std::string> model_names();
 
 /// Builds the model (parameters initialised from torch's global generator). InputError on an unknown
 /// name or bad options.

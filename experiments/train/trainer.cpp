@@ -42,7 +42,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kCheckpointFormat = "flatmin.train.checkpoint/1";
+constexpr const char* kCheckpointFormat = models::kTrainCheckpointFormat;  // "flatmin.train.checkpoint/1"
 
 // ---- checkpoint helpers ------------------------------------------------------------------------------
 

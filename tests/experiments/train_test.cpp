@@ -215,6 +215,48 @@ TEST(Models, ShapesOnTinyInputs) {
   EXPECT_THROW(m::make_model({"vgg16_bn", 1, 28, 10, json::object()}), InputError);
 }
 
+// make_model agrees with the LibTorch-free spec reader (experiments/models/model_spec.cpp: model_names() and
+// each model's option keys): every listed name builds from a spec that ModelSpec::from_json accepted
+// ("torchscript" asks for its path), and make_model's own unknown-name error lists the same names.
+TEST(Models, MakeModelBuildsEveryNameTheSpecReaderKnows) {
+  torch::manual_seed(0);
+  namespace m = flatmin::models;
+  const std::map<std::string, std::pair<int64_t, json>> small = {  // image size, options
+      {"small_resnet", {16, {{"widths", {8, 16}}, {"blocks", {1, 1}}}}},
+      {"small_cnn", {16, {{"width1", 4}, {"width2", 4}, {"hidden", 8}, {"head_classes", 12}}}},
+      {"resnet18", {16, {{"blocks", {1, 1, 1, 1}}}}},
+      {"resnet50", {16, {{"blocks", {1, 1, 1, 1}}}}},
+      {"densenet121", {16, {{"blocks", {1, 1}}, {"growth", 4}, {"reduction", 0.5}}}},
+      {"pyramidnet110", {16, {{"depth", 14}, {"alpha", 12}}}},
+      {"vgg16_bn", {32, json::object()}},
+      {"vit", {16, {{"patch", 4}, {"dim", 16}, {"depth", 1}, {"heads", 2}, {"mlp_ratio", 2.0}}}}};
+  for (const auto& name : m::model_names()) {
+    if (name == "torchscript") {
+      try {
+        (void)m::make_model(m::ModelSpec::from_json({{"name", name}, {"in_channels", 3}, {"image_size", 16}, {"num_classes", 10}}));
+        ADD_FAILURE() << "torchscript without a path";
+      } catch (const InputError& e) {
+        EXPECT_EQ(std::string(e.what()), "model 'torchscript': options.path (a string) is required");
+      }
+      continue;
+    }
+    ASSERT_EQ(small.count(name), 1u) << name;
+    const auto& [size, options] = small.at(name);
+    const json spec = {{"name", name}, {"in_channels", 3}, {"image_size", size}, {"num_classes", 10}, {"options", options}};
+    auto net = m::make_model(m::ModelSpec::from_json(spec));
+    EXPECT_GT(m::parameter_count(*net), 0) << name;
+  }
+  EXPECT_EQ(small.size() + 1, m::model_names().size());
+  try {
+    (void)m::make_model({"resnet19", 3, 32, 10, json::object()});
+    ADD_FAILURE() << "resnet19";
+  } catch (const InputError& e) {
+    std::string list;
+    for (const auto& n : m::model_names()) list += (list.empty() ? "" : ", ") + n;
+    EXPECT_EQ(std::string(e.what()), "unknown model 'resnet19' (did you mean 'resnet18'? known: " + list + ")");
+  }
+}
+
 // Every built-in model traces into a TorchScript file (model.pt of a run) whose forward is the model's in eval
 // mode at any batch size, with the model's parameters and buffers under their names; the model keeps its mode.
 TEST(Models, EveryBuiltInModelExportsToTorchScript) {
