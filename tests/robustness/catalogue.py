@@ -753,7 +753,7 @@ def flatmin_misc_cases():
         Case(e, "unknown subcommand trian", x, ["trian"], {}, ["trian"]),
         Case(e, "--threads -1", x, ["--threads", "-1", "list-optimizers"], {}, ["--threads"]),
         Case(e, "--threads abc", x, ["--threads", "abc", "list-optimizers"], {}, ["--threads"]),
-        Case(e, "--threads 1e18", x, ["--threads", "1e18", "list-optimizers"], {}, ["--threads"]),
+        Case(e, "--threads 1e18", x, ["--threads", "1e18", "list-optimizers"], {}, ["--threads", "not an integer"]),
         Case(e, "unknown global flag", x, ["--thread", "1", "list-optimizers"], {}, ["--thread"]),
     ]
     return cases
@@ -921,7 +921,7 @@ def theory_cases():
         ("--order 2.5", ["--order", "2.5"], {}, "--order"),
         ("--steps 0", ["--steps", "0"], {}, "--steps"),
         ("--steps -1", ["--steps", "-1"], {}, "--steps"),
-        ("--steps 1e18", ["--steps", "1e18"], {}, "--steps"),
+        ("--steps 1e18", ["--steps", "1e18"], {}, "--steps", "not an integer"),
         ("--steps 1000000000000000000 (huge count)", ["--steps", "1000000000000000000"], {}, "--steps"),
         ("--lr -1", ["--lr", "-1"], {}, "lr"),
         ("--lr nan", ["--lr", "nan"], {}, "lr"),
