@@ -5,10 +5,14 @@
 #   build      only the targets the check needs, all cores
 #   carry      no header of a carried package came from the system (/usr/include) — proves .gpu-deps complete
 #   test       ctest -L cuda --output-on-failure (the tests labelled `cuda`)
-#   bench      flatmin-bench-gpu --out (C++; skipped when the target does not exist) and
-#              bench/gpu_torch_bench.py --out (torch's fused/foreach Adam, PyHessian's algorithm; skipped when absent)
+#   bench      flatmin-bench-gpu --device cuda (optimizer step vs copy roofline and torch's Adam),
+#              bench/gpu_torch_bench.py --device cuda (torch's fused/foreach Adam, flatmin's Python optimizers),
+#              bench/gpu_hessian_bench.py --device cuda (ResNet18 Hessian vs PyHessian's algorithm, budget capped);
+#              each skipped when absent (docs/gpu-benchmarks.md)
 #   merge      one gpu-check.json: versions, device, per-phase wall times and status, test counts, bench JSONs
-# Each phase has a timeout (GPU defaults sum to <= 8 min); progress lines go to stderr.
+# Each phase has a timeout, and the whole run a deadline (GPU: 540 s, GPU_CHECK_DEADLINE): a phase gets at most
+# the time left before the deadline less 15 s for the merge, and is skipped when under 10 s are left, so that
+# gpu-check.json is always written inside the device call's limit. Progress lines go to stderr.
 #
 # Usage: scripts/gpu-check.sh [--cpu-dry-run] [--jobs N] [--python on|off|auto] [OUTDIR]
 #   OUTDIR   where the results go (default: $OUT when set, else <build dir>/gpu-check)
@@ -17,11 +21,13 @@
 #   --jobs N       build parallelism (default: all cores)
 #   --python MODE  the Python package (flatmin._C): auto (GPU: on when pybind11 and Python headers are found;
 #                  dry run: off), on, off
-# Environment: GPU_CHECK_TIMEOUT_<PHASE> (seconds; ENV, CONFIGURE, BUILD, CARRY, TEST, BENCH_CPP, BENCH_PY) override the
+# Environment: GPU_CHECK_TIMEOUT_<PHASE> (seconds; ENV, CONFIGURE, BUILD, CARRY, TEST, BENCH_CPP, BENCH_PY,
+#   BENCH_HESSIAN) override the
 #   phase timeouts; GPU_CHECK_TARGETS (space-separated) replaces the automatic target list; GPU_CHECK_BUILD_DIR
 #   the build directory; GPU_CHECK_GIT_SHA the commit to record where the tree has no .git (the device's copy).
 # Results (at most 8 files, as the device tool returns): gpu-check.json, gpu-check.log (progress, configure,
-#   build), ctest.log, ctest-junit.xml, bench-gpu.json, bench-torch.json, nvidia-smi.txt.
+#   build, bench logs), ctest.log, ctest-junit.xml, bench-gpu.json, bench-torch.json, bench-hessian.json,
+#   nvidia-smi.txt.
 # Exit: 0 every phase ok and every cuda test passed; 1 a phase failed or timed out, or a test failed;
 #   2 bad arguments or missing .gpu-deps (nothing run).
 set -uo pipefail
@@ -48,11 +54,14 @@ deps="$repo/.gpu-deps/usr"
 if [[ $mode == gpu ]]; then
   build=${GPU_CHECK_BUILD_DIR:-$repo/build-gpu}
   py=$(command -v python3) || die "no python3 on PATH"
-  t_env=30 t_configure=60 t_build=300 t_carry=20 t_test=60 t_bench_cpp=30 t_bench_py=30  # <= 530 s in all
+  # caps; the deadline bounds their sum (estimates: docs/gpu-benchmarks.md, "Commands for gpu-check.sh")
+  t_env=30 t_configure=60 t_build=300 t_carry=20 t_test=150 t_bench_cpp=60 t_bench_py=60 t_bench_hessian=150
+  deadline=${GPU_CHECK_DEADLINE:-540} bench_device=cuda hessian_budget=${GPU_CHECK_HESSIAN_BUDGET:-90} tiny=()
 else
   build=${GPU_CHECK_BUILD_DIR:-$repo/build-gpu-dry}
   py=/usr/bin/python3
-  t_env=120 t_configure=300 t_build=5400 t_carry=300 t_test=600 t_bench_cpp=300 t_bench_py=300
+  t_env=120 t_configure=300 t_build=5400 t_carry=300 t_test=600 t_bench_cpp=300 t_bench_py=300 t_bench_hessian=600
+  deadline=${GPU_CHECK_DEADLINE:-9000} bench_device=cpu hessian_budget=${GPU_CHECK_HESSIAN_BUDGET:-30} tiny=(--tiny)
 fi
 t_env=${GPU_CHECK_TIMEOUT_ENV:-$t_env}
 t_carry=${GPU_CHECK_TIMEOUT_CARRY:-$t_carry}
@@ -61,6 +70,8 @@ t_build=${GPU_CHECK_TIMEOUT_BUILD:-$t_build}
 t_test=${GPU_CHECK_TIMEOUT_TEST:-$t_test}
 t_bench_cpp=${GPU_CHECK_TIMEOUT_BENCH_CPP:-$t_bench_cpp}
 t_bench_py=${GPU_CHECK_TIMEOUT_BENCH_PY:-$t_bench_py}
+t_bench_hessian=${GPU_CHECK_TIMEOUT_BENCH_HESSIAN:-$t_bench_hessian}
+[[ "$deadline" =~ ^[1-9][0-9]*$ ]] || die "GPU_CHECK_DEADLINE must be a positive number of seconds"
 if [[ -z "$outdir" ]]; then outdir=${OUT:-$build/gpu-check}; fi
 mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
@@ -73,6 +84,9 @@ say() { echo "gpu-check: $*" | tee -a "$log" >&2; }
 # phase NAME TIMEOUT LOGFILE CMD...: runs CMD under `timeout`, appends its output to LOGFILE, records the phase.
 phase() {
   local name=$1 limit=$2 plog=$3; shift 3
+  local left; left=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v d="$deadline" 'BEGIN { printf "%d", d - (b - a) - 15 }')
+  if [[ $left -lt 10 ]]; then skip "$name" "no time left before the ${deadline} s deadline"; PHASE_NOTE=""; return 124; fi
+  [[ $left -lt $limit ]] && { PHASE_NOTE="${PHASE_NOTE:+$PHASE_NOTE; }timeout cut from $limit s to $left s by the deadline"; limit=$left; }
   say "[$name] start (timeout ${limit} s): $*"
   local s e rc status
   s=$(date +%s.%N)
@@ -192,7 +206,7 @@ if [[ $configured -eq 0 ]]; then
     # the CLI (the cuda tests run `flatmin hessian/train --device cuda`), every target named *cuda* (the
     # tests labelled cuda: tests/cuda), the GPU bench, and the Python package when it is configured.
     targets=(flatmin)
-    for t in "${all[@]}"; do [[ $t == *cuda* ]] && targets+=("$t"); done
+    for t in "${all[@]}"; do [[ $t == *cuda* && $t != cmake_* ]] && targets+=("$t"); done
     has flatmin-bench-gpu && targets+=(flatmin-bench-gpu)
     # no cuda test target yet (a tree without tests/cuda): one small GoogleTest suite still proves that
     # googletest builds from the carried sources
@@ -230,15 +244,24 @@ fi
 
 # ---- bench ----------------------------------------------------------------------------------------------------
 if [[ -x "$build/bin/flatmin-bench-gpu" ]]; then
-  phase bench_cpp "$t_bench_cpp" "$log" "$build/bin/flatmin-bench-gpu" --out "$outdir/bench-gpu.json"
+  phase bench_cpp "$t_bench_cpp" "$log" "$build/bin/flatmin-bench-gpu" --device "$bench_device" "${tiny[@]}" \
+    --out "$outdir/bench-gpu.json"
 else
   skip bench_cpp "no flatmin-bench-gpu target/executable in this tree"
 fi
 if [[ -f "$repo/bench/gpu_torch_bench.py" ]]; then
   phase bench_py "$t_bench_py" "$log" env PYTHONPATH="$build/python" FLATMIN_BIN="$build/bin" PYTHONUNBUFFERED=1 \
-    "$py" "$repo/bench/gpu_torch_bench.py" --out "$outdir/bench-torch.json"
+    "$py" "$repo/bench/gpu_torch_bench.py" --device "$bench_device" "${tiny[@]}" --out "$outdir/bench-torch.json"
 else
   skip bench_py "no bench/gpu_torch_bench.py in this tree"
+fi
+if [[ -f "$repo/bench/gpu_hessian_bench.py" && -x "$build/bin/flatmin" ]]; then
+  rm -rf "$build/hessian-work"  # model, data and flatmin's run folders (kept out of the results folder)
+  phase bench_hessian "$t_bench_hessian" "$log" env PYTHONUNBUFFERED=1 "$py" -W ignore "$repo/bench/gpu_hessian_bench.py" \
+    --device "$bench_device" "${tiny[@]}" --flatmin "$build/bin/flatmin" --work "$build/hessian-work" \
+    --budget-seconds "$hessian_budget" --out "$outdir/bench-hessian.json"
+else
+  skip bench_hessian "no bench/gpu_hessian_bench.py or no flatmin executable"
 fi
 
 # ---- merge ----------------------------------------------------------------------------------------------------
@@ -307,7 +330,8 @@ res = {
     "total_seconds": total,
     "build_edges": build_log,
     "tests": tests,
-    "bench": {"flatmin-bench-gpu": load("bench-gpu.json"), "gpu_torch_bench": load("bench-torch.json")},
+    "bench": {"flatmin-bench-gpu": load("bench-gpu.json"), "gpu_torch_bench": load("bench-torch.json"),
+              "gpu_hessian_bench": load("bench-hessian.json")},
 }
 ok = all(p["status"] in ("ok", "skipped") for p in phases) and tests["failed"] == 0
 if mode == "gpu":
