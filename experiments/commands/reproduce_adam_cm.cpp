@@ -30,13 +30,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string fmtg(double v, int prec = 4) {
-  std::ostringstream os;
-  os.precision(prec);
-  os << v;
-  return os.str();
-}
-
 struct PathEnd {
   double x0, y0, x, y, f, sum_abs_eig;
   bool finite;

@@ -18,13 +18,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string fmt(double v, int prec = 4) {
-  std::ostringstream os;
-  os.precision(prec);
-  os << v;
-  return os.str();
-}
-
 simulations::SimOutput run_and_write(const std::string& kind, const json& cfg, const fs::path& dir,
                                      const TargetContext& ctx) {
   auto out = simulations::run_simulation(kind, cfg, ctx.device);
@@ -85,12 +78,12 @@ std::vector<ReportRow> sim_fig2(const std::string& target, const json& cfg, cons
     const double lr = c.at("lr").get<double>();
     const auto& r = find_run(opt, lr);
     std::ostringstream where;
-    where << "tail mean (" << fmt(r["end"][0].get<double>()) << ", " << fmt(r["end"][1].get<double>())
-          << "), sum|eig| " << fmt(r["end_sum_abs_eig"].get<double>()) << ", class " << r["ends_in"].get<std::string>();
+    where << "tail mean (" << fmtg(r["end"][0].get<double>()) << ", " << fmtg(r["end"][1].get<double>())
+          << "), sum|eig| " << fmtg(r["end_sum_abs_eig"].get<double>()) << ", class " << r["ends_in"].get<std::string>();
     if (c.contains("ends_in")) {
       const auto want = c.at("ends_in").get<std::string>();
       const bool holds = r.at("ends_in") == want;
-      rows.push_back({target, opt + " lr=" + fmt(lr) + " ends in: " + want + " (1 = yes)", 1.0, holds ? 1.0 : 0.0, holds,
+      rows.push_back({target, opt + " lr=" + fmtg(lr) + " ends in: " + want + " (1 = yes)", 1.0, holds ? 1.0 : 0.0, holds,
                       where.str()});
     }
   }
@@ -101,7 +94,7 @@ std::vector<ReportRow> sim_fig2(const std::string& target, const json& cfg, cons
     const auto& less = find_run(oc.at("less").get<std::string>(), lr);
     const double ratio = more.at("tail_rms").get<double>() / less.at("tail_rms").get<double>();
     rows.push_back({target, oc.at("more").get<std::string>() + " / " + oc.at("less").get<std::string>() +
-                                " tail RMS oscillation at lr=" + fmt(lr) + " (paper: > 1)",
+                                " tail RMS oscillation at lr=" + fmtg(lr) + " (paper: > 1)",
                     1.0, ratio, ratio > 1.0, ""});
   }
   return rows;
@@ -136,12 +129,12 @@ std::vector<ReportRow> sim_start_study(const json& cfg, const fs::path& dir, jso
       rows.push_back({"sim_start_study", name + ": mean sum|eig| at end points, " + label + " (ref: Adam's)",
                       adam->at("mean_sum_abs_eig").get<double>(), o.at("mean_sum_abs_eig").get<double>(),
                       o.at("flatter_than_adam").get<bool>(),
-                      "paper: MIAdam ends flatter; holds iff lower by > 3 stderr (diff " + fmt(d) + " ± " + fmt(se) + ")"});
+                      "paper: MIAdam ends flatter; holds iff lower by > 3 stderr (diff " + fmtg(d) + " ± " + fmtg(se) + ")"});
       const double pa = adam->at("frac_flat").get<double>(), pm = o.at("frac_flat").get<double>();
       const double sep = std::sqrt(pa * (1 - pa) / n + pm * (1 - pm) / n);
       rows.push_back({"sim_start_study", name + ": fraction ending in the flat minimum, " + label + " (ref: Adam's)", pa, pm,
                       pm - pa > 3 * sep,
-                      "holds iff higher by > 3 binomial stderr; none/hovering " + fmt(o.at("frac_none").get<double>())});
+                      "holds iff higher by > 3 binomial stderr; none/hovering " + fmtg(o.at("frac_none").get<double>())});
     }
   }
   return rows;
@@ -169,7 +162,7 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
     json sim = cfg.at("simulation_common");
     sim["well"]["B"] = b;
     sim["optimizers"] = json::array({{{"name", "sgd"}, {"label", "sgd"}, {"options", {{"lr", e}}}}});
-    const std::string sub = "sgd_lr" + fmt(e);
+    const std::string sub = "sgd_lr" + fmtg(e);
     fs::create_directories(dir / sub);
     const auto out = run_and_write("escape", sim, dir / sub, ctx);
     const auto& o = find_opt(out.summary, "sgd");
@@ -184,11 +177,11 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
   const double rich_se = std::sqrt(4 * se[1] * se[1] + se[0] * se[0]);
   summary["sgd"] = {{"runs", taus}, {"bias_estimate_at_half_lr", bias}, {"richardson_tau", richardson},
                     {"richardson_stderr", rich_se}, {"oracle_tau", oracle}};
-  rows.push_back({"sim_escape", "SGD escape time τ = iterations·η at η=" + fmt(eta / 2) + " (oracle: exact quadrature)", oracle,
+  rows.push_back({"sim_escape", "SGD escape time τ = iterations·η at η=" + fmtg(eta / 2) + " (oracle: exact quadrature)", oracle,
                   tau[1], std::abs(tau[1] - oracle) <= 3 * se[1] + std::abs(bias),
-                  "holds iff |MC − oracle| ≤ 3 stderr (" + fmt(3 * se[1]) + ") + |τ(η) − τ(η/2)| (" + fmt(std::abs(bias)) + ")"});
+                  "holds iff |MC − oracle| ≤ 3 stderr (" + fmtg(3 * se[1]) + ") + |τ(η) − τ(η/2)| (" + fmtg(std::abs(bias)) + ")"});
   rows.push_back({"sim_escape", "SGD Richardson-extrapolated τ (η → 0)", oracle, richardson,
-                  std::abs(richardson - oracle) <= 3 * rich_se, "holds iff within 3 stderr (" + fmt(3 * rich_se) + ")"});
+                  std::abs(richardson - oracle) <= 3 * rich_se, "holds iff within 3 stderr (" + fmtg(3 * rich_se) + ")"});
   // (2) Adam and MIAdam1 on the same well: the Adam-like SDE (informational) and MIAdam1 vs Adam.
   fs::create_directories(dir / "adaptive");
   json sim = cfg.at("simulation_common");
@@ -200,7 +193,7 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
   const double am = adam.at("mean_steps").get<double>(), as = adam.at("stderr_steps").get<double>();
   rows.push_back({"sim_escape", "Adam escape iterations (ref: Adam-like preconditioned SDE, theory.md §8(e))",
                   adam.at("oracle_steps").get<double>(), am, std::abs(adam.at("z").get<double>()) <= 3,
-                  "the SDE ignores β1/β2 memory; holds iff within 3 stderr (z = " + fmt(adam.at("z").get<double>(), 3) + ")"});
+                  "the SDE ignores β1/β2 memory; holds iff within 3 stderr (z = " + fmtg(adam.at("z").get<double>(), 3) + ")"});
   for (const auto& c : cfg.at("adaptive").at("claims")) {
     const auto label = c.at("optimizer").get<std::string>();
     const auto& o = find_opt(out.summary, label);
@@ -211,7 +204,7 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
     const bool holds = !censored && (faster ? m < am - sep : m > am + sep);
     const double lr = o.at("lr").get<double>(), kappa = o.at("options").at(0).at("kappa").get<double>();
     rows.push_back({"sim_escape",
-                    label + " escape iterations, lr/(1−κ) = " + fmt(lr / (1 - kappa), 3) + " (ref: Adam's; expected " +
+                    label + " escape iterations, lr/(1−κ) = " + fmtg(lr / (1 - kappa), 3) + " (ref: Adam's; expected " +
                         (faster ? "faster" : "slower") + ")",
                     am, m, holds,
                     std::string("spec optimizers.md §12.3 / theory.md §9: MI faster iff lr/(1−κ) > 1") +
@@ -233,7 +226,7 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
         ksim["well"]["B"] = sh.at("B");
         ksim["well"]["k"] = ks[size_t(i)];
         ksim["optimizers"] = json::array({o});
-        const std::string sub = "sharpness_" + label + "_k" + fmt(ks[size_t(i)]);
+        const std::string sub = "sharpness_" + label + "_k" + fmtg(ks[size_t(i)]);
         fs::create_directories(dir / sub);
         const auto kout = run_and_write("escape", ksim, dir / sub, ctx);
         const auto& r = find_opt(kout.summary, label);
@@ -249,9 +242,9 @@ std::vector<ReportRow> sim_escape(const json& cfg, const fs::path& dir, json& su
       const double slope = (logt[0] - logt[1]) / (u0 - u1), ref = (logo[0] - logo[1]) / (u0 - u1);
       const double se_slope = std::sqrt(rse[0] * rse[0] + rse[1] * rse[1]) / (u0 - u1);
       rows.push_back({"sim_escape",
-                      label + " slope of log τ in " + (sgd_like ? "1/k" : "1/√k") + " (k = " + fmt(ks[0]) + " → " + fmt(ks[1]) +
+                      label + " slope of log τ in " + (sgd_like ? "1/k" : "1/√k") + " (k = " + fmtg(ks[0]) + " → " + fmtg(ks[1]) +
                           "; ref: " + (sgd_like ? "exact quadrature" : "Adam-like SDE") + ")",
-                      ref, slope, std::abs(slope - ref) <= 3 * se_slope, "holds iff within 3 stderr (" + fmt(3 * se_slope, 3) + ")"});
+                      ref, slope, std::abs(slope - ref) <= 3 * se_slope, "holds iff within 3 stderr (" + fmtg(3 * se_slope, 3) + ")"});
     }
     summary["sharpness"] = per;
   }

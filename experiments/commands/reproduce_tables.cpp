@@ -25,13 +25,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string fmtg(double v, int prec = 4) {
-  std::ostringstream os;
-  os.precision(prec);
-  os << v;
-  return os.str();
-}
-
 /// cfg "would_run": [{"quantity", "reference" (number or null), "reason", "missing", "command", "config" (object),
 /// "config_file"}]: one not_reproducible row per entry (note = reason + what is missing + the command), the config
 /// written to dir/config_file ("{config}" in the command is its path) and would_run.json listing every entry, so the

@@ -6,6 +6,7 @@
 /// file (experiments/commands/reproduce_<area>.cpp) and lists them in reproduce_targets().
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,14 @@
 #include "experiments/train/sweep.h"
 
 namespace flatmin::experiments {
+
+/// `v` printed with `prec` significant digits (%g-like, as std::ostream does): report notes and CSV cells.
+inline std::string fmtg(double v, int prec = 4) {
+  std::ostringstream os;
+  os.precision(prec);
+  os << v;
+  return os.str();
+}
 
 struct ReportRow {
   std::string target, quantity;

@@ -20,6 +20,7 @@
 
 namespace {
 
+using flatmin::common::testing_support::slurp;
 using flatmin::common::testing_support::TempDir;
 namespace fs = std::filesystem;
 
@@ -430,19 +431,12 @@ TEST(TrainCli, UnavailableDeviceOrBackendGivesOneLineAndNoFolder) {
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 /// Runs `code` with /usr/bin/python3 in `dir` (as script.py with `args`); the exit status, stderr in `err`.
 int python(const std::string& code, const TempDir& dir, const std::string& args = "", std::string* err = nullptr) {
   write(dir / "script.py", code);
   const std::string cmd = "cd " + dir.path().string() + " && /usr/bin/python3 script.py " + args + " > py_out.txt 2> py_err.txt";
   const int status = std::system(cmd.c_str());
-  if (err) *err = read_text(dir / "py_err.txt");
+  if (err) *err = slurp(dir / "py_err.txt");
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -495,17 +489,17 @@ TEST(Cli, VersionPrintsVersionGitShaLibtorchAndBuildType) {
   TempDir dir;
   const std::string src = fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path().string();
   ASSERT_EQ(std::system(("git -C " + src + " rev-parse HEAD > " + (dir / "sha.txt").string() + " 2>/dev/null").c_str()), 0);
-  std::string sha = read_text(dir / "sha.txt");
+  std::string sha = slurp(dir / "sha.txt");
   sha = sha.substr(0, sha.find('\n'));
   ASSERT_EQ(sha.size(), 40u);
   for (const std::string prog : {"flatmin", "flatmin-theory"}) {
     for (const std::string& args : {prog + " --version", prog + " --threads 1 --version"}) {
       const auto r = run(args, dir);
       ASSERT_EQ(r.code, 0) << args << ": " << r.err;
-      std::istringstream out(read_text(dir / "stdout.txt"));
+      std::istringstream out(slurp(dir / "stdout.txt"));
       std::vector<std::string> lines;
       for (std::string l; std::getline(out, l);) lines.push_back(l);
-      ASSERT_EQ(lines.size(), 4u) << args << ": " << read_text(dir / "stdout.txt");
+      ASSERT_EQ(lines.size(), 4u) << args << ": " << slurp(dir / "stdout.txt");
       EXPECT_EQ(lines[0].rfind(prog + " ", 0), 0u) << lines[0];
       EXPECT_GT(lines[0].size(), prog.size() + 1) << lines[0];
       EXPECT_EQ(lines[1].rfind("git sha: " + sha, 0), 0u) << lines[1];

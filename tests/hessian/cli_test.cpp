@@ -19,6 +19,7 @@
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using flatmin::common::testing_support::slurp;
 using flatmin::common::testing_support::TempDir;
 
 namespace {
@@ -160,13 +161,6 @@ TEST(HessianCli, TwoProcessesOverGlooEqualOneProcess) {
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int count_of(const std::string& text, const std::string& needle) {
   int n = 0;
   for (auto i = text.find(needle); i != std::string::npos; i = text.find(needle, i + 1)) ++n;
@@ -277,7 +271,7 @@ TEST(HessianCli, TraceThatDoesNotConvergeWarnsOnce) {
 TEST(HessianCli, DictOutputModelThroughTheTracedWrapper) {
   if (std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) GTEST_SKIP() << "/usr/bin/python3 has no torch";
   TempDir tmp;
-  const std::string doc = read_text(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "docs" / "hessian.md");
+  const std::string doc = slurp(fs::path(FLATMIN_TEST_DATA_DIR).parent_path().parent_path() / "docs" / "hessian.md");
   const auto section = doc.find("### Models whose forward returns a dict");
   ASSERT_NE(section, std::string::npos);
   const auto begin = doc.find("```python\n", section);
@@ -298,7 +292,7 @@ json.dump({"top": torch.linalg.eigvalsh((H + H.T) / 2)[-1].item(), "trace": H.tr
 )PY";
   std::ofstream(tmp / "example.py") << example << reference;
   ASSERT_EQ(std::system(("cd " + tmp.path().string() + " && /usr/bin/python3 example.py > py.txt 2>&1").c_str()), 0)
-      << read_text(tmp / "py.txt");
+      << slurp(tmp / "py.txt");
   const auto ref = read_json(tmp / "ref.json");
   const auto r = run("--model " + (tmp / "model.pt").string() + " --data " + (tmp / "data.pt").string() +
                          " --dtype float64 --top-k 1 --trace --trace-method exact --out " + (tmp / "o").string(),

@@ -11,13 +11,7 @@ import subprocess
 import sys
 import tempfile
 
-FAILURES = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
+from checklist import FAILURES, check
 
 
 def tiny(opt, options, epochs=2):

@@ -18,13 +18,7 @@ import time
 
 from run_files import sha, temps
 
-FAILURES = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
+from checklist import FAILURES, check
 
 
 def recipe(n=192, epochs=3, name="tiny"):
