@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/library_error.h"
 #include "common/limits.h"
+#include "common/zip_archive.h"
 
 namespace flatmin::hessian {
 
@@ -99,6 +100,8 @@ std::string to_string(Loss l) {
 
 Model load_torchscript(const std::string& path) {
   check_input_file(path, "model");
+  if (auto why = common::zip_file_problem(path))
+    FLATMIN_CHECK(false, "cannot load TorchScript model '" << path << "' (torch.jit.save format expected): " << *why);
   auto m = std::make_shared<torch::jit::Module>();
   try {
     *m = torch::jit::load(path);
@@ -125,6 +128,8 @@ Model load_torchscript(const std::string& path) {
 
 Dataset load_dataset(const std::string& path) {
   const auto bytes = read_bytes(path, "data");
+  if (auto why = common::zip_archive_problem(std::string_view(bytes.data(), bytes.size())))
+    FLATMIN_CHECK(false, "cannot load data '" << path << "' (a torch.save'd dict {\"x\": Tensor, \"y\": Tensor}): " << *why);
   c10::IValue iv;
   try {
     iv = torch::jit::pickle_load(bytes);

@@ -16,6 +16,6 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInf
   "${launcher[@]}" >&2
 cmake --build "$dir" -j"$jobs" --target flatmin_fuzzers >&2
 # Two targets at a time (FUZZ_JOBS, default 2): each fuzzer uses one core and the CI machine has two, so
-# the five targets take 3 x FUZZ_SECONDS of wall time (what three took one at a time) instead of 5 x.
+# the six targets take 3 x FUZZ_SECONDS of wall time (what three took one at a time) instead of 6 x.
 # FUZZ_JOBS=1 runs them one at a time (for execution counts that do not depend on the others).
 ctest --test-dir "$dir" -L fuzz --output-on-failure -j"${FUZZ_JOBS:-2}" ${1:+-R "$1"}

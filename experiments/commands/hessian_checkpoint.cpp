@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/library_error.h"
 #include "common/json_io.h"
+#include "common/zip_archive.h"
 #include "experiments/data/dataset.h"
 #include "experiments/models/models.h"
 
@@ -73,6 +74,8 @@ CheckpointModel load_training_checkpoint(const std::string& path) {
     FLATMIN_CHECK(fs::exists(file), "--checkpoint '" << path << "': the folder holds no checkpoint.pt (not a flatmin train run?)");
   }
   CheckpointModel out;
+  // LibTorch does not verify the archive's CRCs (a damaged weight would load silently): check the container first
+  if (auto why = common::zip_file_problem(file.string())) throw common::InputError(file.string() + ": unreadable checkpoint: " + *why);
   torch::serialize::InputArchive a;
   try {
     a.load_from(file.string());

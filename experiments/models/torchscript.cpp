@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/zip_archive.h"
 #include "common/library_error.h"
 
 namespace flatmin::models {
@@ -106,6 +107,8 @@ bool same(const torch::Tensor& a, const torch::Tensor& b) {
 std::shared_ptr<Net> load_torchscript_net(const std::string& path) {
   std::error_code ec;
   FLATMIN_CHECK(fs::is_regular_file(path, ec), "model.torchscript '" << path << "': no such file");
+  if (auto why = common::zip_file_problem(path))
+    throw common::InputError("model.torchscript '" + path + "': not a TorchScript module (torch.jit.save format): " + *why);
   torch::jit::Module m;
   try {
     m = torch::jit::load(path);

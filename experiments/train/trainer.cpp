@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/csv.h"
 #include "common/error.h"
+#include "common/zip_archive.h"
 #include "common/library_error.h"
 #include "common/format.h"
 #include "common/json_io.h"
@@ -618,6 +619,9 @@ void Run::check_output() {
 }
 
 void Run::restore() {
+  // LibTorch does not verify the archive's CRCs (damaged state would resume silently): check the container first
+  if (auto why = common::zip_file_problem(ckpt_file.string()))
+    throw common::InputError(ckpt_file.string() + ": unreadable checkpoint: " + *why);
   torch::serialize::InputArchive a;
   try {
     a.load_from(ckpt_file.string());

@@ -605,7 +605,7 @@ TEST(TrainCli, BadTorchScriptModelIsOneLineExit2NothingWritten) {
                     net3 = (dir / "net3.pt").string(), net1ch = (dir / "net_rgb.pt").string();
   const std::vector<std::pair<nlohmann::json, std::vector<std::string>>> cases = {
       {{{"torchscript", missing}}, {missing, "no such file"}},
-      {{{"torchscript", corrupt}}, {corrupt, "not a TorchScript module", "failed reading zip archive"}},
+      {{{"torchscript", corrupt}}, {corrupt, "not a TorchScript module", "not a zip archive"}},
       {{{"torchscript", net1ch}}, {net1ch, "forward of a training batch of shape [2, 1, 8, 8] failed", "3 channels"}},
       {{{"torchscript", net3}}, {net3, "[2, 3]", "has 4 classes", "must be [2, 4]"}},
       {{{"torchscript", net3}, {"name", "small_cnn"}}, {"either 'torchscript'"}},
