@@ -2,12 +2,15 @@
 # Runs one libFuzzer binary for FUZZ_SECONDS (default 30) from a temporary copy of its committed corpus
 # (new inputs go to the copy, so the committed corpus is never modified). A crash leaves its input as
 # crash-* in FUZZ_ARTIFACTS (default: the temp dir, printed) and fails.
-#   run_fuzzer.sh <fuzzer binary> <corpus dir>
+# Seed files named after the corpus (files the repository already tracks elsewhere, e.g. test data) join
+# the temporary copy.
+#   run_fuzzer.sh <fuzzer binary> <corpus dir> [seed file ...]
 set -euo pipefail
-bin=$1; corpus=$2
+bin=$1; corpus=$2; shift 2
 secs=${FUZZ_SECONDS:-30}
 work=$(mktemp -d "${TMPDIR:-/tmp}/flatmin-fuzz.XXXXXX")
 cp -r "$corpus"/. "$work/corpus/" 2>/dev/null || { mkdir -p "$work/corpus"; cp -r "$corpus"/. "$work/corpus/"; }
+[ "$#" -eq 0 ] || cp "$@" "$work/corpus/"
 art=${FUZZ_ARTIFACTS:-$work}
 mkdir -p "$art"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}

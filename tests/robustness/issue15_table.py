@@ -10,7 +10,6 @@ frames, the key/flag/file named, nothing written (the case folder is compared be
 Usage:  FLATMIN_BIN=build/bin PYTHONPATH=build/python /usr/bin/python3 tests/robustness/issue15_table.py
 Exit code: 0 if every case is clean, 1 otherwise.
 """
-import concurrent.futures
 import os
 import sys
 import tempfile
@@ -87,35 +86,20 @@ def main():
         c = ref if isinstance(ref, cat.Case) else by_id[ref]
         cases.append((group, words, c, isinstance(ref, cat.Case)))
     root = tempfile.mkdtemp(prefix="issue15-")
-    if any(isinstance(v, tuple) and v[0].startswith("run_") for _, _, c, _ in cases for v in c.files.values()):
+    if tc.needs_trained_run([c for _, _, c, _ in cases]):
         tc.RUN["dir"] = tc.trained_run(root, bindir)
-    os.makedirs(os.path.join(root, "cases"))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=tc.jobs()) as ex:
-        futs = [ex.submit(tc.run_case, c, os.path.join(root, "cases"), i, bindir) for i, (_, _, c, _) in enumerate(cases)]
-        results = [f.result() for f in futs]
+    results = tc.run_all([c for _, _, c, _ in cases], os.path.join(root, "cases"), bindir, tc.jobs())
     print("| # | group | input (2026-12-04 trial) | case | exit | stderr lines | clean | new first line |")
     print("|---|---|---|---|---|---|---|---|")
     bad = 0
-    for n, ((group, words, c, built), r) in enumerate(zip(cases, results), 1):
-        lines = r["stderr"].splitlines()
-        first = lines[0] if lines else ""
-        probs = []
-        if r["timed_out"]:
-            probs.append("timeout")
-        elif r["rc"] != 2:
-            probs.append(f"exit {r['rc']}")
-        if len(lines) != 1:
-            probs.append(f"{len(lines)} lines")
-        if not first.startswith(tc.PREFIX[c.exe]):
-            probs.append("prefix")
-        probs += tc.message_problems(r["stderr"], c.expect)
-        if r["written"]:
-            probs.append("wrote " + ", ".join(r["written"][:3]))
+    for n, (group, words, c, built) in enumerate(cases, 1):
+        r = results[c.id]
+        probs, first = tc.cli_problems(c, r)
         bad += bool(probs)
         cid = ("(here) " if built else "") + c.id
         msg = first.replace("|", "\\|")
-        print(f"| {n} | {group} | {words} | `{cid}` | {'timeout' if r['timed_out'] else r['rc']} | {len(lines)} | "
-              f"{'yes' if not probs else 'NO: ' + '; '.join(probs)} | {msg} |")
+        print(f"| {n} | {group} | {words} | `{cid}` | {'timeout' if r['timed_out'] else r['rc']} | "
+              f"{len(r['stderr'].splitlines())} | {'yes' if not probs else 'NO: ' + '; '.join(probs)} | {msg} |")
     print(f"\n{len(cases) - bad} of {len(cases)} clean", file=sys.stderr)
     return 1 if bad else 0
 

@@ -214,11 +214,16 @@ def trained_run(root, bindir):
     return os.path.join(d, "run")
 
 
+def needs_trained_run(cases):
+    """True when a case copies files of the tiny training run (the hessian --checkpoint cases)."""
+    return any(isinstance(v, tuple) and v[0].startswith("run_") for c in cases for v in c.files.values())
+
+
 @pytest.fixture(scope="session")
 def cli_results(request, tmp_path_factory):
     items = selected(request.session, "case")
     bindir = bin_dir()
-    if any(isinstance(v, tuple) and v[0].startswith("run_") for c in items for v in c.files.values()):
+    if needs_trained_run(items):
         RUN["dir"] = trained_run(str(tmp_path_factory.mktemp("run")), bindir)
     return run_all(items, str(tmp_path_factory.mktemp("cases")), bindir, jobs())
 
@@ -272,9 +277,10 @@ def test_expected_failures_name_cases():
     assert not stale, f"expected_failures.txt names cases that do not exist: {stale[:10]}"
 
 
-@pytest.mark.parametrize("case", params(CASES))
-def test_bad_input(case, cli_results):
-    r = cli_results[case.id]
+def cli_problems(case, r):
+    """What is wrong with a CLI case's result r (run_case) under the house rule for bad input: exit 2, exactly
+    one stderr line with the prefix, the key/flag/file named, no library frames, nothing written. Returns
+    (problems, first stderr line); no problems = clean. Also used by issue15_table.py."""
     err = r["stderr"]
     lines = err.splitlines()
     first = lines[0] if lines else ""
@@ -291,6 +297,14 @@ def test_bad_input(case, cli_results):
     tmp = [w for w in r["written"] if fnmatch.fnmatch(os.path.basename(w.split(" ", 2)[-1]), "*.tmp.*")]
     if r["written"]:
         probs.append("wrote " + ", ".join(r["written"][:6]) + (" (temp files)" if tmp else ""))
+    return probs, first
+
+
+@pytest.mark.parametrize("case", params(CASES))
+def test_bad_input(case, cli_results):
+    r = cli_results[case.id]
+    err = r["stderr"]
+    probs, first = cli_problems(case, r)
     record(case.id, case.entry, probs, "timeout" if r["timed_out"] else r["rc"], first)
     assert not probs, "; ".join(probs) + f"\n  argv: {case.exe} {' '.join(case.args)}\n  stderr: {err[:1500]}"
 
